@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI is TypeScript compiled to dist/ by `npm ci` (prepare) or `npm run build:ts`.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const entry = path.join(__dirname, '..', 'dist', 'scripts', 'cli.js');
+if (!fs.existsSync(entry)) {
+  console.error('weda-wxpay: dist/ is missing; run `npm run build:ts` (npm ci does it for you).');
+  process.exit(1);
+}
+require(entry).main(process.argv).catch((err) => {
+  console.error(err && err.stack ? err.stack : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+/** Tests run the TypeScript sources directly; `npm test` type-checks everything first with tsc. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
+  },
+  testTimeout: 30000,
+  // Each test file owns its servers and temp dirs; leaks show up as open handles.
+  detectOpenHandles: false,
+};

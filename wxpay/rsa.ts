@@ -1,0 +1,32 @@
+import { createSign, createVerify, randomBytes } from 'node:crypto';
+import { KeyInput, loadPrivateKey, loadPublicKey } from './keys';
+
+/** SHA256withRSA (RSASSA-PKCS1-v1_5), standard padded Base64 — the only v3 signature algorithm (wxpay-v3.md §2). */
+export function rsaSign(message: string | Buffer, privateKey: KeyInput): string {
+  return createSign('RSA-SHA256').update(message).sign(loadPrivateKey(privateKey), 'base64');
+}
+
+export function rsaVerify(message: string | Buffer, signatureBase64: string, publicKey: KeyInput): boolean {
+  // Probe signatures (`WECHATPAY/SIGNTEST/...`, wxpay-v3.md §3) are not Base64: they must fail, not throw oddly.
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureBase64)) return false;
+  try {
+    return createVerify('RSA-SHA256').update(message).verify(loadPublicKey(publicKey), signatureBase64, 'base64');
+  } catch {
+    return false;
+  }
+}
+
+const NONCE_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** 32 chars from [0-9A-Za-z], like wechatpay-go utils/nonce.go. */
+export function createNonce(length = 32): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += NONCE_ALPHABET[bytes[i]! % NONCE_ALPHABET.length];
+  return out;
+}
+
+/** Unix seconds, 10 digits (milliseconds are a SIGN_ERROR, wxpay-v3.md §2). */
+export function unixSeconds(now: number = Date.now()): number {
+  return Math.floor(now / 1000);
+}
