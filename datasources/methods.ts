@@ -1,0 +1,261 @@
+/**
+ * The WeDa data-model methods (weda.md §2.1 V1, §2.2 V2) over a small set of storage operations.
+ * Each method checks its params (errors name the param and the rule), then calls `ModelOps`; every
+ * update/delete is a single `UPDATE|DELETE … WHERE <where>` so the where is a compare-and-set
+ * (DESIGN.md "Order status (contract)").
+ */
+import { checkRecord, type JsonRecord, type ModelDefinition } from './definitions';
+import { WedaErrorCode, WedaModelError, invalidParam, isPlainObject } from './weda';
+import { compileWhereV1 } from './where-v1';
+import { assertFieldName, compileWhereV2, describe, hasConditions, type Sql } from './where-v2';
+
+export interface OrderTerm {
+  field: string;
+  dir: 'ASC' | 'DESC';
+}
+
+export interface StoredRecord {
+  _id: string;
+  createdAt: number;
+  updatedAt: number;
+  [field: string]: unknown;
+}
+
+export interface FindOptions {
+  order?: OrderTerm[];
+  limit?: number;
+  offset?: number;
+}
+
+/** What a backend provides for one model in one envType. */
+export interface ModelOps {
+  readonly model: string;
+  readonly def: ModelDefinition | undefined;
+  /** Inserts all records or none; returns their ids. */
+  insert(records: JsonRecord[]): string[];
+  find(where: Sql, opts?: FindOptions): StoredRecord[];
+  count(where: Sql): number;
+  /** One UPDATE statement; bumps updatedAt; returns the number of rows changed. */
+  update(where: Sql, patch: JsonRecord): number;
+  /** One DELETE statement; returns the number of rows deleted. */
+  remove(where: Sql): number;
+  /** Runs fn inside a write transaction (no other writer in between). */
+  atomic<T>(fn: () => T): T;
+  /** Runs fn inside a read transaction (one consistent snapshot, writers not blocked). */
+  snapshot<T>(fn: () => T): T;
+}
+
+type Params = Record<string, unknown>;
+export type MethodImpl = (ops: ModelOps, params: Params) => unknown;
+
+/** weda.md §2.2: V2 list pageSize; the same cap is applied to V1. */
+export const MAX_PAGE_SIZE = 200;
+const DEFAULT_PAGE_SIZE = 10;
+
+function int(params: Params, name: string, min: number, max: number, dflt: number): number {
+  const v = params[name];
+  if (v === undefined || v === null) return dflt;
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+    throw invalidParam(`params.${name} must be an integer from ${min} to ${max} (got ${describe(v)})`);
+  }
+  return v as number;
+}
+
+function idWhere(params: Params, path = 'params._id'): Sql {
+  const id = params._id;
+  if (typeof id !== 'string' || id === '') throw invalidParam(`${path} must be a non-empty string (got ${describe(id)})`);
+  return compileWhereV2({ _id: id });
+}
+
+/** V1 writes refuse an empty where: it would rewrite or delete the whole table. */
+function v1WriteWhere(params: Params): Sql {
+  const where = params.where;
+  if (!Array.isArray(where) || where.length === 0) {
+    throw invalidParam(`params.where is required for a batch write and must be a non-empty array of { key, rel, val } (got ${describe(where)})`);
+  }
+  return compileWhereV1(where, 'params.where');
+}
+
+function v2Filter(params: Params, required: boolean): Sql {
+  const filter = params.filter;
+  if (filter === undefined || filter === null) {
+    if (required) throw invalidParam('params.filter.where is required and must hold at least one condition');
+    return compileWhereV2(undefined);
+  }
+  if (!isPlainObject(filter)) throw invalidParam(`params.filter must be an object { where } (got ${describe(filter)})`);
+  if (filter.relateWhere !== undefined) throw invalidParam('params.filter.relateWhere: relation queries are not supported by this store');
+  if (required && !hasConditions(filter.where)) {
+    throw invalidParam(`params.filter.where is required and must hold at least one condition (got ${describe(filter.where)})`);
+  }
+  return compileWhereV2(filter.where, 'params.filter.where');
+}
+
+function patchOf(ops: ModelOps, record: unknown, path: string): JsonRecord {
+  if (record === undefined || record === null) throw invalidParam(`${path} is required`);
+  const patch = checkRecord(ops.model, ops.def, record, 'update', path);
+  if (Object.keys(patch).length === 0) throw invalidParam(`${path} must set at least one non-system field`);
+  return patch;
+}
+
+function recordsOf(ops: ModelOps, list: unknown, path: string): JsonRecord[] {
+  if (!Array.isArray(list)) throw invalidParam(`${path} must be an array of records (got ${describe(list)})`);
+  return list.map((r, i) => checkRecord(ops.model, ops.def, r, 'create', `${path}[${i}]`));
+}
+
+function atMostOne(ops: ModelOps, where: Sql, method: string): StoredRecord | undefined {
+  const found = ops.find(where, { limit: 2 });
+  if (found.length > 1) {
+    throw new WedaModelError(WedaErrorCode.MultipleRecordsMatched, `${method}: params.filter.where matches more than one record of "${ops.model}"; use the batch method or narrow the where`);
+  }
+  return found[0];
+}
+
+function select(record: StoredRecord, sel: unknown): JsonRecord {
+  if (sel === undefined || sel === null) return record;
+  if (!isPlainObject(sel)) throw invalidParam(`params.select must be an object like { $master: true } (got ${describe(sel)})`);
+  const fields = Object.keys(sel).filter((k) => k !== '$master' && sel[k]);
+  fields.forEach((f) => assertFieldName(f, `params.select.${f}`));
+  if (sel.$master || fields.length === 0) return record;
+  const out: JsonRecord = { _id: record._id };
+  for (const f of fields) if (f in record) out[f] = record[f];
+  return out;
+}
+
+function v1Order(params: Params): OrderTerm[] {
+  const { orderBy, orderType } = params;
+  if (orderBy === undefined || orderBy === null || orderBy === '') return [];
+  assertFieldName(orderBy, 'params.orderBy');
+  if (orderType !== undefined && orderType !== 'asc' && orderType !== 'desc') {
+    throw invalidParam(`params.orderType must be "asc" or "desc" (got ${describe(orderType)})`);
+  }
+  return [{ field: orderBy, dir: orderType === 'desc' ? 'DESC' : 'ASC' }];
+}
+
+function v2Order(params: Params): OrderTerm[] {
+  const { orderBy } = params;
+  if (orderBy === undefined || orderBy === null) return [];
+  const rule = 'params.orderBy must be an array of at most 3 items like { field: "asc" | "desc" }';
+  if (!Array.isArray(orderBy) || orderBy.length > 3) throw invalidParam(`${rule} (got ${describe(orderBy)})`);
+  return orderBy.map((item: unknown, i) => {
+    const entries = isPlainObject(item) ? Object.entries(item) : [];
+    const [field, dir] = entries[0] ?? [];
+    if (entries.length !== 1 || (dir !== 'asc' && dir !== 'desc')) throw invalidParam(`${rule} (params.orderBy[${i}] is ${describe(item)})`);
+    assertFieldName(field, `params.orderBy[${i}]`);
+    return { field: field as string, dir: dir === 'desc' ? 'DESC' : 'ASC' };
+  });
+}
+
+export const METHODS: Record<string, MethodImpl> = {
+  // ---- V1 (weda.md §2.1) ----
+  wedaCreate(ops, p) {
+    const [id] = ops.insert([checkRecord(ops.model, ops.def, p, 'create', 'params')]);
+    return { _id: id };
+  },
+  wedaBatchCreate(ops, p) {
+    return { ids: ops.insert(recordsOf(ops, p.records, 'params.records')) };
+  },
+  wedaGetItem(ops, p) {
+    let where: Sql;
+    if (p._id !== undefined) where = idWhere(p);
+    else if (Array.isArray(p.where) && p.where.length > 0) where = compileWhereV1(p.where, 'params.where');
+    else throw invalidParam('params._id or a non-empty params.where is required');
+    return ops.find(where, { limit: 1 })[0] ?? {};
+  },
+  wedaGetRecords(ops, p) {
+    const where = compileWhereV1(p.where, 'params.where');
+    const pageNo = int(p, 'pageNo', 1, Number.MAX_SAFE_INTEGER, 1);
+    const pageSize = int(p, 'pageSize', 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
+    const order = v1Order(p);
+    return ops.snapshot(() => ({
+      records: ops.find(where, { order, limit: pageSize, offset: (pageNo - 1) * pageSize }),
+      total: ops.count(where),
+      pageNo,
+      pageSize,
+    }));
+  },
+  wedaUpdate(ops, p) {
+    const where = idWhere(p);
+    const { _id, ...fields } = p;
+    const count = ops.update(where, patchOf(ops, fields, 'params'));
+    return { ids: count ? [_id] : [], count };
+  },
+  wedaBatchUpdate(ops, p) {
+    const where = v1WriteWhere(p);
+    return { updated: ops.update(where, patchOf(ops, p.record, 'params.record')) };
+  },
+  wedaDelete(ops, p) {
+    return { deleted: ops.remove(idWhere(p)) };
+  },
+  wedaBatchDelete(ops, p) {
+    return { deleted: ops.remove(v1WriteWhere(p)) };
+  },
+
+  // ---- V2 (weda.md §2.2) ----
+  wedaCreateV2(ops, p) {
+    const [id] = ops.insert([checkRecord(ops.model, ops.def, p.data, 'create', 'params.data')]);
+    return { id };
+  },
+  wedaBatchCreateV2(ops, p) {
+    return { idList: ops.insert(recordsOf(ops, p.data, 'params.data')) };
+  },
+  wedaUpdateV2(ops, p) {
+    const where = v2Filter(p, true);
+    const patch = patchOf(ops, p.data, 'params.data');
+    return ops.atomic(() => {
+      atMostOne(ops, where, 'wedaUpdateV2');
+      return { count: ops.update(where, patch) };
+    });
+  },
+  wedaBatchUpdateV2(ops, p) {
+    const where = v2Filter(p, true);
+    return { count: ops.update(where, patchOf(ops, p.data, 'params.data')) };
+  },
+  wedaUpsertV2(ops, p) {
+    const where = v2Filter(p, true);
+    const create = checkRecord(ops.model, ops.def, p.create, 'create', 'params.create');
+    const patch = patchOf(ops, p.update, 'params.update');
+    // [inferred] returns { count: rows updated, id: the updated or the created record's _id }
+    return ops.atomic(() => {
+      const found = atMostOne(ops, where, 'wedaUpsertV2');
+      if (found) return { count: ops.update(compileWhereV2({ _id: found._id }), patch), id: found._id };
+      const [id] = ops.insert([create]);
+      return { count: 0, id };
+    });
+  },
+  wedaDeleteV2(ops, p) {
+    const where = v2Filter(p, true);
+    return ops.atomic(() => {
+      atMostOne(ops, where, 'wedaDeleteV2');
+      return { count: ops.remove(where) };
+    });
+  },
+  wedaBatchDeleteV2(ops, p) {
+    return { count: ops.remove(v2Filter(p, true)) };
+  },
+  wedaGetItemV2(ops, p) {
+    const where = v2Filter(p, false);
+    const found = ops.find(where, { limit: 1 })[0];
+    return found ? select(found, p.select) : {};
+  },
+  wedaGetRecordsV2(ops, p) {
+    const where = v2Filter(p, false);
+    const pageSize = int(p, 'pageSize', 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
+    const pageNumber = int(p, 'pageNumber', 1, Number.MAX_SAFE_INTEGER, 1);
+    const order = v2Order(p);
+    if (p.getCount !== undefined && typeof p.getCount !== 'boolean') throw invalidParam(`params.getCount must be a boolean (got ${describe(p.getCount)})`);
+    return ops.snapshot(() => {
+      const records = ops.find(where, { order, limit: pageSize, offset: (pageNumber - 1) * pageSize }).map((r) => select(r, p.select));
+      return p.getCount ? { records, total: ops.count(where) } : { records };
+    });
+  },
+};
+
+export const SUPPORTED_METHODS = Object.keys(METHODS);
+
+export function methodFor(methodName: string): MethodImpl {
+  const m = Object.prototype.hasOwnProperty.call(METHODS, methodName) ? METHODS[methodName] : undefined;
+  if (!m) {
+    throw new WedaModelError(WedaErrorCode.MethodNotFound, `unknown methodName "${methodName}" (supported: ${SUPPORTED_METHODS.join(', ')})`);
+  }
+  return m;
+}

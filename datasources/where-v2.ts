@@ -1,0 +1,167 @@
+/**
+ * V2 `filter.where` (weda.md §2.2) → a parameterised SQLite condition over the schemaless table
+ * (`_id`, `data` JSON, `createdAt`, `updatedAt`). Values are always bound; field names are checked
+ * against NAME_RE, which is what makes them safe inside the literal JSON path `'$.field'` (a literal
+ * path, not a bound one, so expression indexes on `json_extract(data,'$.field')` can be used).
+ *
+ * Semantics (SQLite has no coercion here, so types matter: status 2 ≠ "2"):
+ * - `$eq`/`$neq` with null test for a missing/null field; `$neq` also matches missing fields.
+ * - `$gt $gte $lt $lte` take a string or number and only match fields of the same JSON type;
+ *   `$in`/`$nin` a list of scalars (`$nin` matches missing).
+ * - `$search` contains text (case-sensitive), `$search_ci` ASCII case-insensitive, `$nsearch*` the
+ *   negation (matching missing fields too).
+ * - `$empty: true` = missing, null or "" ; `$nempty: true` = the opposite [inferred: weda.md gives names only].
+ * - booleans are bound as 1/0, which is how json_extract returns JSON true/false.
+ */
+import { NAME_RE, invalidParam, isPlainObject } from './weda';
+
+export type SqlValue = string | number | null;
+export interface Sql {
+  sql: string;
+  params: SqlValue[];
+}
+export type WhereV2 = Record<string, unknown>;
+
+export const SYSTEM_FIELDS = ['_id', 'createdAt', 'updatedAt'] as const;
+const SYSTEM_SET: ReadonlySet<string> = new Set(SYSTEM_FIELDS);
+
+export const V2_OPERATORS = [
+  '$eq', '$neq', '$gt', '$gte', '$lt', '$lte', '$in', '$nin',
+  '$search', '$search_ci', '$nsearch', '$nsearch_ci', '$empty', '$nempty',
+] as const;
+const OPERATOR_SET: ReadonlySet<string> = new Set(V2_OPERATORS);
+
+export const TRUE_SQL: Sql = { sql: '1', params: [] };
+
+export function assertFieldName(field: unknown, path: string): asserts field is string {
+  if (typeof field !== 'string' || !NAME_RE.test(field)) {
+    throw invalidParam(`${path}: field name ${JSON.stringify(field)} must match ${NAME_RE.source}`);
+  }
+}
+
+/** SQL expression reading a field: a real column for system fields, json_extract otherwise. */
+export function fieldExpr(field: string, path: string): string {
+  assertFieldName(field, path);
+  return SYSTEM_SET.has(field) ? `"${field}"` : `json_extract(data, '$.${field}')`;
+}
+
+export function isScalar(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+function bind(v: string | number | boolean): SqlValue {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+}
+
+function scalar(v: unknown, path: string, what = 'a string, number or boolean'): SqlValue {
+  if (!isScalar(v)) throw invalidParam(`${path} must be ${what} (got ${describe(v)})`);
+  return bind(v);
+}
+
+export function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && !isPlainObject(v)) return v.constructor?.name ?? 'object';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function list(v: unknown, path: string): SqlValue[] {
+  if (!Array.isArray(v)) throw invalidParam(`${path} must be an array of strings, numbers or booleans`);
+  return v.map((x, i) => scalar(x, `${path}[${i}]`));
+}
+
+function placeholders(n: number): string {
+  return new Array(n).fill('?').join(', ');
+}
+
+function operator(x: string, op: string, v: unknown, path: string): Sql {
+  switch (op) {
+    case '$eq':
+      return v === null ? { sql: `${x} IS NULL`, params: [] } : { sql: `${x} = ?`, params: [scalar(v, path)] };
+    case '$neq':
+      return v === null ? { sql: `${x} IS NOT NULL`, params: [] } : { sql: `${x} IS NOT ?`, params: [scalar(v, path)] };
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte': {
+      const sym = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[op];
+      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
+        throw invalidParam(`${path} must be a string or number (got ${describe(v)})`);
+      }
+      // Only same-type values compare (SQLite would rank any text above any number).
+      const sameType = typeof v === 'number' ? `typeof(${x}) IN ('integer', 'real')` : `typeof(${x}) = 'text'`;
+      return { sql: `${sameType} AND ${x} ${sym} ?`, params: [v] };
+    }
+    case '$in': {
+      const vals = list(v, path);
+      return vals.length === 0 ? { sql: '0', params: [] } : { sql: `${x} IN (${placeholders(vals.length)})`, params: vals };
+    }
+    case '$nin': {
+      const vals = list(v, path);
+      return vals.length === 0
+        ? { sql: '1', params: [] }
+        : { sql: `(${x} IS NULL OR ${x} NOT IN (${placeholders(vals.length)}))`, params: vals };
+    }
+    case '$search':
+    case '$search_ci':
+    case '$nsearch':
+    case '$nsearch_ci': {
+      if (typeof v !== 'string') throw invalidParam(`${path} must be a string (got ${describe(v)})`);
+      const ci = op.endsWith('_ci');
+      const hit = ci ? `instr(lower(${x}), lower(?)) > 0` : `instr(${x}, ?) > 0`;
+      return op.startsWith('$n') ? { sql: `(${x} IS NULL OR NOT (${hit}))`, params: [v] } : { sql: hit, params: [v] };
+    }
+    case '$empty':
+    case '$nempty': {
+      if (typeof v !== 'boolean') throw invalidParam(`${path} must be true or false (got ${describe(v)})`);
+      const empty = `(${x} IS NULL OR ${x} = '')`;
+      return { sql: (op === '$empty') === v ? empty : `NOT ${empty}`, params: [] };
+    }
+    default:
+      throw invalidParam(`${path}: unknown operator "${op}" (supported: ${V2_OPERATORS.join(' ')})`);
+  }
+}
+
+function join(parts: Sql[], glue: 'AND' | 'OR'): Sql {
+  if (parts.length === 1) return parts[0]!;
+  return { sql: parts.map((p) => `(${p.sql})`).join(` ${glue} `), params: parts.flatMap((p) => p.params) };
+}
+
+/** Compiles a V2 where object; `undefined`/`{}` compile to TRUE. `path` names the param in errors. */
+export function compileWhereV2(where: unknown, path = 'filter.where'): Sql {
+  if (where === undefined || where === null) return TRUE_SQL;
+  if (!isPlainObject(where)) throw invalidParam(`${path} must be an object (got ${describe(where)})`);
+  const parts: Sql[] = [];
+  for (const [key, value] of Object.entries(where)) {
+    if (value === undefined) continue;
+    const at = `${path}.${key}`;
+    if (key === '$and' || key === '$or') {
+      if (!Array.isArray(value) || value.length === 0) throw invalidParam(`${at} must be a non-empty array of where objects`);
+      const subs = value.map((w, i) => {
+        if (!hasConditions(w)) throw invalidParam(`${at}[${i}] must be a where object with at least one condition`);
+        return compileWhereV2(w, `${at}[${i}]`);
+      });
+      parts.push(join(subs, key === '$and' ? 'AND' : 'OR'));
+      continue;
+    }
+    if (key.startsWith('$')) throw invalidParam(`${at}: unknown logical operator (supported: $and $or)`);
+    const x = fieldExpr(key, at);
+    if (isPlainObject(value)) {
+      const ops = Object.entries(value).filter(([, v]) => v !== undefined);
+      if (ops.length === 0) throw invalidParam(`${at} must hold at least one operator (${V2_OPERATORS.join(' ')})`);
+      for (const [op, v] of ops) {
+        if (!OPERATOR_SET.has(op)) throw invalidParam(`${at}: unknown operator "${op}" (supported: ${V2_OPERATORS.join(' ')})`);
+        parts.push(operator(x, op, v, `${at}.${op}`));
+      }
+    } else {
+      parts.push(operator(x, '$eq', value, at)); // a bare value means $eq
+    }
+  }
+  return parts.length === 0 ? TRUE_SQL : join(parts, 'AND');
+}
+
+/** True when a where object holds at least one condition (used to refuse whole-table writes). */
+export function hasConditions(where: unknown): boolean {
+  return isPlainObject(where) && Object.values(where).some((v) => v !== undefined);
+}

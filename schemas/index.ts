@@ -1,0 +1,45 @@
+/**
+ * Every JSON Schema of the product, loaded once. The JSON files are the source of truth; TS types are
+ * generated from them into schemas/types.generated.ts by `npm run codegen` (a test fails when stale).
+ */
+import unifiedOrderInput from './methods/unifiedOrder.input.json';
+import unifiedOrderOutput from './methods/unifiedOrder.output.json';
+import queryOrderInput from './methods/queryOrder.input.json';
+import queryOrderOutput from './methods/queryOrder.output.json';
+import closeOrderInput from './methods/closeOrder.input.json';
+import closeOrderOutput from './methods/closeOrder.output.json';
+import downloadBillInput from './methods/downloadBill.input.json';
+import downloadBillOutput from './methods/downloadBill.output.json';
+import refundInput from './methods/refund.input.json';
+import refundOutput from './methods/refund.output.json';
+import queryRefundInput from './methods/queryRefund.input.json';
+import queryRefundOutput from './methods/queryRefund.output.json';
+import v3NotificationEnvelope from './events/v3-notification-envelope.json';
+import v3Transaction from './events/v3-transaction.json';
+import v3Refund from './events/v3-refund.json';
+import cloudPayPayment from './events/cloudpay-payment.json';
+import cloudPayRefund from './events/cloudpay-refund.json';
+import config from './config.json';
+
+export type JsonSchema = Record<string, unknown> & { title: string };
+
+export const METHOD_SCHEMAS = {
+  unifiedOrder: { input: unifiedOrderInput, output: unifiedOrderOutput },
+  queryOrder: { input: queryOrderInput, output: queryOrderOutput },
+  closeOrder: { input: closeOrderInput, output: closeOrderOutput },
+  downloadBill: { input: downloadBillInput, output: downloadBillOutput },
+  refund: { input: refundInput, output: refundOutput },
+  queryRefund: { input: queryRefundInput, output: queryRefundOutput },
+} as const satisfies Record<string, { input: JsonSchema; output: JsonSchema }>;
+
+export const EVENT_SCHEMAS = { v3NotificationEnvelope, v3Transaction, v3Refund, cloudPayPayment, cloudPayRefund } as const satisfies Record<string, JsonSchema>;
+
+export const CONFIG_SCHEMA: JsonSchema = config;
+
+/** All schemas in a stable order, for codegen. */
+export function allSchemas(): JsonSchema[] {
+  const out: JsonSchema[] = [];
+  for (const m of Object.values(METHOD_SCHEMAS)) out.push(m.input, m.output);
+  out.push(...Object.values(EVENT_SCHEMAS), CONFIG_SCHEMA);
+  return out;
+}
