@@ -7,7 +7,8 @@ import { PayError } from '../wxpay';
  * ("outTradeNo must match ^[0-9A-Za-z_\-|*]{6,32}$", "totalFee must be an integer ≥ 1"), and the first one
  * becomes a PARAM_ERROR before anything is sent to WeChat Pay.
  */
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true, allowUnionTypes: true });
+// strictRequired off: "exactly one of outTradeNo, transactionId" is written as oneOf branches that only list `required`.
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, useDefaults: true, allowUnionTypes: true });
 addFormats(ajv);
 
 const compiled = new WeakMap<object, ValidateFunction>();
@@ -52,7 +53,10 @@ function describeErrors(rootSchema: object, errors: ErrorObject[]): FieldProblem
   const seen = new Set<string>();
   // ajv reports `type` and `minimum` separately; merge them into one sentence per field.
   const byField = new Map<string, ErrorObject[]>();
+  // Errors inside a oneOf/anyOf branch are explained by the combinator's own sentence.
+  const combinators = errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf').map((e) => e.schemaPath);
   for (const e of errors) {
+    if (combinators.some((c) => e.schemaPath.startsWith(`${c}/`))) continue;
     const field = fieldOf(e);
     byField.set(field, [...(byField.get(field) ?? []), e]);
   }
@@ -67,7 +71,7 @@ function describeErrors(rootSchema: object, errors: ErrorObject[]): FieldProblem
     }
   }
   // Structural problems (missing/unknown fields) first: they explain the rest.
-  const rank = (p: FieldProblem) => (p.rule === 'required' || p.rule === 'additionalProperties' ? 0 : 1);
+  const rank = (p: FieldProblem) => (['required', 'additionalProperties', 'oneOf', 'anyOf'].includes(p.rule) ? 0 : 1);
   return out.sort((a, b) => rank(a) - rank(b));
 }
 

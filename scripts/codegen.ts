@@ -54,8 +54,13 @@ function isRequiredOnly(branch: unknown): boolean {
   return !!branch && typeof branch === 'object' && Object.keys(branch).every((key) => key === 'required');
 }
 
+/** `--stdout` prints instead of writing (the staleness test compares it with the committed file). */
 if (require.main === module) {
   generateTypes().then((text) => {
+    if (process.argv.includes('--stdout')) {
+      process.stdout.write(text);
+      return;
+    }
     fs.writeFileSync(GENERATED_TYPES_PATH, text);
     console.log(`wrote ${path.relative(process.cwd(), GENERATED_TYPES_PATH)}`);
   }).catch((err) => { console.error(err); process.exit(1); });
