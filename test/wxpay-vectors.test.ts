@@ -108,9 +108,9 @@ describe('V7 AES-GCM (wechatpay-go utils, 16-byte key)', () => {
 
 describe('V8 AES-256-GCM with a 16-byte IV (axios plugin): tag-at-end layout', () => {
   const v = V.V8_axios_aes256gcm_16byte_iv;
-  it.each(v.cases.map((c: any) => [c.plaintext, c.aad, c.ciphertext]))('"%s" / aad "%s"', (plaintext, aad, ciphertext) => {
-    expect(aesGcmEncrypt({ key: v.key, nonce: v.iv, associatedData: aad as string, plaintext: plaintext as string })).toBe(ciphertext);
-    expect(aesGcmDecrypt({ key: v.key, nonce: v.iv, associatedData: aad as string, ciphertext: ciphertext as string })).toBe(plaintext);
+  it.each(v.cases as { plaintext: string; aad: string; ciphertext: string }[])('"$plaintext" / aad "$aad"', ({ plaintext, aad, ciphertext }) => {
+    expect(aesGcmEncrypt({ key: v.key, nonce: v.iv, associatedData: aad, plaintext })).toBe(ciphertext);
+    expect(aesGcmDecrypt({ key: v.key, nonce: v.iv, associatedData: aad, ciphertext })).toBe(plaintext);
   });
 });
 
@@ -128,7 +128,7 @@ describe('V9 platform certificate download decrypt (wechatpay-java)', () => {
 });
 
 describe('V10 Authorization header layout (Go, mock signer)', () => {
-  it.each(V.V10_go_authorization_header_format.cases.map((c: any, i: number) => [i, c]))('case %i', (_i, c: any) => {
+  it.each(V.V10_go_authorization_header_format.cases as Record<string, any>[])('$method $url', (c) => {
     const first = V.V10_go_authorization_header_format.cases[0];
     const merged = { ...first, ...c };
     const message = requestSignatureMessage(merged.method, merged.url, merged.timestamp, merged.nonce, merged.body);

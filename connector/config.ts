@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { KeyObject } from 'node:crypto';
+import { loadPrivateKey, loadPublicKey, PayError } from '../wxpay';
+import { CONFIG_SCHEMA } from '../schemas';
+import type { WedaWxpayConfig } from '../schemas/types.generated';
+import { assertValid } from './validation';
+
+export const CONFIG_FILE_NAME = 'weda-wxpay.config.json';
+export const DEFAULT_V3_BASE_URL = 'https://api.mch.weixin.qq.com';
+
+/** Logical order fields → the model's real field names (a hand-built model may use ddh / zfzt). */
+export interface OrderFields {
+  orderNo: string; status: string; amount: string; goodsId: string; goodsName: string; openid: string;
+  transactionId: string; paidAt: string; refundNo: string; refundId: string; refundAmount: string; refundedAt: string;
+}
+export const DEFAULT_ORDER_FIELDS: OrderFields = {
+  orderNo: 'orderNo', status: 'status', amount: 'amount', goodsId: 'goodsId', goodsName: 'goodsName', openid: 'openid',
+  transactionId: 'transactionId', paidAt: 'paidAt', refundNo: 'refundNo', refundId: 'refundId', refundAmount: 'refundAmount', refundedAt: 'refundedAt',
+};
+
+export interface OrdersBinding {
+  model: string;
+  goodsModel: string;
+  fields: OrderFields;
+  envType: 'pre' | 'prod';
+}
+
+export interface ResolvedV3 {
+  baseUrl: string;
+  appid: string;
+  mchid: string;
+  merchantSerialNo: string;
+  privateKey: KeyObject;
+  apiV3Key: string;
+  platformKeys: Record<string, KeyObject>;
+  notifyUrl: string;
+  refundNotifyUrl?: string;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+export interface ResolvedConfig {
+  config: WedaWxpayConfig;
+  orders: OrdersBinding;
+  v3?: ResolvedV3;
+}
+
+/**
+ * Validates a configuration object against schemas/config.json and resolves key material: file paths are
+ * relative to `baseDir`; `*Env` names are read from `env`. Every failure names the field.
+ */
+export function resolveConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): ResolvedConfig {
+  const config = structuredClone(raw) as WedaWxpayConfig;
+  assertValid(CONFIG_SCHEMA, config, CONFIG_FILE_NAME);
+  const env = opts.env ?? process.env;
+  const orders: OrdersBinding = {
+    model: config.models?.orders ?? 'orders',
+    goodsModel: config.models?.goods ?? 'goods',
+    fields: { ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) },
+    envType: config.envType,
+  };
+  const resolved: ResolvedConfig = { config, orders };
+  if (config.provider === 'v3' || config.provider === 'sandbox') {
+    const v3 = config.v3;
+    if (!v3) throw configError('v3', `is required when provider is "${config.provider}"`);
+    if (!config.mchid) throw configError('mchid', `is required when provider is "${config.provider}"`);
+    const privateKeyPem = secret(v3.privateKeyPath, v3.privateKeyEnv, 'v3.privateKeyPath', opts.baseDir, env);
+    const apiV3Key = v3.apiV3Key ?? (v3.apiV3KeyEnv ? env[v3.apiV3KeyEnv] : undefined);
+    if (!apiV3Key) throw configError('v3.apiV3Key', 'is required (or name an environment variable in v3.apiV3KeyEnv)');
+    if (Buffer.byteLength(apiV3Key, 'utf8') !== 32) throw configError('v3.apiV3Key', 'must be exactly 32 bytes');
+    const platformKeys: Record<string, KeyObject> = {};
+    for (const [i, k] of (v3.platformKeys ?? []).entries()) {
+      platformKeys[k.id] = keyOrThrow(() => loadPublicKey(secret(k.path, k.env, `v3.platformKeys[${i}].path`, opts.baseDir, env)), `v3.platformKeys[${i}]`);
+    }
+    if (!Object.keys(platformKeys).length) throw configError('v3.platformKeys', 'must list at least one WeChat Pay public key or platform certificate');
+    resolved.v3 = {
+      baseUrl: v3.baseUrl ?? DEFAULT_V3_BASE_URL,
+      appid: config.appid,
+      mchid: config.mchid,
+      merchantSerialNo: v3.merchantSerialNo.toUpperCase(),
+      privateKey: keyOrThrow(() => loadPrivateKey(privateKeyPem), 'v3.privateKeyPath'),
+      apiV3Key,
+      platformKeys,
+      notifyUrl: v3.notifyUrl,
+      ...(v3.refundNotifyUrl ? { refundNotifyUrl: v3.refundNotifyUrl } : {}),
+      timeoutMs: v3.timeoutMs ?? 10_000,
+      maxRetries: v3.maxRetries ?? 2,
+    };
+    // Production WeChat Pay only calls HTTPS notify URLs (wxpay-v3.md §1.1); plain http is for the local sandbox.
+    if (config.provider === 'v3' && !/^https:\/\//.test(v3.notifyUrl)) throw configError('v3.notifyUrl', 'must be an https:// URL for the real WeChat Pay');
+  }
+  return resolved;
+}
+
+export function loadConfigFile(file: string, env?: NodeJS.ProcessEnv): ResolvedConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new PayError({ code: 'CONFIG_ERROR', message: `cannot read ${file}: ${(err as Error).message}`, cause: err });
+  }
+  return resolveConfig(raw, { baseDir: path.dirname(path.resolve(file)), ...(env ? { env } : {}) });
+}
+
+function secret(file: string | undefined, envName: string | undefined, field: string, baseDir: string, env: NodeJS.ProcessEnv): string {
+  if (envName) {
+    const value = env[envName];
+    if (!value) throw configError(field.replace(/Path$|\.path$/, (m) => (m === '.path' ? '.env' : 'Env')), `names environment variable ${envName}, which is not set`);
+    return value;
+  }
+  if (!file) throw configError(field, 'is required (a file path, or an environment variable name)');
+  const full = path.resolve(baseDir, file);
+  try {
+    return fs.readFileSync(full, 'utf8');
+  } catch (err) {
+    throw configError(field, `cannot be read (${full}): ${(err as Error).message}`);
+  }
+}
+
+function keyOrThrow<T>(load: () => T, field: string): T {
+  try {
+    return load();
+  } catch (err) {
+    throw configError(field, `is not a usable PEM key or certificate: ${(err as Error).message}`);
+  }
+}
+
+function configError(field: string, issue: string): PayError {
+  return new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: ${field} ${issue}`, detail: { field, issue } });
+}

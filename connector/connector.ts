@@ -1,0 +1,33 @@
+import { PayError } from '../wxpay';
+import { MANIFEST, findMethod, MethodName } from './manifest';
+import { PaymentProvider } from './providers/provider';
+import { assertValid, findProblems } from './validation';
+
+export interface Connector {
+  readonly provider: PaymentProvider;
+  /** Validates the input (nothing is sent when it is invalid), calls the backend, checks the output shape. */
+  call(methodName: string, params: unknown): Promise<unknown>;
+}
+
+export function createConnector(provider: PaymentProvider): Connector {
+  return {
+    provider,
+    async call(methodName, params) {
+      const method = findMethod(methodName);
+      if (!method) {
+        throw new PayError({ code: 'PARAM_ERROR', message: `unknown method "${methodName}"; methods: ${MANIFEST.map((m) => m.name).join(', ')}`, detail: { field: 'methodName', issue: 'unknown' } });
+      }
+      const input = params === undefined || params === null ? {} : structuredClone(params);
+      assertValid(method.input, input, method.name);
+      const output = await method.handler(provider, input);
+      // Same output whichever backend runs: a provider that drifts from the schema is a bug, said loudly.
+      const problems = findProblems(method.output, output);
+      if (problems.length) {
+        throw new PayError({ code: 'SYSTEM_ERROR', message: `${method.name} (${provider.kind}) returned an output that breaks its schema: ${problems[0]!.message}`, retryable: false, detail: { field: problems[0]!.field, issue: problems[0]!.rule } });
+      }
+      return output;
+    },
+  };
+}
+
+export type { MethodName };

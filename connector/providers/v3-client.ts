@@ -1,0 +1,75 @@
+import { buildAuthorization, PayError, RequestSigner, WechatpayVerifier } from '../../wxpay';
+
+export interface V3ClientOptions {
+  baseUrl: string;
+  signer: RequestSigner;
+  verifier: WechatpayVerifier;
+  /** Sent as `Wechatpay-Serial` so WeChat Pay signs with a key we hold (wxpay-v3.md §2). */
+  preferredPlatformSerial?: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+export interface V3Response<T> {
+  status: number;
+  data: T;
+  requestId?: string;
+}
+
+/**
+ * Signed HTTP to WeChat Pay v3: signs every request over the exact bytes sent, verifies every 2xx response
+ * (a 2xx without a valid signature is treated as forged, wxpay-v3.md §3), and turns error bodies
+ * `{code, message, detail}` into PayError with the platform's Request-ID.
+ */
+export class V3Client {
+  private readonly base: URL;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly opts: V3ClientOptions) {
+    this.base = new URL(opts.baseUrl);
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  async request<T>(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<V3Response<T>> {
+    const url = new URL(pathAndQuery, this.base);
+    const bodyText = body === undefined ? '' : JSON.stringify(body);
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': 'weda-wxpay',
+      Authorization: buildAuthorization(this.opts.signer, { method, url: url.pathname + url.search, body: bodyText }),
+    };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.opts.preferredPlatformSerial) headers['Wechatpay-Serial'] = this.opts.preferredPlatformSerial;
+
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method, headers, ...(body !== undefined ? { body: bodyText } : {}), signal: AbortSignal.timeout(this.opts.timeoutMs) });
+    } catch (err) {
+      const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
+      throw new PayError({
+        code: timedOut ? 'TIMEOUT' : 'NETWORK_ERROR',
+        message: timedOut ? `${method} ${url.pathname} timed out after ${this.opts.timeoutMs} ms` : `${method} ${url.pathname} failed: ${(err as Error).message}`,
+        retryable: true,
+        cause: err,
+      });
+    }
+    const raw = await res.text();
+    const requestId = res.headers.get('Request-ID') ?? undefined;
+    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, raw, requestId);
+    this.opts.verifier.verify(res.headers, raw);
+    return { status: res.status, data: (raw ? JSON.parse(raw) : undefined) as T, ...(requestId ? { requestId } : {}) };
+  }
+}
+
+function errorFromResponse(status: number, raw: string, requestId: string | undefined): PayError {
+  let parsed: { code?: string; message?: string; detail?: Record<string, unknown> } = {};
+  try { parsed = JSON.parse(raw); } catch { /* non-JSON error page */ }
+  const code = parsed.code ?? (status >= 500 ? 'SYSTEM_ERROR' : status === 429 ? 'FREQUENCY_LIMITED' : 'HTTP_' + status);
+  return new PayError({
+    code,
+    message: parsed.message ?? `HTTP ${status}`,
+    ...(parsed.detail ? { detail: parsed.detail } : {}),
+    ...(requestId ? { requestId } : {}),
+    httpStatus: status,
+  });
+}

@@ -1,0 +1,168 @@
+import fs from 'node:fs';
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { AddressInfo } from 'node:net';
+import { PayError, WechatpayVerifier } from '../wxpay';
+import { createConnector, createProvider, resolveConfig, Connector, ResolvedConfig, CONFIG_FILE_NAME } from '../connector';
+import { openSqliteStore } from '../datasources/sqlite-store';
+import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
+import { OrdersRepository } from '../callbacks/runtime/orders';
+import { handleV3PayNotification } from '../callbacks/runtime/pay-notify';
+import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
+import { readRawBody, parseJsonBody, sendJson } from './http-json';
+import type { WedaWxpayConfig } from '../schemas/types.generated';
+
+/**
+ * `npm start`: the whole flow on loopback. The sandbox plays WeChat Pay; the SQLite store plays WeDa's data
+ * models; the connector and the pay-notify callback are the production modules, wired by configuration
+ * only (a base URL and key paths), so what runs here is what runs on CloudBase.
+ */
+export interface DevServerOptions {
+  dataDir: string;
+  /** Sandbox port (default 0 = ephemeral). The dev server takes its own ephemeral port. */
+  port?: number;
+  /** A user's weda-wxpay.config.json: its models, field mapping and envType are honoured; its keys are not used. */
+  configPath?: string;
+  log?: (line: string) => void;
+  seedGoods?: boolean;
+}
+
+export interface DevReadyInfo extends SandboxReadyInfo {
+  devServer: { baseUrl: string; connector: string; payNotify: string; models: string; envType: EnvType };
+}
+
+export interface RunningDevServer {
+  info: DevReadyInfo;
+  sandbox: RunningSandbox;
+  store: ModelStore;
+  weda: WedaSdk;
+  connector: Connector;
+  resolved: ResolvedConfig;
+  close(): Promise<void>;
+}
+
+export const SEED_GOODS = [
+  { name: '微搭贴纸', description: 'A sticker, the cheapest thing to test with', price: 1, stock: 100 },
+  { name: '咖啡券', description: 'One coffee', price: 1800, stock: 50 },
+  { name: '年度会员', description: 'A year of membership', price: 19900, stock: 10 },
+];
+
+export async function startDevServer(opts: DevServerOptions): Promise<RunningDevServer> {
+  const log = opts.log ?? (() => {});
+  const userConfig = readUserConfig(opts.configPath);
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log });
+  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models') });
+  const server = http.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
+    const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig), { baseDir: opts.dataDir });
+    const connector = createConnector(createProvider(resolved));
+    const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
+    const orders = new OrdersRepository(weda, resolved.orders);
+    const v3 = resolved.v3!;
+    const verifier = new WechatpayVerifier({ keys: v3.platformKeys });
+    const callbackLog = (event: Record<string, unknown>) => log(JSON.stringify({ source: 'pay-notify', ...event }));
+
+    server.on('request', (req, res) => {
+      route(req, res).catch((err) => sendError(res, err));
+    });
+    async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const url = new URL(req.url ?? '/', baseUrl);
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      if (req.method === 'POST' && parts[0] === 'connector' && parts.length === 2) {
+        const params = parseJsonBody(await readRawBody(req));
+        return sendJson(res, 200, await connector.call(parts[1]!, params));
+      }
+      if (req.method === 'POST' && url.pathname === '/functions/pay-notify') {
+        const answer = await handleV3PayNotification({ headers: req.headers, rawBody: await readRawBody(req) }, {
+          verifier, apiV3Key: v3.apiV3Key, mchid: v3.mchid, appid: v3.appid, orders, log: callbackLog,
+        });
+        return sendJson(res, answer.status, answer.body);
+      }
+      if (req.method === 'POST' && parts[0] === 'models' && parts.length === 3) {
+        const envType = (url.searchParams.get('envType') ?? resolved.orders.envType) as EnvType;
+        const params = parseJsonBody(await readRawBody(req)) as Record<string, unknown>;
+        return sendJson(res, 200, await weda.callModel({ name: parts[1]!, methodName: parts[2]!, params, envType }));
+      }
+      if (req.method === 'GET' && url.pathname === '/') {
+        return sendJson(res, 200, { console: sandbox.info.console, connector: `${baseUrl}/connector/{method}`, models: `${baseUrl}/models/{name}/{methodName}` });
+      }
+      sendJson(res, 404, { code: 'NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` });
+    }
+
+    if (opts.seedGoods !== false) await seedGoods(weda, resolved);
+    const info: DevReadyInfo = {
+      ...sandbox.info,
+      devServer: { baseUrl, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, models: `${baseUrl}/models`, envType: resolved.orders.envType },
+    };
+    return {
+      info, sandbox, store, weda, connector, resolved,
+      async close() {
+        await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+        await sandbox.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    server.close();
+    await sandbox.close();
+    await store.close();
+    throw err;
+  }
+}
+
+/** The configuration the dev server runs with: the user's data settings, the sandbox's keys and URLs. */
+function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<WedaWxpayConfig> | undefined): WedaWxpayConfig {
+  return {
+    provider: 'sandbox',
+    appid: info.merchant.appid,
+    mchid: info.merchant.mchid,
+    envType: user?.envType ?? 'pre',
+    ...(user?.models ? { models: user.models } : {}),
+    ...(user?.fields ? { fields: user.fields } : {}),
+    v3: {
+      baseUrl: info.baseUrl,
+      merchantSerialNo: info.merchant.serialNo,
+      privateKeyPath: info.merchant.privateKeyPath,
+      apiV3Key: info.merchant.apiV3Key,
+      platformKeys: [
+        { id: info.platform.publicKeyId, path: info.platform.publicKeyPath },
+        { id: info.platform.certSerial, path: info.platform.certPath },
+      ],
+      notifyUrl,
+    },
+  };
+}
+
+function readUserConfig(configPath: string | undefined): Partial<WedaWxpayConfig> | undefined {
+  if (!configPath) return undefined;
+  if (!fs.existsSync(configPath)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: not valid JSON (${(err as Error).message})` });
+  }
+}
+
+/** Seeds a few goods once per environment, so the console has something to buy. */
+async function seedGoods(weda: WedaSdk, resolved: ResolvedConfig): Promise<void> {
+  const existing = await weda.callModel({ name: resolved.orders.goodsModel, methodName: 'wedaGetRecordsV2', params: { pageSize: 1, getCount: true }, envType: resolved.orders.envType });
+  if (Number(existing?.total ?? existing?.records?.length ?? 0) > 0) return;
+  for (const goods of SEED_GOODS) {
+    await weda.callModel({ name: resolved.orders.goodsModel, methodName: 'wedaCreateV2', params: { data: goods }, envType: resolved.orders.envType });
+  }
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) { res.destroy(); return; }
+  if (err instanceof PayError) {
+    const status = err.code === 'PARAM_ERROR' ? 400 : err.httpStatus && err.httpStatus >= 400 ? err.httpStatus : 502;
+    return sendJson(res, status, err.toJSON());
+  }
+  if (err instanceof WedaModelError) return sendJson(res, 400, { code: err.code, message: err.message, requestId: err.requestId });
+  const status = (err as { statusCode?: number }).statusCode ?? 500;
+  sendJson(res, status, { code: status === 500 ? 'SYSTEM_ERROR' : 'INVALID_REQUEST', message: (err as Error).message });
+}
