@@ -79,13 +79,14 @@ export function parseAuthorization(header: string | undefined): { scheme: string
   return { scheme, mchid: params.mchid!, nonce_str: params.nonce_str!, timestamp: params.timestamp!, serial_no: params.serial_no!, signature: params.signature! };
 }
 
-export interface ResponseSignature {
+/** A type alias (not an interface) so it is usable wherever a plain header record is expected. */
+export type ResponseSignature = {
   'Wechatpay-Timestamp': string;
   'Wechatpay-Nonce': string;
   'Wechatpay-Signature': string;
   'Wechatpay-Serial': string;
   'Wechatpay-Signature-Type': string;
-}
+};
 
 /** Signs a response or notification body (204's empty body included) with a WeChat Pay key. */
 export function signResponse(opts: { privateKey: KeyInput; serial: string; body: string | Buffer; timestamp?: number; nonce?: string }): ResponseSignature {
