@@ -1,0 +1,32 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+
+/** yyyyMMddHHmmss in China Standard Time. */
+function cstDigits(ms: number): string {
+  return new Date(ms + 8 * 3600_000).toISOString().slice(0, 19).replace(/\D/g, '');
+}
+
+function digits(n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += String(randomInt(10));
+  return out;
+}
+
+/** Like `wx201410272009395522657a690389285100`: "wx" + yyyyMMddHHmmss + 20 hex chars (wxpay-v3.md §1.1). */
+export function newPrepayId(nowMs: number): string {
+  return `wx${cstDigits(nowMs)}${randomBytes(10).toString('hex')}`;
+}
+
+/** 28 digits, "4200" + 6 digits + yyyyMMdd + 10 digits, like real WeChat Pay transaction ids. */
+export function newTransactionId(nowMs: number): string {
+  return `4200${digits(6)}${cstDigits(nowMs).slice(0, 8)}${digits(10)}`;
+}
+
+/** Notification id, string(36) (wxpay-v3.md §4). */
+export function newNotificationId(): string {
+  return randomUUID();
+}
+
+/** `Request-ID`: the suffix after the last "-" is an internal numeric code, 0 for success (wxpay-v3.md §0). */
+export function newRequestId(internalCode = 0): string {
+  return `${randomBytes(16).toString('hex').toUpperCase()}-${internalCode}`;
+}

@@ -1,0 +1,28 @@
+import { toRfc3339Cst } from '../wxpay';
+import { AttemptRow, NotificationRow } from './notifications';
+
+/**
+ * One entry of `GET /sandbox/notifications` (DESIGN.md contract: attempts, status codes, next retry).
+ * Times are RFC 3339 on the sandbox clock. `full` adds what was sent (headers + body) on each attempt.
+ */
+export function notificationView(n: NotificationRow, attempts: AttemptRow[], full = false): Record<string, unknown> {
+  return {
+    id: n.id,
+    event_type: n.event_type,
+    url: n.url,
+    out_trade_no: n.out_trade_no,
+    ...(n.out_refund_no ? { out_refund_no: n.out_refund_no } : {}),
+    create_time: n.create_time,
+    status: n.status,
+    attempts: attempts.map((a) => ({
+      attempt: a.attempt,
+      at: toRfc3339Cst(a.at),
+      statusCode: a.status_code,
+      latencyMs: a.latency_ms,
+      ...(a.error ? { error: a.error } : {}),
+      ...(a.response_body ? { responseBody: a.response_body } : {}),
+      ...(full ? { request: { headers: JSON.parse(a.request_headers) as unknown, body: a.request_body } } : {}),
+    })),
+    nextRetryAt: n.next_attempt_at === null ? null : toRfc3339Cst(n.next_attempt_at),
+  };
+}

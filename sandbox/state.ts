@@ -1,0 +1,119 @@
+import Database from 'better-sqlite3';
+import path from 'node:path';
+
+export type Db = Database.Database;
+
+/**
+ * Schema migrations, applied in order and tracked by `PRAGMA user_version`, so issue 4 adds steps (refunds,
+ * bills, faults, CloudPay) without losing a user's state. Times are sandbox-clock epoch milliseconds.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE transactions (
+    mchid            TEXT NOT NULL,
+    out_trade_no     TEXT NOT NULL,
+    appid            TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    notify_url       TEXT NOT NULL,
+    attach           TEXT,
+    time_expire      TEXT,
+    amount_total     INTEGER NOT NULL,
+    currency         TEXT NOT NULL,
+    payer_openid     TEXT NOT NULL,
+    device_id        TEXT,
+    request_json     TEXT NOT NULL,           -- canonical first request, for the re-entry comparison (§1.1)
+    trade_type       TEXT NOT NULL,
+    trade_state      TEXT NOT NULL,
+    transaction_id   TEXT UNIQUE,
+    bank_type        TEXT,
+    payer_total      INTEGER,
+    success_time     TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (mchid, out_trade_no)
+  );
+
+  CREATE TABLE prepay_ids (
+    prepay_id        TEXT PRIMARY KEY,
+    mchid            TEXT NOT NULL,
+    out_trade_no     TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+  );
+  CREATE INDEX prepay_ids_order ON prepay_ids (mchid, out_trade_no);
+
+  CREATE TABLE notifications (
+    id               TEXT PRIMARY KEY,
+    event_type       TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    out_trade_no     TEXT,
+    out_refund_no    TEXT,
+    resource_json    TEXT NOT NULL,           -- plaintext resource; each attempt re-encrypts and re-signs it
+    create_time      TEXT NOT NULL,           -- the envelope's create_time, identical on every attempt
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    next_attempt_at  INTEGER,                 -- null once delivered or given up
+    created_at       INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
+
+  CREATE TABLE notification_attempts (
+    notification_id  TEXT NOT NULL REFERENCES notifications (id),
+    attempt          INTEGER NOT NULL,
+    at               INTEGER NOT NULL,
+    status_code      INTEGER,
+    latency_ms       INTEGER NOT NULL,
+    error            TEXT,
+    request_headers  TEXT NOT NULL,
+    request_body     TEXT NOT NULL,
+    response_body    TEXT,
+    PRIMARY KEY (notification_id, attempt)
+  );
+
+  CREATE TABLE requests (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    request_id       TEXT NOT NULL,
+    method           TEXT NOT NULL,
+    url              TEXT NOT NULL,
+    status           INTEGER NOT NULL,
+    code             TEXT,
+    at               INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    request_body     TEXT,
+    response_body    TEXT
+  );
+  `,
+];
+
+/** Opens (creating if needed) `dataDir/sandbox.sqlite` in WAL mode and brings its schema up to date. */
+export function openStateDb(dataDir: string): Db {
+  const db = new Database(path.join(dataDir, 'sandbox.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) throw new Error(`sandbox.sqlite has schema version ${current}, newer than this sandbox (${MIGRATIONS.length})`);
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return db;
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}
+
+/** Clips stored request/response text so the logs stay small. */
+export function clip(text: string | undefined | null, max = 4096): string | null {
+  if (text === undefined || text === null) return null;
+  return text.length > max ? `${text.slice(0, max)}…[${text.length - max} more chars]` : text;
+}

@@ -1,0 +1,129 @@
+/** Test helpers for the sandbox tests: a signing v3 client, a notification receiver, temp dirs, polling. */
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildAuthorization, RequestSigner, WechatpayVerifier } from '../../wxpay';
+import { SandboxReadyInfo } from '../../sandbox';
+
+export function tempDataDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sandbox-test-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function merchantSigner(info: SandboxReadyInfo): RequestSigner {
+  return { mchid: info.merchant.mchid, serialNo: info.merchant.serialNo, privateKey: readFileSync(info.merchant.privateKeyPath, 'utf8') };
+}
+
+/** A verifier holding the platform key from the ready line, under the public key id and/or the certificate serial. */
+export function platformVerifier(info: SandboxReadyInfo, by: 'publicKeyId' | 'certSerial' | 'both' = 'both'): WechatpayVerifier {
+  const keys: Record<string, string> = {};
+  if (by !== 'certSerial') keys[info.platform.publicKeyId] = readFileSync(info.platform.publicKeyPath, 'utf8');
+  if (by !== 'publicKeyId') keys[info.platform.certSerial] = readFileSync(info.platform.certPath, 'utf8');
+  return new WechatpayVerifier({ keys });
+}
+
+export interface V3Response {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json: any;
+}
+
+export interface V3RequestOptions {
+  /** Defaults to the sandbox merchant's own key. */
+  signer?: RequestSigner;
+  /** Unix seconds put into the Authorization header. */
+  timestamp?: number;
+  /** Body actually sent, when it should differ from the signed one (tampering). */
+  sentBody?: string;
+  /** Replaces the Authorization header (undefined value = omit it). */
+  authorization?: string | null;
+  headers?: Record<string, string>;
+}
+
+/** Sends a v3 request signed as a WeChat Pay SDK would (wxpay `buildAuthorization`). */
+export async function v3Request(info: SandboxReadyInfo, method: string, url: string, body?: unknown, opts: V3RequestOptions = {}): Promise<V3Response> {
+  const signedBody = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  const authorization = opts.authorization === undefined
+    ? buildAuthorization(opts.signer ?? merchantSigner(info), { method, url, body: signedBody, ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}) })
+    : opts.authorization;
+  const sent = opts.sentBody ?? signedBody;
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
+  if (authorization !== null) headers.Authorization = authorization;
+  if (sent !== '') headers['Content-Type'] = 'application/json';
+  const res = await fetch(info.baseUrl + url, { method, headers, ...(sent !== '' ? { body: sent } : {}) });
+  const text = await res.text();
+  return { status: res.status, headers: Object.fromEntries(res.headers), text, json: text ? JSON.parse(text) : undefined };
+}
+
+/** Calls an unsigned `/sandbox/*` control endpoint. */
+export async function control(info: SandboxReadyInfo, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(info.baseUrl + urlPath, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+export interface ReceivedNotification {
+  headers: http.IncomingHttpHeaders;
+  rawBody: string;
+  answered: number;
+}
+
+/** A notify_url on 127.0.0.1:0 answering with the status `answer(n)` gives its n-th request (0-based). */
+export async function startReceiver(answer: (n: number) => number = () => 200): Promise<{ url: string; received: ReceivedNotification[]; close: () => Promise<void> }> {
+  const received: ReceivedNotification[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const status = answer(received.length);
+      received.push({ headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), answered: status });
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(status === 200 || status === 204 ? '' : JSON.stringify({ code: 'FAIL', message: '失败' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/wxpay/notify`,
+    received,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** Polls `probe` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 3000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+let seq = 0;
+/** A fresh valid out_trade_no per call. */
+export function newOutTradeNo(prefix = 'T'): string {
+  seq += 1;
+  return `${prefix}${Date.now()}${seq}`.slice(0, 32);
+}
+
+/** A valid JSAPI prepay body for the sandbox merchant. */
+export function prepayBody(info: SandboxReadyInfo, outTradeNo: string, notifyUrl: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    appid: info.merchant.appid,
+    mchid: info.merchant.mchid,
+    description: 'Image形象店-深圳腾大-QQ公仔',
+    out_trade_no: outTradeNo,
+    notify_url: notifyUrl,
+    amount: { total: 100, currency: 'CNY' },
+    payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
+    ...overrides,
+  };
+}
