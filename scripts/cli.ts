@@ -15,16 +15,28 @@ function parsePort(value: string): number {
   return n;
 }
 
-/** Keeps the process alive until SIGINT/SIGTERM, then closes everything before exiting. */
-function closeOnSignal(close: () => Promise<void>): void {
-  let closing = false;
+/**
+ * Runs `start`, then prints the ready line; SIGINT/SIGTERM close everything before exiting. The handlers go in
+ * before the ready line is written: a supervisor may signal the moment it reads that line.
+ */
+async function serveUntilSignal<T>(start: () => Promise<T>, readyLine: (running: T) => unknown, close: (running: T) => Promise<void>): Promise<T> {
+  let running: T | undefined;
+  let stopping = false;
   const stop = () => {
-    if (closing) return;
-    closing = true;
-    close().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+    if (stopping) return;
+    stopping = true;
+    const closed = running === undefined ? Promise.resolve() : close(running);
+    closed.then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  running = await start();
+  if (stopping) {
+    await close(running);
+    process.exit(0);
+  }
+  process.stdout.write(`${JSON.stringify(readyLine(running))}\n`);
+  return running;
 }
 
 const logToStderr = (line: string) => process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
@@ -40,10 +52,12 @@ export function buildProgram(): Command {
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
     .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
     .action(async (o: { port: number; data?: string; config: string }) => {
-      const dev = await startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr });
-      process.stdout.write(`${JSON.stringify(dev.info)}\n`);
+      const dev = await serveUntilSignal(
+        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr }),
+        (d) => d.info,
+        (d) => d.close(),
+      );
       logToStderr(`weda-wxpay: console ${dev.info.console} · connector ${dev.info.devServer.connector}/{method} · envType ${dev.info.devServer.envType} · Ctrl-C to stop`);
-      closeOnSignal(() => dev.close());
     });
 
   program.command('sandbox')
@@ -51,9 +65,11 @@ export function buildProgram(): Command {
     .option('--port <n>', 'port (0 = any free port)', parsePort, 0)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
     .action(async (o: { port: number; data?: string }) => {
-      const sandbox = await startSandbox({ dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr });
-      process.stdout.write(`${JSON.stringify(sandbox.info)}\n`);
-      closeOnSignal(() => sandbox.close());
+      await serveUntilSignal(
+        () => startSandbox({ dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr }),
+        (s) => s.info,
+        (s) => s.close(),
+      );
     });
 
   return program;

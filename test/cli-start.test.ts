@@ -10,7 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { REPO_ROOT } from './helpers/paths';
 
-function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcessWithoutNullStreams; ready: Promise<any> } {
+function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcessWithoutNullStreams; ready: Promise<any>; stderr: () => string } {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'weda-wxpay.js'), ...args], { env: { ...process.env, ...env }, cwd: REPO_ROOT });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -19,14 +19,17 @@ function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildPr
     lines.once('line', (line) => resolve(JSON.parse(line)));
     child.once('exit', (code) => reject(new Error(`CLI exited with ${code} before ready: ${stderr}`)));
   });
-  return { child, ready };
+  return { child, ready, stderr: () => stderr };
 }
 
-const exited = (child: ChildProcessWithoutNullStreams) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+/** Resolves to "exit <code>" plus whatever the CLI said on stderr when it did not exit 0, so failures explain themselves. */
+const exited = (cli: { child: ChildProcessWithoutNullStreams; stderr: () => string }) =>
+  new Promise<string>((resolve) => cli.child.once('exit', (code, signal) => resolve(code === 0 ? 'exit 0' : `exit ${code} ${signal ?? ''}: ${cli.stderr()}`)));
 
 it('start prints the ready line, serves on loopback, and exits cleanly on SIGTERM', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weda-wxpay-cli-'));
-  const { child, ready } = startCli(['start', '--port', '0', '--data', dataDir, '--config', path.join(dataDir, 'absent.json')]);
+  const cli = startCli(['start', '--port', '0', '--data', dataDir, '--config', path.join(dataDir, 'absent.json')]);
+  const { child, ready } = cli;
   try {
     const info = await ready;
     expect(info.event).toBe('ready');
@@ -37,11 +40,11 @@ it('start prints the ready line, serves on loopback, and exits cleanly on SIGTER
     expect(info.platform.publicKeyId).toMatch(/^PUB_KEY_ID_\d{32}$/);
     expect(fs.existsSync(info.platform.publicKeyPath) && fs.existsSync(info.platform.certPath)).toBe(true);
     expect(info.devServer.envType).toBe('pre');
-    const goods = await fetch(`${info.devServer.models}/goods/wedaGetRecordsV2`, { method: 'POST', body: '{}' }).then((r) => r.json());
+    const goods = await fetch(`${info.devServer.models}/goods/wedaGetRecordsV2`, { method: 'POST', body: '{}' }).then((r) => r.json() as Promise<{ records: unknown[] }>);
     expect(goods.records.length).toBeGreaterThanOrEqual(3);
-    const done = exited(child);
+    const done = exited(cli);
     child.kill('SIGTERM');
-    expect(await done).toBe(0);
+    expect(await done).toBe('exit 0');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -53,13 +56,13 @@ it('honours WEDA_WXPAY_DATA and keeps key material across restarts', async () =>
   try {
     const serials: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const { child, ready } = startCli(['sandbox', '--port', '0'], { WEDA_WXPAY_DATA: dataDir });
-      const info = await ready;
+      const cli = startCli(['sandbox', '--port', '0'], { WEDA_WXPAY_DATA: dataDir });
+      const info = await cli.ready;
       expect(info.merchant.privateKeyPath.startsWith(dataDir)).toBe(true);
       serials.push(info.platform.certSerial);
-      const done = exited(child);
-      child.kill('SIGTERM');
-      expect(await done).toBe(0);
+      const done = exited(cli);
+      cli.child.kill('SIGTERM');
+      expect(await done).toBe('exit 0');
     }
     expect(serials[1]).toBe(serials[0]);
   } finally {
