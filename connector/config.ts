@@ -37,14 +37,27 @@ export interface ResolvedV3 {
   notifyUrl: string;
   refundNotifyUrl?: string;
   timeoutMs: number;
-  maxRetries: number;
+}
+
+export interface ResolvedCloudPay {
+  subMchId: string;
+  appid: string;
+  envId: string;
+  payCallbackFunction: string;
+  refundCallbackFunction?: string;
 }
 
 export interface ResolvedConfig {
   config: WedaWxpayConfig;
   orders: OrdersBinding;
+  retry: { maxRetries: number; baseDelayMs: number };
+  /** Cloud function names, defaults filled in. */
+  functions: { connector: string; payNotify: string; refundNotify: string; reconcile: string };
   v3?: ResolvedV3;
+  cloudpay?: ResolvedCloudPay;
 }
+
+export const DEFAULT_FUNCTION_NAMES = { connector: 'wxpay-connector', payNotify: 'wxpay-pay-notify', refundNotify: 'wxpay-refund-notify', reconcile: 'wxpay-reconcile' };
 
 /**
  * Validates a configuration object against schemas/config.json and resolves key material: file paths are
@@ -60,7 +73,24 @@ export function resolveConfig(raw: unknown, opts: { baseDir: string; env?: NodeJ
     fields: { ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) },
     envType: config.envType,
   };
-  const resolved: ResolvedConfig = { config, orders };
+  const resolved: ResolvedConfig = {
+    config,
+    orders,
+    retry: { maxRetries: config.retry?.maxRetries ?? 2, baseDelayMs: config.retry?.baseDelayMs ?? 200 },
+    functions: { ...DEFAULT_FUNCTION_NAMES, ...(config.functions ?? {}) },
+  };
+  if (config.provider === 'cloudpay') {
+    if (!config.cloudpay) throw configError('cloudpay', 'is required when provider is "cloudpay" (envId, payCallbackFunction)');
+    const subMchId = config.subMchId ?? config.mchid;
+    if (!subMchId) throw configError('subMchId', 'is required when provider is "cloudpay" (the merchant number)');
+    resolved.cloudpay = {
+      subMchId,
+      appid: config.appid,
+      envId: config.cloudpay.envId,
+      payCallbackFunction: config.cloudpay.payCallbackFunction,
+      ...(config.cloudpay.refundCallbackFunction ? { refundCallbackFunction: config.cloudpay.refundCallbackFunction } : {}),
+    };
+  }
   if (config.provider === 'v3' || config.provider === 'sandbox') {
     const v3 = config.v3;
     if (!v3) throw configError('v3', `is required when provider is "${config.provider}"`);
@@ -85,7 +115,6 @@ export function resolveConfig(raw: unknown, opts: { baseDir: string; env?: NodeJ
       notifyUrl: v3.notifyUrl,
       ...(v3.refundNotifyUrl ? { refundNotifyUrl: v3.refundNotifyUrl } : {}),
       timeoutMs: v3.timeoutMs ?? 10_000,
-      maxRetries: v3.maxRetries ?? 2,
     };
     // Production WeChat Pay only calls HTTPS notify URLs (wxpay-v3.md §1.1); plain http is for the local sandbox.
     if (config.provider === 'v3' && !/^https:\/\//.test(v3.notifyUrl)) throw configError('v3.notifyUrl', 'must be an https:// URL for the real WeChat Pay');

@@ -1,6 +1,8 @@
 import { PayError } from '../wxpay';
+import { inVocabulary } from './errors';
 import { MANIFEST, findMethod, MethodName } from './manifest';
 import { PaymentProvider } from './providers/provider';
+import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
 import { assertValid, findProblems } from './validation';
 
 export interface Connector {
@@ -9,7 +11,8 @@ export interface Connector {
   call(methodName: string, params: unknown): Promise<unknown>;
 }
 
-export function createConnector(provider: PaymentProvider): Connector {
+export function createConnector(provider: PaymentProvider, opts: { retry?: RetryPolicy } = {}): Connector {
+  const retry = opts.retry ?? DEFAULT_RETRY;
   return {
     provider,
     async call(methodName, params) {
@@ -19,7 +22,13 @@ export function createConnector(provider: PaymentProvider): Connector {
       }
       const input = params === undefined || params === null ? {} : structuredClone(params);
       assertValid(method.input, input, method.name);
-      const output = await method.handler(provider, input);
+      const output = await withRetry(retry, async () => {
+        try {
+          return await method.handler(provider, input);
+        } catch (err) {
+          throw inVocabulary(err);
+        }
+      });
       // Same output whichever backend runs: a provider that drifts from the schema is a bug, said loudly.
       const problems = findProblems(method.output, output);
       if (problems.length) {

@@ -439,12 +439,14 @@ export interface WedaWxpayConfig {
      */
     notifyUrl: string;
     refundNotifyUrl?: string;
+    /**
+     * Per-request timeout; a timeout is retried with the same order/refund number.
+     */
     timeoutMs?: number;
-    maxRetries?: number;
   };
   cloudpay?: {
     envId: string;
-    payCallbackFunction?: string;
+    payCallbackFunction: string;
     refundCallbackFunction?: string;
   };
   models?: {
@@ -469,8 +471,19 @@ export interface WedaWxpayConfig {
     refundedAt?: string;
   };
   functions?: {
+    /**
+     * The cloud function that runs connector methods (default wxpay-connector).
+     */
+    connector?: string;
     payNotify?: string;
     refundNotify?: string;
     reconcile?: string;
+  };
+  /**
+   * Retries of retryable failures (SYSTEM_ERROR, FREQUENCY_LIMITED, timeouts) with the same outTradeNo/outRefundNo.
+   */
+  retry?: {
+    maxRetries?: number;
+    baseDelayMs?: number;
   };
 }

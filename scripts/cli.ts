@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startSandbox } from '../sandbox';
-import { CONFIG_FILE_NAME } from '../connector/config';
+import fs from 'node:fs';
+import { CONFIG_FILE_NAME, loadConfigFile } from '../connector/config';
+import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 
 /** Where keys and SQLite files live unless --data or WEDA_WXPAY_DATA say otherwise (git-ignored). */
@@ -70,6 +72,23 @@ export function buildProgram(): Command {
         (s) => s.info,
         (s) => s.close(),
       );
+    });
+
+  const exporter = program.command('export').description('write WeDa import files');
+  exporter.command('connector')
+    .description('the WeDa connector JSON (methods, titles, inParams/outParams, call target)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .option('--config <file>', 'configuration file (its functions.connector names the call target)', CONFIG_FILE_NAME)
+    .option('--name <identifier>', 'data-source identifier in WeDa', 'wedaWxpay')
+    .action((o: { out?: string; config: string; name: string }) => {
+      const connectorFunction = fs.existsSync(o.config) ? loadConfigFile(o.config).functions.connector : undefined;
+      const text = `${JSON.stringify(exportWedaConnector({ name: o.name, ...(connectorFunction ? { connectorFunction } : {}) }), null, 2)}\n`;
+      if (o.out) {
+        fs.writeFileSync(o.out, text);
+        logToStderr(`wrote ${o.out}`);
+      } else {
+        process.stdout.write(text);
+      }
     });
 
   return program;

@@ -59,7 +59,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
     const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig), { baseDir: opts.dataDir });
-    const connector = createConnector(createProvider(resolved));
+    const connector = createConnector(createProvider(resolved), { retry: resolved.retry });
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
     const orders = new OrdersRepository(weda, resolved.orders);
     const v3 = resolved.v3!;

@@ -31,7 +31,29 @@ export class V3Client {
   }
 
   async request<T>(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<V3Response<T>> {
-    const url = new URL(pathAndQuery, this.base);
+    const { res, raw, requestId } = await this.send(method, new URL(pathAndQuery, this.base), body);
+    const text = raw.toString('utf8');
+    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, text, requestId);
+    this.opts.verifier.verify(res.headers, raw);
+    return { status: res.status, data: (text ? JSON.parse(text) : undefined) as T, ...(requestId ? { requestId } : {}) };
+  }
+
+  /**
+   * Bill download: the request is signed, the response is the raw file and is NOT signed — its integrity is
+   * the SHA-1 from the tradebill answer, checked by the caller (wxpay-v3.md §1.7).
+   */
+  async download(downloadUrl: string): Promise<Buffer> {
+    const url = new URL(downloadUrl, this.base);
+    // Only follow URLs on the API host we were configured with: the token grants the merchant's bill.
+    if (url.origin !== this.base.origin) {
+      throw new PayError({ code: 'INVALID_REQUEST', message: `bill download URL ${url.origin} is not on ${this.base.origin}`, detail: { field: 'download_url', issue: 'foreign host' } });
+    }
+    const { res, raw, requestId } = await this.send('GET', url);
+    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, raw.toString('utf8'), requestId);
+    return raw;
+  }
+
+  private async send(method: 'GET' | 'POST', url: URL, body?: unknown): Promise<{ res: Response; raw: Buffer; requestId: string | undefined }> {
     const bodyText = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string> = {
       Accept: 'application/json',
@@ -53,11 +75,8 @@ export class V3Client {
         cause: err,
       });
     }
-    const raw = await res.text();
-    const requestId = res.headers.get('Request-ID') ?? undefined;
-    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, raw, requestId);
-    this.opts.verifier.verify(res.headers, raw);
-    return { status: res.status, data: (raw ? JSON.parse(raw) : undefined) as T, ...(requestId ? { requestId } : {}) };
+    const raw = Buffer.from(await res.arrayBuffer());
+    return { res, raw, requestId: res.headers.get('Request-ID') ?? undefined };
   }
 }
 

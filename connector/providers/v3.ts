@@ -1,8 +1,10 @@
-import { buildJsapiPayment, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
+import { assertBillHash, buildJsapiPayment, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
 import type {
-  UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderOutput, RefundOutput,
-  QueryRefundOutput, DownloadBillOutput, V3Transaction,
+  UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput, RefundInput,
+  RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput, V3Transaction,
 } from '../../schemas/types.generated';
+import { billOutput, isoBillDate } from '../bill';
+import { normaliseCode, withNotFoundMeaning } from '../errors';
 import { PaymentProvider } from './provider';
 import { V3Client } from './v3-client';
 
@@ -15,6 +17,8 @@ export interface V3ProviderSettings {
   /** WeChat Pay public keys by `PUB_KEY_ID_…` and/or platform certificate serial. */
   platformKeys: Record<string, KeyInput>;
   notifyUrl: string;
+  /** Overrides the refund notification URL configured on the merchant platform (wxpay-v3.md §1.4). */
+  refundNotifyUrl?: string;
   timeoutMs: number;
   fetch?: typeof fetch;
 }
@@ -65,7 +69,12 @@ export class V3Provider implements PaymentProvider {
     const path = input.outTradeNo
       ? `/v3/pay/transactions/out-trade-no/${encodeURIComponent(input.outTradeNo)}?mchid=${mchid}`
       : `/v3/pay/transactions/id/${encodeURIComponent(input.transactionId!)}?mchid=${mchid}`;
-    const { data: t } = await this.client.request<V3Transaction>('GET', path);
+    let t: V3Transaction;
+    try {
+      t = (await this.client.request<V3Transaction>('GET', path)).data;
+    } catch (err) {
+      throw withNotFoundMeaning(err, 'ORDER_NOT_EXIST');
+    }
     return compact({
       outTradeNo: t.out_trade_no,
       transactionId: t.transaction_id,
@@ -81,14 +90,82 @@ export class V3Provider implements PaymentProvider {
     }) as QueryOrderOutput;
   }
 
-  async closeOrder(): Promise<CloseOrderOutput> { throw notYet('closeOrder'); }
-  async refund(): Promise<RefundOutput> { throw notYet('refund'); }
-  async queryRefund(): Promise<QueryRefundOutput> { throw notYet('queryRefund'); }
-  async downloadBill(): Promise<DownloadBillOutput> { throw notYet('downloadBill'); }
+  /** 204 on success and re-entrant (wxpay-v3.md §1.3); a paid order answers ORDER_PAID: refund it instead. */
+  async closeOrder(input: CloseOrderInput): Promise<CloseOrderOutput> {
+    try {
+      await this.client.request('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(input.outTradeNo)}/close`, { mchid: this.s.mchid });
+    } catch (err) {
+      throw explainClose(err);
+    }
+    return { outTradeNo: input.outTradeNo, closed: true };
+  }
+
+  async refund(input: RefundInput): Promise<RefundOutput> {
+    const body = {
+      ...(input.transactionId ? { transaction_id: input.transactionId } : { out_trade_no: input.outTradeNo }),
+      out_refund_no: input.outRefundNo,
+      ...(input.refundDesc ? { reason: input.refundDesc } : {}),
+      ...(this.s.refundNotifyUrl ? { notify_url: this.s.refundNotifyUrl } : {}),
+      amount: { refund: input.refundFee, total: input.totalFee, currency: 'CNY' },
+    };
+    try {
+      const { data } = await this.client.request<V3Refund>('POST', '/v3/refund/domestic/refunds', body);
+      return refundOutput(data);
+    } catch (err) {
+      throw withNotFoundMeaning(err, 'ORDER_NOT_EXIST');
+    }
+  }
+
+  async queryRefund(input: QueryRefundInput): Promise<QueryRefundOutput> {
+    try {
+      const { data } = await this.client.request<V3Refund>('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(input.outRefundNo)}`);
+      return refundOutput(data);
+    } catch (err) {
+      throw withNotFoundMeaning(err, 'REFUND_NOT_EXIST');
+    }
+  }
+
+  /** Two steps: tradebill → {hash_value, download_url}; download (unsigned) → SHA-1 check → parse (wxpay-v3.md §1.6–1.7). */
+  async downloadBill(input: DownloadBillInput): Promise<DownloadBillOutput> {
+    const billDate = isoBillDate(input.billDate);
+    const billType = input.billType ?? 'ALL';
+    const { data } = await this.client.request<{ hash_type: string; hash_value: string; download_url: string }>(
+      'GET', `/v3/bill/tradebill?bill_date=${billDate}&bill_type=${billType}`);
+    const bytes = await this.client.download(data.download_url);
+    if (data.hash_type !== 'SHA1') throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `unsupported bill hash type ${data.hash_type}` });
+    assertBillHash(bytes, data.hash_value);
+    return billOutput(bytes.toString('utf8'), billDate, billType, input.raw === true);
+  }
 }
 
-function notYet(method: string): PayError {
-  return new PayError({ code: 'NOT_IMPLEMENTED', message: `${method} is not implemented by the v3 backend yet`, retryable: false });
+interface V3Refund {
+  refund_id: string; out_refund_no: string; transaction_id?: string; out_trade_no: string; channel?: string;
+  user_received_account?: string; success_time?: string; create_time?: string; status: RefundOutput['status'];
+  amount: { total: number; refund: number; payer_refund?: number };
+}
+
+function refundOutput(r: V3Refund): RefundOutput {
+  return compact({
+    outRefundNo: r.out_refund_no,
+    refundId: r.refund_id,
+    outTradeNo: r.out_trade_no,
+    transactionId: r.transaction_id,
+    status: r.status,
+    refundFee: r.amount.refund,
+    totalFee: r.amount.total,
+    payerRefund: r.amount.payer_refund,
+    createTime: r.create_time,
+    successTime: r.success_time,
+    channel: r.channel,
+    userReceivedAccount: r.user_received_account,
+  }) as RefundOutput;
+}
+
+function explainClose(err: unknown): unknown {
+  if (err instanceof PayError && normaliseCode(err.code) === 'ORDER_PAID') {
+    return new PayError({ code: 'ORDER_PAID', message: 'the order is already paid and cannot be closed; refund it instead', ...(err.requestId ? { requestId: err.requestId } : {}), detail: { field: 'outTradeNo', issue: 'paid' } });
+  }
+  return err;
 }
 
 /** CloudPay's yyyyMMddHHmmss is China time; v3 wants RFC 3339 with the offset (wxpay-v3.md §7). */

@@ -1,0 +1,184 @@
+import { createNonce, PayError } from '../../wxpay';
+import type {
+  UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput,
+  RefundInput, RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput,
+} from '../../schemas/types.generated';
+import { billOutput, isoBillDate } from '../bill';
+import { cloudPayFailure } from '../errors';
+import { PaymentProvider } from './provider';
+import { compact } from './v3';
+
+export const CLOUDPAY_APIS = ['unifiedOrder', 'queryOrder', 'closeOrder', 'refund', 'queryRefund', 'downloadBill'] as const;
+type CloudPayApiName = (typeof CLOUDPAY_APIS)[number];
+
+/**
+ * `cloud.cloudPay` from wx-server-sdk (a Proxy; no typings ship with it, wxpay-v2-cloudpay.md §5.1), or the
+ * sandbox's emulation locally. Business failures resolve with returnCode/resultCode FAIL; only transport
+ * failures reject.
+ */
+export type CloudPayApi = Record<CloudPayApiName, (params: Record<string, unknown>) => Promise<Record<string, unknown>>>;
+
+export interface CloudPaySettings {
+  cloudPay: CloudPayApi;
+  /** The merchant number, in CloudPay's service-provider mode (wxpay-v2-cloudpay.md §5.2). */
+  subMchId: string;
+  /** The mini-program AppID; sent as subAppid with subOpenid when the payer's openid is given. */
+  appid?: string;
+  /** CloudBase environment whose functions receive the callbacks. */
+  envId: string;
+  payCallbackFunction: string;
+  refundCallbackFunction?: string;
+}
+
+/** CloudPay = v2 wrapped in camelCase JSON, with no certificates (wxpay-v2-cloudpay.md §5). */
+export class CloudPayProvider implements PaymentProvider {
+  readonly kind = 'cloudpay' as const;
+
+  constructor(private readonly s: CloudPaySettings) {}
+
+  private async call(api: CloudPayApiName, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    let result: Record<string, unknown>;
+    try {
+      result = await this.s.cloudPay[api]({ subMchId: this.s.subMchId, nonceStr: createNonce(32), ...params });
+    } catch (err) {
+      // A thrown CloudSDKError is a transport/platform failure, not a business answer: safe to retry.
+      throw new PayError({ code: 'SYSTEM_ERROR', message: `CloudPay ${api} call failed: ${(err as Error).message}`, retryable: true, cause: err });
+    }
+    if (!result || result.returnCode !== 'SUCCESS' || (result.resultCode !== undefined && result.resultCode !== 'SUCCESS')) {
+      // downloadBill answers {data} on success, with no returnCode (§5.3).
+      if (api === 'downloadBill' && result && typeof result.data === 'string' && result.returnCode === undefined) return result;
+      throw cloudPayFailure(api, result ?? {});
+    }
+    return result;
+  }
+
+  async unifiedOrder(input: UnifiedOrderInput): Promise<UnifiedOrderOutput> {
+    const r = await this.call('unifiedOrder', compact({
+      functionName: this.s.payCallbackFunction,
+      envId: this.s.envId,
+      body: input.body,
+      outTradeNo: input.outTradeNo,
+      totalFee: input.totalFee,
+      // Required by v2; the payer's IP is not known to a server-side flow, so loopback is the documented stand-in.
+      spbillCreateIp: input.spbillCreateIp ?? '127.0.0.1',
+      tradeType: 'JSAPI',
+      // Without openid CloudPay fills the payer from the calling user's context (§5.2).
+      ...(input.openid ? { subOpenid: input.openid, ...(this.s.appid ? { subAppid: this.s.appid } : {}) } : {}),
+      attach: input.attach,
+      timeExpire: input.timeExpire ? toV2Time(input.timeExpire) : undefined,
+      goodsTag: input.goodsTag,
+    }));
+    const payment = r.payment as UnifiedOrderOutput['payment'] | undefined;
+    if (!payment || typeof r.prepayId !== 'string') throw new PayError({ code: 'SYSTEM_ERROR', message: 'CloudPay unifiedOrder answered SUCCESS without prepayId/payment', retryable: false });
+    return { outTradeNo: input.outTradeNo, prepayId: r.prepayId, payment };
+  }
+
+  async queryOrder(input: QueryOrderInput): Promise<QueryOrderOutput> {
+    const r = await this.call('queryOrder', input.outTradeNo ? { outTradeNo: input.outTradeNo } : { transactionId: input.transactionId });
+    return compact({
+      outTradeNo: String(r.outTradeNo ?? input.outTradeNo),
+      transactionId: r.transactionId as string | undefined,
+      tradeState: r.tradeState as QueryOrderOutput['tradeState'],
+      tradeStateDesc: r.tradeStateDesc as string | undefined,
+      totalFee: Number(r.totalFee ?? 0),
+      payerTotal: r.cashFee === undefined ? undefined : Number(r.cashFee),
+      // subOpenid is the payer under the mini-program; openid is under the provider's appid (§5.4).
+      openid: (r.subOpenid ?? r.openid) as string | undefined,
+      successTime: typeof r.timeEnd === 'string' && r.timeEnd ? fromV2Time(r.timeEnd) : undefined,
+      attach: r.attach as string | undefined,
+      tradeType: r.tradeType as string | undefined,
+      bankType: r.bankType as string | undefined,
+    }) as QueryOrderOutput;
+  }
+
+  async closeOrder(input: CloseOrderInput): Promise<CloseOrderOutput> {
+    try {
+      await this.call('closeOrder', { outTradeNo: input.outTradeNo });
+    } catch (err) {
+      if (err instanceof PayError && err.code === 'ORDER_PAID') {
+        throw new PayError({ code: 'ORDER_PAID', message: 'the order is already paid and cannot be closed; refund it instead', detail: { field: 'outTradeNo', issue: 'paid' } });
+      }
+      throw err;
+    }
+    return { outTradeNo: input.outTradeNo, closed: true };
+  }
+
+  async refund(input: RefundInput): Promise<RefundOutput> {
+    const r = await this.call('refund', compact({
+      ...(this.s.refundCallbackFunction ? { functionName: this.s.refundCallbackFunction, envId: this.s.envId } : {}),
+      ...(input.transactionId ? { transactionId: input.transactionId } : { outTradeNo: input.outTradeNo }),
+      outRefundNo: input.outRefundNo,
+      totalFee: input.totalFee,
+      refundFee: input.refundFee,
+      refundDesc: input.refundDesc,
+    }));
+    return compact({
+      outRefundNo: String(r.outRefundNo ?? input.outRefundNo),
+      refundId: String(r.refundId),
+      outTradeNo: String(r.outTradeNo ?? input.outTradeNo),
+      transactionId: r.transactionId as string | undefined,
+      // v2 refund only says "accepted"; the outcome comes by callback or queryRefund.
+      status: 'PROCESSING',
+      refundFee: Number(r.refundFee ?? input.refundFee),
+      totalFee: Number(r.totalFee ?? input.totalFee),
+      payerRefund: r.cashRefundFee === undefined ? undefined : Number(r.cashRefundFee),
+    }) as RefundOutput;
+  }
+
+  /**
+   * queryRefund answers list-shaped fields (refundStatusList…), older shapes indexed `refundStatus_0`; the
+   * lists are reported empty even with refundCount 1 (§5.3) — then the status is unknown, said so, retryable.
+   */
+  async queryRefund(input: QueryRefundInput): Promise<QueryRefundOutput> {
+    const r = await this.call('queryRefund', { outRefundNo: input.outRefundNo });
+    const pick = (list: string, indexed: string, i: number): unknown => {
+      const l = r[list];
+      if (Array.isArray(l) && l.length > i) return l[i];
+      return r[`${indexed}_${i}`];
+    };
+    const count = Number(r.refundCount ?? 0);
+    let i = 0;
+    for (let k = 0; k < Math.max(count, 1); k++) if (pick('outRefundNoList', 'outRefundNo', k) === input.outRefundNo) i = k;
+    const rawStatus = pick('refundStatusList', 'refundStatus', i);
+    if (typeof rawStatus !== 'string') {
+      throw new PayError({ code: 'REFUND_STATUS_UNKNOWN', message: `CloudPay queryRefund returned no status for ${input.outRefundNo} (refundCount ${count}); rely on the refund callback or query again`, retryable: true });
+    }
+    const successTime = pick('refundSuccessTimeList', 'refundSuccessTime', i);
+    return compact({
+      outRefundNo: input.outRefundNo,
+      refundId: String(pick('refundIdList', 'refundId', i) ?? ''),
+      outTradeNo: String(r.outTradeNo ?? ''),
+      transactionId: r.transactionId as string | undefined,
+      status: V2_REFUND_STATUS[rawStatus] ?? 'PROCESSING',
+      refundFee: Number(pick('refundFeeList', 'refundFee', i) ?? 0),
+      totalFee: Number(r.totalFee ?? 0),
+      successTime: typeof successTime === 'string' && successTime ? fromV2Time(successTime) : undefined,
+      channel: pick('refundChannelList', 'refundChannel', i) as string | undefined,
+      userReceivedAccount: pick('refundRecvAccoutList', 'refundRecvAccout', i) as string | undefined,
+    }) as QueryRefundOutput;
+  }
+
+  async downloadBill(input: DownloadBillInput): Promise<DownloadBillOutput> {
+    const billType = input.billType ?? 'ALL';
+    // CloudPay returns the bill text itself (no hash to check) and wants yyyyMMdd (§4, §5.3).
+    const r = await this.call('downloadBill', { billDate: input.billDate.replace(/-/g, ''), billType });
+    const text = Buffer.isBuffer(r.data) ? r.data.toString('utf8') : String(r.data ?? '');
+    return billOutput(text, isoBillDate(input.billDate), billType, input.raw === true);
+  }
+}
+
+/** v2 refund statuses → v3 (wxpay-v3.md §7; CHANGE→ABNORMAL confirmed by WxJava #2737, peers.md §3.9). */
+const V2_REFUND_STATUS: Record<string, RefundOutput['status']> = { SUCCESS: 'SUCCESS', REFUNDCLOSE: 'CLOSED', PROCESSING: 'PROCESSING', CHANGE: 'ABNORMAL' };
+
+/** RFC 3339 (any offset) → yyyyMMddHHmmss in China time; yyyyMMddHHmmss passes through. */
+export function toV2Time(t: string): string {
+  if (/^\d{14}$/.test(t)) return t;
+  const ms = Date.parse(t) + 8 * 3600_000;
+  return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+/** yyyyMMddHHmmss or 'yyyy-MM-dd HH:mm:ss' (China time) → RFC 3339 +08:00. */
+export function fromV2Time(t: string): string {
+  const d = t.replace(/[^0-9]/g, '');
+  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}+08:00`;
+}
