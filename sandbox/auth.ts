@@ -27,7 +27,7 @@ const MAX_SKEW_SECONDS = 300;
  * public key, and the mchid in the body / query equal to the signer's. Any failure → 401 SIGN_ERROR.
  * `realNowMs` is the wall clock, never the sandbox business clock: the client signs with its own real time.
  */
-export function authenticate(req: SignedRequest, merchant: MerchantIdentity, realNowMs: number): { mchid: string } {
+export function authenticate(req: SignedRequest, merchant: MerchantIdentity, realNowMs: number, nonces?: NonceCache): { mchid: string } {
   let auth: ReturnType<typeof parseAuthorization>;
   try {
     auth = parseAuthorization(req.authorization);
@@ -43,6 +43,10 @@ export function authenticate(req: SignedRequest, merchant: MerchantIdentity, rea
   if (skew >= MAX_SKEW_SECONDS) throw signFailure('timestamp', `timestamp is ${skew}s away from now (limit ${MAX_SKEW_SECONDS}s)`);
   const message = requestSignatureMessage(req.method, req.url, auth.timestamp, auth.nonce_str, req.body);
   if (!rsaVerify(message, auth.signature, merchant.publicKey)) throw signFailure('signature', 'sign not match');
+  // Replay: a correctly signed request seen before (same mchid, nonce and timestamp) within the window.
+  if (nonces && !nonces.claim(`${auth.mchid}\n${auth.nonce_str}\n${auth.timestamp}`, realNowMs)) {
+    throw signFailure('nonce_str', 'this nonce_str and timestamp were already used (replayed request); sign every request with a fresh nonce');
+  }
 
   const bodyMchid = mchidInBody(req.body);
   if (bodyMchid !== undefined && bodyMchid !== auth.mchid) throw signFailure('mchid', `body mchid ${bodyMchid} differs from the Authorization mchid ${auth.mchid}`);
@@ -58,5 +62,27 @@ function mchidInBody(body: string): unknown {
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>).mchid : undefined;
   } catch {
     return undefined; // not JSON: the route answers PARAM_ERROR
+  }
+}
+
+/**
+ * Nonces of accepted requests, remembered for the ±300 s window on the real clock (replay protection, wxpay-v3.md
+ * §2 "拒绝…重放"). In memory: a restart forgets them, which only reopens replays of requests less than 5 min old.
+ */
+export class NonceCache {
+  private readonly seen = new Map<string, number>();
+  private nextPrune = 0;
+
+  /** Records `key`; false when it was already seen within the window. */
+  claim(key: string, realNowMs: number): boolean {
+    if (realNowMs >= this.nextPrune) {
+      for (const [k, expires] of this.seen) if (expires <= realNowMs) this.seen.delete(k);
+      this.nextPrune = realNowMs + 30_000;
+    }
+    const expires = this.seen.get(key);
+    if (expires !== undefined && expires > realNowMs) return false;
+    // The request's timestamp may be up to 300 s in the future: remember it for two windows.
+    this.seen.set(key, realNowMs + 2 * MAX_SKEW_SECONDS * 1000);
+    return true;
   }
 }

@@ -15,6 +15,7 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, r
     const { path, query } = splitUrl(url);
     const route = router.match(method, path);
     if (!route) throw new SandboxError(404, 'NOT_FOUND', `no such control endpoint: ${method} ${path}`);
+    ctx.housekeeper.maybeRun(); // what the sandbox clock made due is visible before we answer
     result = await route.handler({ method, url, path, query, params: route.params, body }, ctx);
   } catch (err) {
     if (!(err instanceof SandboxError)) log(`control: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

@@ -30,3 +30,13 @@ export function newNotificationId(): string {
 export function newRequestId(internalCode = 0): string {
   return `${randomBytes(16).toString('hex').toUpperCase()}-${internalCode}`;
 }
+
+/** 29 digits, "50" + 8 digits + yyyyMMdd + 11 digits, like `50000000382019052709732678859` (wxpay-v3.md §1.4). */
+export function newRefundId(nowMs: number): string {
+  return `50${digits(8)}${cstDigits(nowMs).slice(0, 8)}${digits(11)}`;
+}
+
+/** Bill download token (URL-safe). */
+export function newBillToken(): string {
+  return randomBytes(24).toString('base64url');
+}

@@ -1,17 +1,19 @@
 import http from 'node:http';
 import https from 'node:https';
-import { KeyObject } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { buildNotification } from '../wxpay';
 import { SandboxClock } from './clock';
-import { DeliveryStatus, NotificationRow, NotificationStore } from './notifications';
+import { FaultStore } from './faults';
+import { AttemptRow, NotificationRow, NotificationStore } from './notifications';
 import { clip } from './state';
 
 export interface NotifierDeps {
   store: NotificationStore;
+  faults: FaultStore;
   clock: SandboxClock;
   apiV3Key: string;
   signingKey: KeyObject;
-  /** `Wechatpay-Serial` of notifications: the WeChat Pay public key id (issue 4 makes it configurable). */
+  /** `Wechatpay-Serial` of notifications: the WeChat Pay public key id or the platform certificate serial (option `notificationSerial`). */
   serial: string;
   retryScheduleSeconds: readonly number[];
   timeoutMs: number;
@@ -20,22 +22,35 @@ export interface NotifierDeps {
   tickMs?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /** Called on every tick, before due deliveries are looked for (the housekeeper's due work). */
+  onTick?: () => void;
 }
 
 interface HttpOutcome {
   statusCode: number | null;
   responseBody: string | null;
+  responseHeaders: Record<string, string | string[]> | null;
   error: string | null;
 }
 
+type Attempt = Omit<AttemptRow, 'attempt' | 'notification_id'>;
+
 const SHUTDOWN = 'sandbox shutting down';
+/** Prefix of WeChat Pay's signature probes (wxpay-v3.md §3): a receiver that verifies must reject them. */
+export const PROBE_SIGNATURE_PREFIX = 'WECHATPAY/SIGNTEST/';
 
 /**
  * Delivers queued notifications the way WeChat Pay does (wxpay-v3.md §4): POST the encrypted, signed envelope
  * to notify_url; HTTP 200/204 is an ack; any other status, a network error or no answer within 5 s is a failure,
- * retried on the schedule measured on the *sandbox* clock. Every attempt is persisted with status and latency.
+ * retried on the schedule measured on the *sandbox* clock (the n-th failure waits schedule[n−1]). Every attempt is
+ * persisted with what was sent (headers, ciphertext body), the answer (status, headers, body) and latency.
  * Each attempt is freshly encrypted and signed (real-time Wechatpay-Timestamp, so a retry hours of sandbox time
  * later still passes the receiver's ±300 s check), with the same notification id and create_time.
+ *
+ * Notification faults (`POST /sandbox/faults`) apply to a notification's *first* delivery, oldest fault first:
+ * DROP (not sent, logged as a failed attempt, retried on schedule), DELAY (first attempt N sandbox seconds later),
+ * DUPLICATE (sent twice), REORDER (held until another notification has been attempted, then sent), PROBE (sent with a
+ * `WECHATPAY/SIGNTEST/…` signature; a verifying receiver refuses it and the retry carries a valid signature).
  */
 export class Notifier {
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
@@ -71,6 +86,11 @@ export class Notifier {
 
   private tick(): void {
     if (this.stopped) return;
+    try {
+      this.d.onTick?.();
+    } catch (err) {
+      this.d.log(`notifier: housekeeping failed: ${String(err)}`);
+    }
     const room = (this.d.concurrency ?? 8) - this.inFlight.size;
     if (room <= 0) return;
     const due = this.d.store.due(this.d.clock.now(), room + this.inFlight.size).filter((n) => !this.inFlight.has(n.id)).slice(0, room);
@@ -88,38 +108,62 @@ export class Notifier {
 
   private async deliver(n: NotificationRow, signal: AbortSignal): Promise<void> {
     const at = this.d.clock.now();
-    const { body, headers } = buildNotification({
-      id: n.id,
-      eventType: n.event_type,
-      resource: JSON.parse(n.resource_json) as unknown,
-      createTime: n.create_time,
-      apiV3Key: this.d.apiV3Key,
-      signingKey: this.d.signingKey,
-      serial: this.d.serial,
+    const fault = n.fault === null && this.d.store.attemptCount(n.id) === 0 ? this.d.faults.takeNotification(n.event_type) : undefined;
+    if (fault?.kind === 'DELAY') {
+      const due = at + Math.round((fault.seconds ?? 0) * 1000);
+      this.d.store.applyFault(n.id, 'DELAY', { nextAttemptAt: due });
+      this.d.log(`notify ${n.event_type} ${n.id}: DELAY fault, first attempt at +${fault.seconds}s sandbox time`);
+      return;
+    }
+    if (fault?.kind === 'REORDER') {
+      this.d.store.applyFault(n.id, 'REORDER', { held: true });
+      this.d.log(`notify ${n.event_type} ${n.id}: REORDER fault, held until the next notification has been attempted`);
+      return;
+    }
+    if (fault) this.d.store.applyFault(n.id, fault.kind, {});
+
+    const attempts: Attempt[] = [];
+    const sends = fault?.kind === 'DUPLICATE' ? 2 : 1;
+    for (let i = 0; i < sends; i++) {
+      const { body, headers } = buildNotification({
+        id: n.id,
+        eventType: n.event_type,
+        resource: JSON.parse(n.resource_json) as unknown,
+        createTime: n.create_time,
+        apiV3Key: this.d.apiV3Key,
+        signingKey: this.d.signingKey,
+        serial: this.d.serial,
+      });
+      const sent: Record<string, string> = { ...headers, 'User-Agent': 'Mozilla/4.0' };
+      if (fault?.kind === 'PROBE') sent['Wechatpay-Signature'] = `${PROBE_SIGNATURE_PREFIX}${randomBytes(48).toString('base64')}`;
+      if (fault?.kind === 'DROP') {
+        attempts.push({ at, status_code: null, latency_ms: 0, error: 'dropped by fault injection (DROP): not sent', request_headers: JSON.stringify(sent), request_body: body, response_body: null, fault: 'DROP', response_headers: null });
+        break;
+      }
+      const started = performance.now();
+      const outcome = await post(n.url, body, sent, this.d.timeoutMs, signal);
+      if (signal.aborted) return; // shutdown: not an attempt
+      attempts.push({
+        at,
+        status_code: outcome.statusCode,
+        latency_ms: Math.round(performance.now() - started),
+        error: outcome.error,
+        request_headers: JSON.stringify(sent),
+        request_body: body,
+        response_body: clip(outcome.responseBody),
+        fault: fault?.kind ?? null,
+        response_headers: outcome.responseHeaders ? JSON.stringify(outcome.responseHeaders) : null,
+      });
+    }
+
+    const next = this.d.store.recordAttempts(attempts, n.id, (failed, acked) => {
+      if (acked) return { status: 'delivered', nextAttemptAt: null };
+      const retryDelay = this.d.retryScheduleSeconds[failed - 1];
+      return retryDelay === undefined ? { status: 'failed', nextAttemptAt: null } : { status: 'pending', nextAttemptAt: at + retryDelay * 1000 };
     });
-    const started = performance.now();
-    const outcome = await post(n.url, body, { ...headers, 'User-Agent': 'Mozilla/4.0' }, this.d.timeoutMs, signal);
-    if (signal.aborted) return; // shutdown: not an attempt
-    const latencyMs = Math.round(performance.now() - started);
-    const acked = outcome.statusCode === 200 || outcome.statusCode === 204;
-    const attemptNo = this.d.store.attemptCount(n.id) + 1;
-    const retryDelay = this.d.retryScheduleSeconds[attemptNo - 1];
-    const next: { status: DeliveryStatus; nextAttemptAt: number | null } = acked
-      ? { status: 'delivered', nextAttemptAt: null }
-      : retryDelay === undefined
-        ? { status: 'failed', nextAttemptAt: null }
-        : { status: 'pending', nextAttemptAt: at + retryDelay * 1000 };
-    this.d.store.recordAttempt({
-      notification_id: n.id,
-      at,
-      status_code: outcome.statusCode,
-      latency_ms: latencyMs,
-      error: outcome.error,
-      request_headers: JSON.stringify(headers),
-      request_body: body,
-      response_body: clip(outcome.responseBody),
-    }, next);
-    this.d.log(`notify ${n.event_type} ${n.id} → ${n.url}: attempt ${attemptNo} ${outcome.statusCode ?? outcome.error} in ${latencyMs} ms → ${next.status}`);
+    const released = this.d.store.releaseHeld(n.id, this.d.clock.now());
+    const summary = attempts.map((a) => `${a.status_code ?? a.error}${a.fault ? ` [${a.fault}]` : ''} in ${a.latency_ms} ms`).join(', ');
+    this.d.log(`notify ${n.event_type} ${n.id} → ${n.url}: ${summary} → ${next.status}${released ? `; released ${released} held` : ''}`);
   }
 }
 
@@ -140,15 +184,15 @@ function post(url: string, body: string, headers: Record<string, string>, timeou
       const transport = target.protocol === 'https:' ? https : http;
       req = transport.request(target, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } });
     } catch (err) {
-      resolve({ statusCode: null, responseBody: null, error: `bad notify_url: ${(err as Error).message}` });
+      resolve({ statusCode: null, responseBody: null, responseHeaders: null, error: `bad notify_url: ${(err as Error).message}` });
       return;
     }
     const timer = setTimeout(() => {
-      finish({ statusCode: null, responseBody: null, error: `no answer within ${timeoutMs} ms` });
+      finish({ statusCode: null, responseBody: null, responseHeaders: null, error: `no answer within ${timeoutMs} ms` });
       req.destroy();
     }, timeoutMs);
     const onAbort = (): void => {
-      finish({ statusCode: null, responseBody: null, error: SHUTDOWN });
+      finish({ statusCode: null, responseBody: null, responseHeaders: null, error: SHUTDOWN });
       req.destroy();
     };
     signal.addEventListener('abort', onAbort);
@@ -159,10 +203,11 @@ function post(url: string, body: string, headers: Record<string, string>, timeou
         size += c.length;
         if (size <= 64 * 1024) chunks.push(c);
       });
-      res.on('end', () => finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), error: null }));
-      res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, error: err.message }));
+      const responseHeaders = res.headers as Record<string, string | string[]>;
+      res.on('end', () => finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), responseHeaders, error: null }));
+      res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, responseHeaders, error: err.message }));
     });
-    req.on('error', (err) => finish({ statusCode: null, responseBody: null, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    req.on('error', (err) => finish({ statusCode: null, responseBody: null, responseHeaders: null, error: (err as NodeJS.ErrnoException).code ?? err.message }));
     req.end(body);
   });
 }

@@ -1,4 +1,6 @@
 /** Public option / result types of the sandbox (DESIGN.md "Sandbox (contract)"); re-exported by index.ts. */
+import type { SandboxCore } from './core';
+import type { Payments } from './payments';
 
 export interface SandboxOptions {
   /** Keys + SQLite live here; created if missing. */
@@ -13,6 +15,22 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** A notification attempt slower than this is a failure (wxpay-v3.md §4: 5 s). Tests may shorten it. */
   notifyTimeoutMs?: number;
+  /**
+   * PROCESSING refunds settle as SUCCESS (and REFUND.SUCCESS is sent) this many sandbox seconds after creation.
+   * Default 5; `null` or 0 = only by `POST /sandbox/refunds/{out_refund_no}/settle` (or the console).
+   */
+  refundSettleSeconds?: number | null;
+  /**
+   * The refund notify URL "configured on the merchant platform": where REFUND.* goes when a refund request has no
+   * `notify_url`. Default: the order's `notify_url`.
+   */
+  refundNotifyUrl?: string;
+  /**
+   * Which platform key id notifications carry in `Wechatpay-Serial` — the WeChat Pay public key id (`PUB_KEY_ID_…`,
+   * default) or the platform certificate serial — and which one signs a response whose request's `Wechatpay-Serial`
+   * names neither (a request naming one of them always gets that one, wxpay-v3.md §3).
+   */
+  notificationSerial?: 'publicKey' | 'certificate';
 }
 
 /** Exactly the ready line of DESIGN.md; the CLI prints `JSON.stringify(info)`. */
@@ -27,6 +45,12 @@ export interface SandboxReadyInfo {
 export interface RunningSandbox {
   info: SandboxReadyInfo;
   baseUrl: string;
+  /**
+   * The state and clock behind the HTTP API, for in-process façades (the CloudPay emulation): use it with the domain
+   * functions of payments.ts (`payments`), refunds.ts and bills.ts, and listen to `core.events`.
+   */
+  core: SandboxCore;
+  payments: Payments;
   close(): Promise<void>;
 }
 
@@ -35,3 +59,6 @@ export const WECHAT_RETRY_SCHEDULE_SECONDS: readonly number[] = Object.freeze([1
 
 /** Answer-within limit for a notification (wxpay-v3.md §4). */
 export const NOTIFY_TIMEOUT_MS = 5000;
+
+/** Sandbox seconds after which a PROCESSING refund settles as SUCCESS by itself, unless configured otherwise. */
+export const DEFAULT_REFUND_SETTLE_SECONDS = 5;

@@ -1,46 +1,72 @@
 import { toRfc3339Cst } from '../wxpay';
-import { SandboxClock } from './clock';
+import { emit, SandboxCore } from './core';
 import { orderClosed, orderNotExist, orderPaid, SandboxError } from './errors';
 import { newNotificationId, newPrepayId, newTransactionId } from './ids';
-import { NotificationStore } from './notifications';
 import { JsapiPrepayRequest } from './prepay-validation';
-import { Db } from './state';
-import { TransactionRow, TransactionStore, transactionResource } from './transactions';
+import { TransactionRow, transactionResource } from './transactions';
 
 /** prepay_id is valid for 2 hours (wxpay-v3.md §1.1). */
-const PREPAY_ID_TTL_MS = 2 * 3600_000;
+export const PREPAY_ID_TTL_MS = 2 * 3600_000;
+/** time_expire is clamped to ≥ now + 1 min and ≤ now + 90 days; absent, an order is payable for 7 days (§1.1). */
+export const MIN_EXPIRE_MS = 60_000;
+export const MAX_EXPIRE_MS = 90 * 86_400_000;
+export const DEFAULT_EXPIRE_MS = 7 * 86_400_000;
+/** WeChat closes an unpaid order by itself after ~7 days (§1.2, skills 订单状态流转.md). */
+export const AUTO_CLOSE_MS = 7 * 86_400_000;
 
-/** How the simulated user pays. Failure kinds (user cancels, insufficient balance, …) arrive with issue 4. */
-export type PayResult = 'SUCCESS';
+/**
+ * How the simulated user's payment ends (control `POST /sandbox/transactions/{no}/pay`). The mapping, for JSAPI:
+ * - `SUCCESS`: NOTPAY → SUCCESS, TRANSACTION.SUCCESS to notify_url.
+ * - `NOT_ENOUGH` (balance too low) and `USER_CANCEL` (sheet closed): the order stays NOTPAY — on WeChat the user can
+ *   still pay with another card until time_expire, and WeChat sends no notification for a failed JSAPI attempt.
+ * - `PAYERROR`: trade_state PAYERROR (支付失败). WeChat documents PAYERROR for 付款码 orders; the sandbox lets you
+ *   drive a JSAPI order there so a connector's handling of that documented state can be tested. It can only be closed.
+ * No failure sends a notification.
+ */
+export type PayResult = 'SUCCESS' | 'NOT_ENOUGH' | 'PAYERROR' | 'USER_CANCEL';
+export const PAY_RESULTS: readonly PayResult[] = ['SUCCESS', 'NOT_ENOUGH', 'PAYERROR', 'USER_CANCEL'];
 
-export interface PaymentsDeps {
-  db: Db;
-  appid: string;
-  mchid: string;
-  clock: SandboxClock;
-  transactions: TransactionStore;
-  notifications: NotificationStore;
-  /** Called after a notification has been committed to the outbox, so the notifier can send it at once. */
-  onNotificationQueued: () => void;
+const PAY_FAILURE_MESSAGES: Record<Exclude<PayResult, 'SUCCESS'>, string> = {
+  NOT_ENOUGH: '用户余额不足，支付未完成（订单仍为 NOTPAY，用户可换卡重试）',
+  PAYERROR: '支付失败（银行返回失败），订单状态 PAYERROR',
+  USER_CANCEL: '用户取消支付（关闭了支付弹窗），订单仍为 NOTPAY',
+};
+
+export type PaymentsDeps = SandboxCore;
+
+/** Effective expiry of an order (§1.1): time_expire clamped to [created + 1 min, created + 90 days]; absent → 7 days. */
+export function effectiveExpiry(createdAt: number, timeExpire: string | null | undefined): number {
+  if (!timeExpire) return createdAt + DEFAULT_EXPIRE_MS;
+  const t = Date.parse(timeExpire);
+  return Math.min(Math.max(t, createdAt + MIN_EXPIRE_MS), createdAt + MAX_EXPIRE_MS);
+}
+
+export function expiryOf(row: TransactionRow): number {
+  return row.expires_at ?? effectiveExpiry(row.created_at, row.time_expire);
 }
 
 /**
- * The payment state machine (wxpay-v3.md §8 item 3: NOTPAY→SUCCESS, NOTPAY→CLOSED), independent of HTTP so
- * the v3 routes and, later, the CloudPay façade drive the same state. Errors are v3 SandboxErrors.
+ * The payment state machine (wxpay-v3.md §8 item 3: NOTPAY→SUCCESS→REFUND, NOTPAY→CLOSED), independent of HTTP so
+ * the v3 routes, the control routes and the CloudPay façade drive the same state. Errors are v3 SandboxErrors.
+ * An order with `notify_url` '' gets no v3 HTTP notification (a façade listening to `core.events` notifies instead).
  */
 export class Payments {
   constructor(private readonly d: PaymentsDeps) {}
 
-  /** JSAPI prepay (§1.1): re-entrant on identical params, INVALID_REQUEST on changed params. */
+  /** JSAPI prepay (§1.1): re-entrant on identical params (a fresh prepay_id), INVALID_REQUEST on changed params. */
   prepay(req: JsapiPrepayRequest, canonicalRequest: string): { prepay_id: string } {
     if (req.appid !== this.d.appid) {
       throw new SandboxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配', { field: '/appid', location: 'body', issue: `appid ${req.appid} is not bound to mchid ${req.mchid}; the sandbox merchant's appid is ${this.d.appid}` });
     }
     const now = this.d.clock.now();
-    return this.d.db.transaction(() => {
+    let newDeadline: number | undefined;
+    const result = this.d.db.transaction(() => {
       const existing = this.d.transactions.find(req.mchid, req.out_trade_no);
       if (existing) this.checkReentry(existing, canonicalRequest, now);
       else {
+        const expiresAt = effectiveExpiry(now, req.time_expire);
+        const autoCloseAt = Math.max(now + AUTO_CLOSE_MS, expiresAt);
+        newDeadline = autoCloseAt;
         this.d.transactions.insert({
           mchid: req.mchid,
           out_trade_no: req.out_trade_no,
@@ -56,12 +82,16 @@ export class Payments {
           request_json: canonicalRequest,
           trade_type: 'JSAPI',
           created_at: now,
+          expires_at: expiresAt,
+          auto_close_at: autoCloseAt,
         });
       }
       const prepayId = newPrepayId(now);
       this.d.transactions.addPrepayId({ prepayId, mchid: req.mchid, outTradeNo: req.out_trade_no, createdAt: now, expiresAt: now + PREPAY_ID_TTL_MS });
       return { prepay_id: prepayId };
     })();
+    if (newDeadline !== undefined) this.d.wake(newDeadline);
+    return result;
   }
 
   private checkReentry(existing: TransactionRow, canonicalRequest: string, now: number): void {
@@ -70,7 +100,10 @@ export class Payments {
     if (existing.request_json !== canonicalRequest) {
       throw new SandboxError(400, 'INVALID_REQUEST', '请求重入时，参数与首次请求时不一致', { location: 'body', issue: 'out_trade_no was used before with different parameters' }, 268498688);
     }
-    if (existing.time_expire !== null && Date.parse(existing.time_expire) <= now) {
+    if (existing.trade_state === 'PAYERROR') {
+      throw new SandboxError(400, 'INVALID_REQUEST', '201 商户订单号重复', { field: '/out_trade_no', location: 'body', issue: 'the payment of this order failed (PAYERROR); place a new order with a new out_trade_no' });
+    }
+    if (expiryOf(existing) <= now) {
       throw new SandboxError(400, 'INVALID_REQUEST', '201 商户订单号重复', { field: '/out_trade_no', location: 'body', issue: 'the order has expired (time_expire); place a new order with a new out_trade_no' });
     }
   }
@@ -96,39 +129,79 @@ export class Payments {
   close(mchid: string, outTradeNo: string): void {
     const row = this.d.transactions.find(mchid, outTradeNo);
     if (!row || row.trade_state === 'CLOSED') return;
-    if (row.trade_state !== 'NOTPAY' || !this.d.transactions.markClosed(mchid, outTradeNo, this.d.clock.now())) throw orderPaid();
+    if (row.trade_state === 'SUCCESS' || row.trade_state === 'REFUND' || !this.d.transactions.markClosed(mchid, outTradeNo, this.d.clock.now())) throw orderPaid();
+    emit(this.d, 'transaction.closed', this.d.transactions.find(mchid, outTradeNo)!);
   }
 
-  /** The simulated user pays: NOTPAY → SUCCESS, then TRANSACTION.SUCCESS goes into the outbox (§4). */
-  pay(outTradeNo: string, result: PayResult): Record<string, unknown> {
-    const mchid = this.d.mchid;
+  /**
+   * The simulated user pays (or fails to): see {@link PayResult} for the mapping. Refused with 409 when the order
+   * cannot be paid any more: paid, closed, PAYERROR, past its time_expire, or its newest prepay_id (or the given
+   * one) older than 2 hours — as `wx.requestPayment` would fail. Returns the Transaction object.
+   */
+  pay(outTradeNo: string, result: PayResult, opts: { prepayId?: string; mchid?: string } = {}): Record<string, unknown> {
+    const mchid = opts.mchid ?? this.d.mchid;
+    let paidRow: TransactionRow | undefined;
     const resource = this.d.db.transaction(() => {
       const row = this.d.transactions.find(mchid, outTradeNo);
       if (!row) throw orderNotExist();
-      if (row.trade_state === 'SUCCESS' || row.trade_state === 'REFUND') throw new SandboxError(409, 'ORDER_PAID', `order ${outTradeNo} is already paid`);
-      if (row.trade_state === 'CLOSED') throw new SandboxError(409, 'ORDER_CLOSED', `order ${outTradeNo} is closed`);
-      if (result !== 'SUCCESS') throw new SandboxError(400, 'PARAM_ERROR', `unsupported result ${String(result)}`);
       const now = this.d.clock.now();
-      this.d.transactions.markPaid(mchid, outTradeNo, {
-        transactionId: newTransactionId(now),
-        bankType: 'OTHERS',
-        payerTotal: row.amount_total, // no coupons in the sandbox yet: the payer pays the total
-        successTime: toRfc3339Cst(now),
-        at: now,
-      });
-      const paid = transactionResource(this.d.transactions.find(mchid, outTradeNo)!);
-      this.d.notifications.enqueue({
-        id: newNotificationId(),
-        eventType: 'TRANSACTION.SUCCESS',
-        url: row.notify_url,
-        outTradeNo,
-        resource: paid,
-        createTime: toRfc3339Cst(now),
-        createdAt: now,
-      });
-      return paid;
+      this.checkPayable(row, now, opts.prepayId);
+      if (result === 'SUCCESS') {
+        this.d.transactions.markPaid(mchid, outTradeNo, {
+          transactionId: newTransactionId(now),
+          bankType: 'OTHERS',
+          payerTotal: row.amount_total, // no coupons in the sandbox: the payer pays the total
+          successTime: toRfc3339Cst(now),
+          at: now,
+        });
+        paidRow = this.d.transactions.find(mchid, outTradeNo)!;
+        const paid = transactionResource(paidRow);
+        if (row.notify_url !== '') {
+          this.d.notifications.enqueue({
+            id: newNotificationId(),
+            eventType: 'TRANSACTION.SUCCESS',
+            url: row.notify_url,
+            outTradeNo,
+            resource: paid,
+            createTime: toRfc3339Cst(now),
+            createdAt: now,
+          });
+        }
+        this.d.transactions.setLastPayAttempt(mchid, outTradeNo, { result, at: toRfc3339Cst(now), message: '支付成功' });
+        return paid;
+      }
+      if (result === 'PAYERROR') this.d.transactions.markPayError(mchid, outTradeNo, now);
+      else if (result !== 'NOT_ENOUGH' && result !== 'USER_CANCEL') throw new SandboxError(400, 'PARAM_ERROR', `unsupported result ${String(result)}`);
+      this.d.transactions.setLastPayAttempt(mchid, outTradeNo, { result, at: toRfc3339Cst(now), message: PAY_FAILURE_MESSAGES[result] });
+      return transactionResource(this.d.transactions.find(mchid, outTradeNo)!);
     })();
-    this.d.onNotificationQueued();
+    if (paidRow) {
+      this.d.wake();
+      emit(this.d, 'transaction.paid', paidRow);
+    }
     return resource;
+  }
+
+  /** The user closed the payment sheet without paying: the order stays NOTPAY (same as pay USER_CANCEL). */
+  cancel(outTradeNo: string, opts: { mchid?: string } = {}): Record<string, unknown> {
+    return this.pay(outTradeNo, 'USER_CANCEL', opts);
+  }
+
+  private checkPayable(row: TransactionRow, now: number, prepayId: string | undefined): void {
+    const no = row.out_trade_no;
+    if (row.trade_state === 'SUCCESS' || row.trade_state === 'REFUND') throw new SandboxError(409, 'ORDER_PAID', `order ${no} is already paid`);
+    if (row.trade_state === 'CLOSED') throw new SandboxError(409, 'ORDER_CLOSED', `order ${no} is closed`);
+    if (row.trade_state === 'PAYERROR') throw new SandboxError(409, 'ORDER_PAYERROR', `the payment of order ${no} failed (PAYERROR); the merchant must place a new order`);
+    const expiresAt = expiryOf(row);
+    if (expiresAt <= now) {
+      throw new SandboxError(409, 'ORDER_EXPIRED', `order ${no} expired at ${toRfc3339Cst(expiresAt)} (time_expire); the user can no longer pay it. It stays NOTPAY until closed (close it, or WeChat auto-closes it at ${toRfc3339Cst(row.auto_close_at ?? row.created_at + AUTO_CLOSE_MS)}), then order again with a new out_trade_no`);
+    }
+    const prepay = prepayId !== undefined ? this.d.transactions.findPrepayId(prepayId) : this.d.transactions.latestPrepayId(row.mchid, no);
+    if (!prepay || prepay.out_trade_no !== no || prepay.mchid !== row.mchid) {
+      throw new SandboxError(409, 'PREPAY_ID_INVALID', prepayId !== undefined ? `prepay_id ${prepayId} does not belong to order ${no}` : `order ${no} has no prepay_id`);
+    }
+    if (prepay.expires_at <= now) {
+      throw new SandboxError(409, 'PREPAY_ID_EXPIRED', `prepay_id ${prepay.prepay_id} expired at ${toRfc3339Cst(prepay.expires_at)} (valid 2 hours); call prepay again with the same parameters for a fresh prepay_id`);
+    }
   }
 }

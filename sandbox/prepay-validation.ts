@@ -89,17 +89,17 @@ export function validateJsapiPrepay(body: unknown): JsapiPrepayRequest {
 }
 
 /** notify_url: absolute HTTPS, no query string (§1.1); http:// only to a loopback host, for local development. */
-function checkNotifyUrl(value: string): void {
+export function checkNotifyUrl(value: string, pointer = '/notify_url'): void {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw paramError('/notify_url', 'must be an absolute URL', 'body', value);
+    throw paramError(pointer, 'must be an absolute URL', 'body', value);
   }
   const loopback = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== 'https:' && !loopback) throw paramError('/notify_url', 'must be an https:// URL (http:// is accepted only for 127.0.0.1 / localhost)', 'body', value);
-  if (value.includes('?')) throw paramError('/notify_url', 'must not carry a query string', 'body', value);
-  if (value.includes('#')) throw paramError('/notify_url', 'must not carry a fragment', 'body', value);
+  if (url.protocol !== 'https:' && !loopback) throw paramError(pointer, 'must be an https:// URL (http:// is accepted only for 127.0.0.1 / localhost)', 'body', value);
+  if (value.includes('?')) throw paramError(pointer, 'must not carry a query string', 'body', value);
+  if (value.includes('#')) throw paramError(pointer, 'must not carry a fragment', 'body', value);
 }
 
 function object(v: unknown, pointer: string): Json {

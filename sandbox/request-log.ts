@@ -7,6 +7,8 @@ export interface LoggedRequest {
   url: string;
   status: number;
   code?: string;
+  /** Injected HTTP fault(s), e.g. "LATENCY 200 ms, SYSTEM_ERROR". */
+  fault?: string;
   at: number;
   durationMs: number;
   requestBody?: string;
@@ -18,14 +20,14 @@ export class RequestLog {
   constructor(private readonly db: Db) {}
 
   add(r: LoggedRequest): void {
-    this.db.prepare(`INSERT INTO requests (request_id, method, url, status, code, at, duration_ms, request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(r.requestId, r.method, r.url, r.status, r.code ?? null, r.at, r.durationMs, clip(r.requestBody), clip(r.responseBody));
+    this.db.prepare(`INSERT INTO requests (request_id, method, url, status, code, fault, at, duration_ms, request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.requestId, r.method, r.url, r.status, r.code ?? null, r.fault ?? null, r.at, r.durationMs, clip(r.requestBody), clip(r.responseBody));
   }
 
   /** Oldest first; `sinceSeq` pages forward. */
   list(opts: { sinceSeq?: number; limit?: number } = {}): Record<string, unknown>[] {
     const rows = this.db.prepare('SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?').all(opts.sinceSeq ?? 0, opts.limit ?? 1000) as {
-      seq: number; request_id: string; method: string; url: string; status: number; code: string | null; at: number; duration_ms: number; request_body: string | null; response_body: string | null;
+      seq: number; request_id: string; method: string; url: string; status: number; code: string | null; fault: string | null; at: number; duration_ms: number; request_body: string | null; response_body: string | null;
     }[];
     return rows.map((r) => {
       const q = r.url.indexOf('?');
@@ -37,6 +39,7 @@ export class RequestLog {
         url: r.url,
         status: r.status,
         ...(r.code ? { code: r.code } : {}),
+        ...(r.fault ? { fault: r.fault } : {}),
         at: toRfc3339Cst(r.at),
         durationMs: r.duration_ms,
         requestBody: r.request_body,

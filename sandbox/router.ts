@@ -10,6 +10,8 @@ export interface RouteRequest {
   params: Record<string, string>;
   /** Raw body text (already checked to be UTF-8). */
   body: string;
+  /** Request headers (lower-case names), when the pipeline passes them. */
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 /** `body` undefined = empty body (204). Objects are sent as JSON, strings as they are. */
@@ -17,6 +19,10 @@ export interface RouteResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Bytes sent as they are, without the v3 response signature (bill download, wxpay-v3.md §1.7). */
+  unsignedRaw?: Buffer;
+  /** The key a v3 response is signed with when the request's Wechatpay-Serial names none of ours. */
+  defaultSerial?: 'certificate' | 'publicKey';
 }
 
 export type RouteHandler<C> = (req: RouteRequest, ctx: C) => RouteResponse | Promise<RouteResponse>;

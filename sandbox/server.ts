@@ -1,18 +1,21 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SandboxClock } from './clock';
 import { handleControl } from './control-pipeline';
 import { ControlContext, controlRouter } from './control-routes';
 import { loadOrCreateKeys } from './keys';
-import { NotificationStore } from './notifications';
+import { NonceCache } from './auth';
+import { certificatesBody } from './certificates';
+import { attachCloudPay } from './cloudpay'; // CloudPay emulation (issue 4 item 5)
+import { createCore } from './core';
+import { Housekeeper } from './housekeeper';
 import { Notifier } from './notifier';
-import { NOTIFY_TIMEOUT_MS, RunningSandbox, SandboxOptions, SandboxReadyInfo, WECHAT_RETRY_SCHEDULE_SECONDS } from './options';
+import { DEFAULT_REFUND_SETTLE_SECONDS, NOTIFY_TIMEOUT_MS, RunningSandbox, SandboxOptions, SandboxReadyInfo, WECHAT_RETRY_SCHEDULE_SECONDS } from './options';
 import { Payments } from './payments';
 import { RequestLog } from './request-log';
 import { openStateDb } from './state';
-import { TransactionStore } from './transactions';
 import { handleV3, V3PipelineDeps } from './v3-pipeline';
 import { v3Router } from './v3-routes';
 
@@ -28,37 +31,62 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   const db = openStateDb(dataDir);
   try {
     const clock = new SandboxClock(db);
-    const transactions = new TransactionStore(db);
-    const notifications = new NotificationStore(db);
+    const core = createCore({
+      db,
+      clock,
+      mchid: keys.mchid,
+      appid: keys.appid,
+      settings: { refundSettleSeconds: validSettleSeconds(opts.refundSettleSeconds), refundNotifyUrl: opts.refundNotifyUrl ?? null },
+    });
     const requestLog = new RequestLog(db);
     const schedule = validSchedule(opts.retryScheduleSeconds ?? WECHAT_RETRY_SCHEDULE_SECONDS);
+    const serialMode = opts.notificationSerial ?? 'publicKey';
+    if (serialMode !== 'publicKey' && serialMode !== 'certificate') throw new RangeError("notificationSerial must be 'publicKey' or 'certificate'");
+    const housekeeper = new Housekeeper(core);
     const notifier = new Notifier({
-      store: notifications,
+      store: core.notifications,
+      faults: core.faults,
       clock,
       apiV3Key: keys.apiV3Key,
       signingKey: keys.platform.privateKey,
-      serial: keys.platform.publicKeyId,
+      serial: serialMode === 'certificate' ? keys.platform.certSerial : keys.platform.publicKeyId,
       retryScheduleSeconds: schedule,
       timeoutMs: opts.notifyTimeoutMs ?? NOTIFY_TIMEOUT_MS,
       log,
+      onTick: () => housekeeper.maybeRun(),
     });
-    const payments = new Payments({ db, appid: keys.appid, mchid: keys.mchid, clock, transactions, notifications, onNotificationQueued: () => notifier.kick() });
+    core.wake = (deadline?: number) => {
+      if (deadline !== undefined) housekeeper.touch(deadline);
+      notifier.kick();
+    };
+    housekeeper.run(); // whatever fell due while the sandbox was stopped
+    const payments = new Payments(core);
+    // CloudPay emulation: POST /cloudpay/{api}, /sandbox/cloudpay/*, callbacks as cloud functions (sandbox/cloudpay).
+    const cloudpay = attachCloudPay({ core, payments, retryScheduleSeconds: schedule, timeoutMs: opts.notifyTimeoutMs ?? NOTIFY_TIMEOUT_MS, log });
+    const platformCertPem = readFileSync(keys.platform.certPath, 'utf8');
+    let baseUrl = '';
 
     const v3: V3PipelineDeps = {
       router: v3Router(),
+      core,
       payments,
+      housekeeper,
       merchant: { mchid: keys.mchid, serialNo: keys.merchant.serialNo, publicKey: keys.merchant.publicKey },
       platform: { privateKey: keys.platform.privateKey, certSerial: keys.platform.certSerial, publicKeyId: keys.platform.publicKeyId },
-      clock,
+      defaultSerial: serialMode,
+      nonces: new NonceCache(),
+      certificates: () => certificatesBody([{ pem: platformCertPem, serial: keys.platform.certSerial }], keys.apiV3Key),
+      baseUrl: () => baseUrl,
       requestLog,
       log,
     };
-    const control: ControlContext = { mchid: keys.mchid, payments, transactions, notifications, notifier, clock, requestLog };
+    const control: ControlContext = { core, payments, notifier, housekeeper, requestLog };
     const controlRoutes = controlRouter();
 
     const server = http.createServer((req, res) => {
       const url = req.url ?? '/';
-      const handled = url.startsWith('/v3/') ? handleV3(req, res, v3)
+      const handled = cloudpay.handles(req.method ?? 'GET', url) ? cloudpay.handle(req, res, (r) => handleControl(req, r, controlRoutes, control, log)) // CloudPay
+        : url.startsWith('/v3/') ? handleV3(req, res, v3)
         : url === '/sandbox' || url.startsWith('/sandbox/') ? handleControl(req, res, controlRoutes, control, log)
           : notFound(res);
       handled.catch((err: unknown) => {
@@ -70,8 +98,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const host = opts.host ?? '127.0.0.1';
     await listen(server, opts.port ?? 0, host);
     const { port } = server.address() as AddressInfo;
-    const baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     notifier.start();
+    cloudpay.start(); // CloudPay
 
     const info: SandboxReadyInfo = {
       event: 'ready',
@@ -86,16 +115,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const close = (): Promise<void> => {
       closing ??= (async () => {
         await notifier.stop();
+        await cloudpay.stop(); // CloudPay
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        core.events.removeAllListeners();
         db.close();
         log('sandbox closed');
       })();
       return closing;
     };
-    return { info, baseUrl, close };
+    return { info, baseUrl, core, payments, close };
   } catch (err) {
     db.close();
     throw err;
@@ -116,6 +147,13 @@ async function notFound(res: http.ServerResponse): Promise<void> {
   const body = JSON.stringify({ code: 'NOT_FOUND', message: 'the sandbox serves /v3/* (WeChat Pay API) and /sandbox/* (control, console)' });
   res.writeHead(404, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
   res.end(body);
+}
+
+function validSettleSeconds(s: number | null | undefined): number | null {
+  if (s === undefined) return DEFAULT_REFUND_SETTLE_SECONDS;
+  if (s === null || s === 0) return null;
+  if (!Number.isFinite(s) || s < 0) throw new RangeError('refundSettleSeconds must be a number ≥ 0 or null');
+  return s;
 }
 
 function validSchedule(s: readonly number[]): readonly number[] {

@@ -84,6 +84,80 @@ const MIGRATIONS: readonly string[] = [
     response_body    TEXT
   );
   `,
+  // 2 (issue 4): time_expire / auto-close, refunds, bills, fault injection, notification faults.
+  `
+  ALTER TABLE transactions ADD COLUMN expires_at INTEGER;      -- effective time_expire (clamped), sandbox ms
+  ALTER TABLE transactions ADD COLUMN auto_close_at INTEGER;   -- WeChat closes unpaid orders by itself then
+  ALTER TABLE transactions ADD COLUMN last_pay_attempt TEXT;   -- JSON {result, at, message} of the last control pay/cancel
+  UPDATE transactions SET auto_close_at = created_at + 604800000;
+  UPDATE transactions SET expires_at = created_at + 604800000 WHERE time_expire IS NULL;
+  CREATE INDEX transactions_auto_close ON transactions (trade_state, auto_close_at);
+  CREATE INDEX transactions_success_time ON transactions (success_time);
+
+  CREATE TABLE refunds (
+    refund_id        TEXT PRIMARY KEY,
+    mchid            TEXT NOT NULL,
+    out_refund_no    TEXT NOT NULL,
+    out_trade_no     TEXT NOT NULL,
+    transaction_id   TEXT NOT NULL,
+    reason           TEXT,
+    notify_url       TEXT NOT NULL,           -- '' = no v3 notification (e.g. CloudPay delivers its own)
+    funds_account    TEXT,
+    request_json     TEXT NOT NULL,           -- canonical idempotency key material (order, amounts)
+    amount_refund    INTEGER NOT NULL,
+    amount_total     INTEGER NOT NULL,
+    currency         TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN ('PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL')),
+    create_time      TEXT NOT NULL,
+    success_time     TEXT,
+    settle_at        INTEGER,                 -- automatic settlement due (sandbox ms); null = manual only / settled
+    source           TEXT NOT NULL,           -- 'v3' or the façade that created it ('cloudpay')
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    UNIQUE (mchid, out_refund_no)
+  );
+  CREATE INDEX refunds_order ON refunds (mchid, out_trade_no);
+  CREATE INDEX refunds_settle ON refunds (status, settle_at);
+  CREATE INDEX refunds_created ON refunds (created_at);
+
+  CREATE TABLE bills (
+    mchid            TEXT NOT NULL,
+    bill_date        TEXT NOT NULL,
+    bill_type        TEXT NOT NULL,
+    content          BLOB NOT NULL,           -- uncompressed CSV bytes, frozen when first generated
+    sha1             TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    PRIMARY KEY (mchid, bill_date, bill_type)
+  );
+
+  CREATE TABLE bill_tokens (
+    token            TEXT PRIMARY KEY,
+    mchid            TEXT NOT NULL,
+    bill_date        TEXT NOT NULL,
+    bill_type        TEXT NOT NULL,
+    gzip             INTEGER NOT NULL,
+    expires_at       INTEGER NOT NULL
+  );
+
+  CREATE TABLE faults (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind             TEXT NOT NULL,
+    target           TEXT NOT NULL CHECK (target IN ('http', 'notification')),
+    path             TEXT,                    -- http: request path prefix
+    method           TEXT,                    -- http: optional method
+    event_type       TEXT,                    -- notification: optional event_type prefix
+    ms               INTEGER,                 -- LATENCY
+    seconds          REAL,                    -- DELAY
+    remaining        INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL
+  );
+
+  ALTER TABLE notifications ADD COLUMN fault TEXT;                      -- notification fault applied to it, if any
+  ALTER TABLE notifications ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- REORDER: waits for the next notification
+  ALTER TABLE notification_attempts ADD COLUMN fault TEXT;
+  ALTER TABLE notification_attempts ADD COLUMN response_headers TEXT;
+  ALTER TABLE requests ADD COLUMN fault TEXT;                           -- HTTP fault injected into this request
+  `,
 ];
 
 /** Opens (creating if needed) `dataDir/sandbox.sqlite` in WAL mode and brings its schema up to date. */

@@ -1,17 +1,25 @@
-import { paramError } from './errors';
+import { checkBillType, downloadBillFile, requestTradeBill } from './bills';
+import { SandboxCore } from './core';
+import { paramError, SandboxError } from './errors';
 import { parseJsonBody } from './http-util';
 import { Payments } from './payments';
 import { canonicalJson, validateJsapiPrepay } from './prepay-validation';
+import { createRefund, getRefund, refundResource, validateRefundRequest } from './refunds';
 import { RouteRequest, Router } from './router';
 
 /** What v3 handlers get besides the request: the state machine and the authenticated merchant. */
 export interface V3Context {
+  core: SandboxCore;
   payments: Payments;
   /** The mchid of the verified Authorization header. */
   mchid: string;
+  /** `http://host:port` the client reached us at (download_url points back there). */
+  baseUrl: string;
+  /** Body of `GET /v3/certificates`. */
+  certificates: () => unknown;
 }
 
-/** The WeChat Pay v3 endpoints of this cut (wxpay-v3.md §1.1–1.3). Refunds and bills join in issue 4. */
+/** The WeChat Pay v3 endpoints the sandbox implements (wxpay-v3.md §1, §3). */
 export function v3Router(): Router<V3Context> {
   return new Router<V3Context>()
     // §1.1 JSAPI / mini-program prepay
@@ -37,7 +45,37 @@ export function v3Router(): Router<V3Context> {
       if (typeof mchid !== 'string' || mchid === '') throw paramError('/mchid', 'is required');
       ctx.payments.close(mchid, req.params.out_trade_no!);
       return { status: 204 };
-    });
+    })
+    // §1.4 refund create: the Refund object, PROCESSING; idempotent per out_refund_no
+    .add('POST', '/v3/refund/domestic/refunds', (req, ctx) => {
+      const input = validateRefundRequest(parseJsonBody(req.body));
+      return { status: 200, body: refundResource(createRefund(ctx.core, { ...input, mchid: ctx.mchid }).refund) };
+    })
+    // §1.5 refund query
+    .add('GET', '/v3/refund/domestic/refunds/:out_refund_no', (req, ctx) => ({
+      status: 200,
+      body: refundResource(getRefund(ctx.core, req.params.out_refund_no!, ctx.mchid)),
+    }))
+    // §1.6 trade bill → hash + download_url
+    .add('GET', '/v3/bill/tradebill', (req, ctx) => {
+      const billDate = req.query.get('bill_date');
+      if (!billDate) throw paramError('bill_date', 'is required', 'query');
+      const billType = checkBillType(req.query.get('bill_type'));
+      const tarType = req.query.get('tar_type');
+      if (tarType !== null && tarType !== 'GZIP') throw paramError('tar_type', 'must be GZIP or absent', 'query', tarType);
+      return { status: 200, body: requestTradeBill(ctx.core, { billDate, billType, gzip: tarType === 'GZIP', baseUrl: ctx.baseUrl, mchid: ctx.mchid }) };
+    })
+    // §1.7 bill download: the request is signed, the answer is the raw file, unsigned
+    .add('GET', '/v3/billdownload/file', (req, ctx) => {
+      const { body, gzip } = downloadBillFile(ctx.core, req.query.get('token'), ctx.mchid);
+      return {
+        status: 200,
+        unsignedRaw: body,
+        headers: gzip ? { 'Content-Type': 'application/octet-stream' } : { 'Content-Type': 'text/plain; charset=utf-8' },
+      };
+    })
+    // §3 platform certificates (certificate mode): signed with the certificate unless the request asked otherwise
+    .add('GET', '/v3/certificates', (_req, ctx) => ({ status: 200, body: ctx.certificates(), defaultSerial: 'certificate' }));
 }
 
 /** Both query endpoints require `?mchid=` (§1.2); its equality with the signer is checked by auth.ts. */
@@ -45,4 +83,9 @@ function requiredMchidQuery(req: RouteRequest): string {
   const mchid = req.query.get('mchid');
   if (!mchid) throw paramError('mchid', 'is required', 'query');
   return mchid;
+}
+
+/** The v3 error body of an injected HTTP fault. */
+export function faultError(kind: 'SYSTEM_ERROR' | 'FREQUENCY_LIMITED' | 'NOT_ENOUGH', status: number, message: string): SandboxError {
+  return new SandboxError(status, kind, message); // no sandbox-specific detail: indistinguishable from the real answer
 }

@@ -204,7 +204,7 @@ test('the control API refuses what it cannot do, clearly', async () => {
   expect([unknown.status, unknown.json.code]).toEqual([404, 'ORDER_NOT_EXIST']);
   const outTradeNo = newOutTradeNo('CT');
   await prepay(sandbox.info, outTradeNo, 'https://merchant.example.com/notify');
-  const failure = await control(sandbox.info, 'POST', `/sandbox/transactions/${outTradeNo}/pay`, { result: 'NOT_ENOUGH' });
+  const failure = await control(sandbox.info, 'POST', `/sandbox/transactions/${outTradeNo}/pay`, { result: 'MAYBE' });
   expect([failure.status, failure.json.code, failure.json.detail.field]).toEqual([400, 'PARAM_ERROR', 'result']);
   expect((await query(sandbox.info, outTradeNo)).json.trade_state).toBe('NOTPAY');
   const back = await control(sandbox.info, 'POST', '/sandbox/clock/advance', { seconds: -5 });

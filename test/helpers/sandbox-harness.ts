@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildAuthorization, RequestSigner, WechatpayVerifier } from '../../wxpay';
+import { buildAuthorization, NotificationEnvelope, parseNotification, RequestSigner, WechatpayVerifier } from '../../wxpay';
 import { SandboxReadyInfo } from '../../sandbox';
 
 export function tempDataDir(): { dir: string; remove: () => void } {
@@ -126,4 +126,48 @@ export function prepayBody(info: SandboxReadyInfo, outTradeNo: string, notifyUrl
     payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
     ...overrides,
   };
+}
+
+/** Creates an order and pays it through the control API; returns the paid Transaction object. */
+export async function paidOrder(info: SandboxReadyInfo, notifyUrl: string, overrides: Record<string, unknown> = {}, prefix = 'P'): Promise<any> {
+  const outTradeNo = newOutTradeNo(prefix);
+  const created = await v3Request(info, 'POST', '/v3/pay/transactions/jsapi', prepayBody(info, outTradeNo, notifyUrl, overrides));
+  if (created.status !== 200) throw new Error(`prepay failed: ${created.status} ${created.text}`);
+  const paid = await control(info, 'POST', `/sandbox/transactions/${outTradeNo}/pay`, { result: 'SUCCESS' });
+  if (paid.status !== 200) throw new Error(`pay failed: ${paid.status} ${JSON.stringify(paid.json)}`);
+  return paid.json;
+}
+
+let refundSeq = 0;
+/** A fresh valid out_refund_no per call. */
+export function newOutRefundNo(prefix = 'R'): string {
+  refundSeq += 1;
+  return `${prefix}${Date.now()}${refundSeq}`;
+}
+
+/** POST /v3/refund/domestic/refunds, signed. */
+export function refund(info: SandboxReadyInfo, body: Record<string, unknown>): Promise<V3Response> {
+  return v3Request(info, 'POST', '/v3/refund/domestic/refunds', body);
+}
+
+/** A refund body for a paid order (by out_trade_no), amounts in fen. */
+export function refundBody(order: { out_trade_no: string; amount: { total: number } }, refundFen: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { out_trade_no: order.out_trade_no, out_refund_no: newOutRefundNo(), amount: { refund: refundFen, total: order.amount.total, currency: 'CNY' }, ...overrides };
+}
+
+/** Verifies (platform key, by the serial it names) and decrypts a received notification, as a merchant must. */
+export function openNotification(info: SandboxReadyInfo, n: ReceivedNotification): { envelope: NotificationEnvelope; resource: Record<string, any> } {
+  return parseNotification<Record<string, any>>({ headers: n.headers, rawBody: n.rawBody, verifier: platformVerifier(info), apiV3Key: info.merchant.apiV3Key });
+}
+
+/** The delivery log entries of the sandbox, filtered by query string (e.g. "out_refund_no=…"). */
+export async function notificationLog(info: SandboxReadyInfo, query = ''): Promise<any[]> {
+  return (await control(info, 'GET', `/sandbox/notifications${query ? `?${query}` : ''}`)).json.notifications;
+}
+
+/** Advances the sandbox clock. */
+export async function advance(info: SandboxReadyInfo, seconds: number): Promise<string> {
+  const r = await control(info, 'POST', '/sandbox/clock/advance', { seconds });
+  if (r.status !== 200) throw new Error(`advance failed: ${JSON.stringify(r.json)}`);
+  return r.json.now;
 }

@@ -1,0 +1,137 @@
+import { toRfc3339Cst } from '../wxpay';
+import { SandboxError } from './errors';
+import { Db } from './state';
+
+/** Faults on `/v3/*` requests: an error answer (signed, v3 body) instead of the real handling, or added latency. */
+export type HttpFaultKind = 'SYSTEM_ERROR' | 'FREQUENCY_LIMITED' | 'NOT_ENOUGH' | 'LATENCY';
+/** Faults on the next notifications' first delivery (see notifier.ts). */
+export type NotificationFaultKind = 'DROP' | 'DELAY' | 'DUPLICATE' | 'REORDER' | 'PROBE';
+export type FaultKind = HttpFaultKind | NotificationFaultKind;
+
+const HTTP_KINDS: readonly HttpFaultKind[] = ['SYSTEM_ERROR', 'FREQUENCY_LIMITED', 'NOT_ENOUGH', 'LATENCY'];
+const NOTIFICATION_KINDS: readonly NotificationFaultKind[] = ['DROP', 'DELAY', 'DUPLICATE', 'REORDER', 'PROBE'];
+
+/** The v3 error each HTTP error fault answers with (wxpay-v3.md §1.8–1.9). */
+export const HTTP_FAULT_ERRORS: Record<Exclude<HttpFaultKind, 'LATENCY'>, { status: number; message: string }> = {
+  SYSTEM_ERROR: { status: 500, message: '系统异常，请用相同参数重新调用' },
+  FREQUENCY_LIMITED: { status: 429, message: '频率超限，请降低请求频率后重试' },
+  NOT_ENOUGH: { status: 403, message: '基本账户余额不足，请充值后重新发起' },
+};
+
+export interface FaultRow {
+  id: number;
+  kind: FaultKind;
+  target: 'http' | 'notification';
+  path: string | null;
+  method: string | null;
+  event_type: string | null;
+  ms: number | null;
+  seconds: number | null;
+  remaining: number;
+  created_at: number;
+}
+
+export function faultView(f: FaultRow): Record<string, unknown> {
+  return {
+    id: f.id,
+    kind: f.kind,
+    target: f.target,
+    ...(f.path !== null ? { path: f.path } : {}),
+    ...(f.method !== null ? { method: f.method } : {}),
+    ...(f.event_type !== null ? { event_type: f.event_type } : {}),
+    ...(f.ms !== null ? { ms: f.ms } : {}),
+    ...(f.seconds !== null ? { seconds: f.seconds } : {}),
+    remaining: f.remaining,
+    created_at: toRfc3339Cst(f.created_at),
+  };
+}
+
+/** Pending faults, persisted (they survive a restart) and consumed one by one, oldest first. */
+export class FaultStore {
+  constructor(private readonly db: Db) {}
+
+  add(f: Omit<FaultRow, 'id'>): FaultRow {
+    const r = this.db.prepare(`INSERT INTO faults (kind, target, path, method, event_type, ms, seconds, remaining, created_at)
+      VALUES (@kind, @target, @path, @method, @event_type, @ms, @seconds, @remaining, @created_at)`).run(f);
+    return this.db.prepare('SELECT * FROM faults WHERE id = ?').get(r.lastInsertRowid) as FaultRow;
+  }
+
+  list(): FaultRow[] {
+    return this.db.prepare('SELECT * FROM faults WHERE remaining > 0 ORDER BY id').all() as FaultRow[];
+  }
+
+  clear(): number {
+    return this.db.prepare('DELETE FROM faults').run().changes;
+  }
+
+  remove(id: number): boolean {
+    return this.db.prepare('DELETE FROM faults WHERE id = ?').run(id).changes === 1;
+  }
+
+  /** True when no fault is pending: lets the hot path skip the lookups. */
+  empty(): boolean {
+    return this.db.prepare('SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1').get() === undefined;
+  }
+
+  /** Consumes one matching HTTP fault of the given kinds (the oldest), if any. */
+  takeHttp(kinds: readonly HttpFaultKind[], method: string, path: string): FaultRow | undefined {
+    const rows = this.db.prepare(`SELECT * FROM faults WHERE target = 'http' AND remaining > 0 ORDER BY id`).all() as FaultRow[];
+    const hit = rows.find((f) => (kinds as readonly string[]).includes(f.kind) && path.startsWith(f.path ?? '/') && (f.method === null || f.method === method));
+    if (hit) this.consume(hit.id);
+    return hit;
+  }
+
+  /** Consumes one notification fault matching the event type (the oldest), if any. */
+  takeNotification(eventType: string): FaultRow | undefined {
+    const rows = this.db.prepare(`SELECT * FROM faults WHERE target = 'notification' AND remaining > 0 ORDER BY id`).all() as FaultRow[];
+    const hit = rows.find((f) => f.event_type === null || eventType.startsWith(f.event_type));
+    if (hit) this.consume(hit.id);
+    return hit;
+  }
+
+  private consume(id: number): void {
+    this.db.prepare('UPDATE faults SET remaining = remaining - 1 WHERE id = ?').run(id);
+    this.db.prepare('DELETE FROM faults WHERE id = ? AND remaining <= 0').run(id);
+  }
+}
+
+/**
+ * Validates a `POST /sandbox/faults` body:
+ * - `{"kind":"SYSTEM_ERROR"|"FREQUENCY_LIMITED"|"NOT_ENOUGH","path":"/v3/…","method"?:"POST","count"?:N}`
+ * - `{"kind":"LATENCY","ms":N,"path":…,"method"?,"count"?}`
+ * - `{"kind":"DROP"|"DUPLICATE"|"REORDER"|"PROBE","count"?:N,"event_type"?:"REFUND."}`, `{"kind":"DELAY","seconds":N,…}`
+ * `path` defaults to "/v3/" (every API request), `count` to 1.
+ */
+export function parseFaultSpec(body: Record<string, unknown>, now: number): Omit<FaultRow, 'id'> {
+  const bad = (field: string, issue: string): SandboxError => new SandboxError(400, 'PARAM_ERROR', `${field} ${issue}`, { field, issue });
+  const kind = body.kind;
+  const isHttp = (HTTP_KINDS as readonly unknown[]).includes(kind);
+  const isNotification = (NOTIFICATION_KINDS as readonly unknown[]).includes(kind);
+  if (!isHttp && !isNotification) throw bad('kind', `must be one of ${[...HTTP_KINDS, ...NOTIFICATION_KINDS].join(', ')}`);
+  const count = body.count ?? 1;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10_000) throw bad('count', 'must be an integer from 1 to 10000');
+  const f: Omit<FaultRow, 'id'> = { kind: kind as FaultKind, target: isHttp ? 'http' : 'notification', path: null, method: null, event_type: null, ms: null, seconds: null, remaining: count, created_at: now };
+  if (isHttp) {
+    const path = body.path ?? '/v3/';
+    if (typeof path !== 'string' || !path.startsWith('/v3/')) throw bad('path', 'must be a path prefix starting with /v3/');
+    f.path = path;
+    if (body.method !== undefined) {
+      if (typeof body.method !== 'string' || !/^(GET|POST|PUT|PATCH|DELETE)$/.test(body.method)) throw bad('method', 'must be GET, POST, PUT, PATCH or DELETE');
+      f.method = body.method;
+    }
+    if (kind === 'LATENCY') {
+      if (typeof body.ms !== 'number' || !Number.isInteger(body.ms) || body.ms < 0 || body.ms > 60_000) throw bad('ms', 'must be an integer from 0 to 60000');
+      f.ms = body.ms;
+    }
+  } else {
+    if (body.event_type !== undefined) {
+      if (typeof body.event_type !== 'string' || !/^(TRANSACTION|REFUND)\b/.test(body.event_type)) throw bad('event_type', 'must be an event type prefix such as "REFUND." or "TRANSACTION.SUCCESS"');
+      f.event_type = body.event_type;
+    }
+    if (kind === 'DELAY') {
+      if (typeof body.seconds !== 'number' || !Number.isFinite(body.seconds) || body.seconds < 0) throw bad('seconds', 'must be a number ≥ 0 (sandbox seconds)');
+      f.seconds = body.seconds;
+    }
+  }
+  return f;
+}
