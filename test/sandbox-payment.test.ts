@@ -254,3 +254,36 @@ test('a restart on the same dataDir keeps keys, orders, the clock and pending de
   expect(done.attempts.map((a: { statusCode: number }) => a.statusCode)).toEqual([500, 200]);
   expect(open(second.info, rx.received[1]!).resource).toEqual(paid);
 });
+
+test('failure kinds: NOT_ENOUGH and USER_CANCEL (and /cancel) leave NOTPAY, PAYERROR sets PAYERROR; none notifies; the order can still be paid or closed', async () => {
+  const rx = await receiver();
+  const outTradeNo = newOutTradeNo('FAIL');
+  expect((await prepay(sandbox.info, outTradeNo, rx.url)).status).toBe(200);
+  for (const result of ['NOT_ENOUGH', 'USER_CANCEL']) {
+    const r = await control(sandbox.info, 'POST', `/sandbox/transactions/${outTradeNo}/pay`, { result });
+    expect([result, r.status, r.json.trade_state]).toEqual([result, 200, 'NOTPAY']);
+    expect(r.json).not.toHaveProperty('transaction_id');
+  }
+  const cancelled = await control(sandbox.info, 'POST', `/sandbox/transactions/${outTradeNo}/cancel`);
+  expect([cancelled.status, cancelled.json.trade_state]).toEqual([200, 'NOTPAY']);
+  const listed = (await control(sandbox.info, 'GET', '/sandbox/transactions')).json.transactions.find((t: { out_trade_no: string }) => t.out_trade_no === outTradeNo);
+  expect(listed._sandbox.last_pay_attempt).toMatchObject({ result: 'USER_CANCEL', message: expect.any(String) });
+  expect((await query(sandbox.info, outTradeNo)).json.trade_state).toBe('NOTPAY');
+  // The user tries again and succeeds: exactly one notification, TRANSACTION.SUCCESS.
+  expect((await control(sandbox.info, 'POST', `/sandbox/transactions/${outTradeNo}/pay`, { result: 'SUCCESS' })).json.trade_state).toBe('SUCCESS');
+  await waitFor(() => rx.received.length === 1, 'the notification');
+  expect(open(sandbox.info, rx.received[0]!).envelope.event_type).toBe('TRANSACTION.SUCCESS');
+  expect((await control(sandbox.info, 'POST', `/sandbox/transactions/${outTradeNo}/cancel`)).status).toBe(409);
+
+  const failed = newOutTradeNo('PERR');
+  expect((await prepay(sandbox.info, failed, rx.url)).status).toBe(200);
+  const payError = await control(sandbox.info, 'POST', `/sandbox/transactions/${failed}/pay`, { result: 'PAYERROR' });
+  expect(payError.json).toMatchObject({ trade_state: 'PAYERROR', trade_state_desc: '支付失败' });
+  expect((await query(sandbox.info, failed)).json.trade_state).toBe('PAYERROR');
+  const retry = await control(sandbox.info, 'POST', `/sandbox/transactions/${failed}/pay`, { result: 'SUCCESS' });
+  expect([retry.status, retry.json.code]).toEqual([409, 'ORDER_PAYERROR']);
+  expect((await v3Request(sandbox.info, 'POST', `/v3/pay/transactions/out-trade-no/${failed}/close`, { mchid: sandbox.info.merchant.mchid })).status).toBe(204);
+  expect((await query(sandbox.info, failed)).json.trade_state).toBe('CLOSED');
+  expect(await notificationsFor(sandbox.info, failed)).toEqual([]);
+  expect(rx.received).toHaveLength(1);
+});
