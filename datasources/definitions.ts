@@ -16,8 +16,11 @@ export interface FieldDefinition {
   enum?: unknown[];
   /** Creates a unique index on the field (duplicates refused with code DuplicateValue). */
   'x-unique'?: boolean;
-  /** Creates a plain index on the field. */
-  'x-index'?: boolean;
+  /**
+   * `true` creates a plain index on the field. In WeDa model JSON `x-index` is the display order (a number,
+   * CALS `IJsonSchemaAny`), which creates nothing, so a WeDa model can still be passed as is.
+   */
+  'x-index'?: boolean | number;
   [extra: string]: unknown;
 }
 

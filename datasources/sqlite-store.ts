@@ -75,7 +75,7 @@ class Connection {
       `CREATE TABLE IF NOT EXISTS "${table}" (_id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL CHECK (json_valid(data)), createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL)`,
     ];
     for (const [field, fd] of Object.entries(def?.properties ?? {})) {
-      if (isSystemField(field) || !(fd['x-unique'] || fd['x-index'])) continue;
+      if (isSystemField(field) || !(fd['x-unique'] === true || fd['x-index'] === true)) continue;
       const unique = fd['x-unique'] ? 'UNIQUE ' : '';
       ddl.push(`CREATE ${unique}INDEX IF NOT EXISTS "${unique ? 'ux' : 'ix'}_${model}__${field}" ON "${table}" (${fieldExpr(field, field)})`);
     }
