@@ -86,7 +86,7 @@ export interface WedaModelJson {
 }
 
 /** Logical field name → the model's real field name; fields not listed keep their names. */
-export type FieldMapping = Readonly<Record<string, string | undefined>>;
+export type FieldMapping = Partial<OrderFields> | Readonly<Record<string, string | undefined>>;
 
 export interface BuildWedaModelOptions {
   fields?: FieldMapping;
@@ -181,7 +181,8 @@ function sourceFields(schema: ModelSourceSchema): [string, SourceField][] {
  * Refused: unknown logical fields, names not matching NAME_RE, renaming a system field or onto a platform
  * field, two fields ending up with one name.
  */
-export function resolveFieldNames(schema: ModelSourceSchema, fields: FieldMapping = {}): Map<string, string> {
+export function resolveFieldNames(schema: ModelSourceSchema, mapping: FieldMapping = {}): Map<string, string> {
+  const fields = mapping as Readonly<Record<string, string | undefined>>;
   const fieldList = sourceFields(schema);
   const modelName = schema['x-weda-model'].name;
   const known = new Set(fieldList.map(([n]) => n));
