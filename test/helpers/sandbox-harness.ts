@@ -171,3 +171,47 @@ export async function advance(info: SandboxReadyInfo, seconds: number): Promise<
   if (r.status !== 200) throw new Error(`advance failed: ${JSON.stringify(r.json)}`);
   return r.json.now;
 }
+
+export interface VerifiedNotification extends ReceivedNotification {
+  /** Whether the signature verified and the resource decrypted. */
+  ok: boolean;
+  eventId?: string;
+  eventType?: string;
+  resource?: Record<string, any>;
+}
+
+/**
+ * A notify_url that behaves like a correct merchant: verifies the signature with the platform keys (both ids) and
+ * decrypts the resource; answers 200 when both succeed, 401 otherwise (wxpay-v3.md §3 probes, §4).
+ */
+export async function startVerifyingReceiver(info: SandboxReadyInfo): Promise<{ url: string; received: VerifiedNotification[]; close: () => Promise<void> }> {
+  const received: VerifiedNotification[] = [];
+  const verifier = platformVerifier(info);
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let entry: VerifiedNotification;
+      try {
+        const { envelope, resource } = parseNotification<Record<string, any>>({ headers: req.headers, rawBody, verifier, apiV3Key: info.merchant.apiV3Key });
+        entry = { headers: req.headers, rawBody, answered: 200, ok: true, eventId: envelope.id, eventType: envelope.event_type, resource };
+      } catch {
+        entry = { headers: req.headers, rawBody, answered: 401, ok: false };
+      }
+      received.push(entry);
+      res.writeHead(entry.answered, { 'Content-Type': 'application/json' });
+      res.end(entry.ok ? '' : JSON.stringify({ code: 'FAIL', message: '签名验证失败' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/wxpay/notify`,
+    received,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
