@@ -1,0 +1,165 @@
+import http from 'node:http';
+import { SandboxClock } from '../clock';
+import { clip } from '../state';
+import { CloudPayStore, DeliveryRow, DeliveryStatus } from './store';
+
+export interface DelivererDeps {
+  store: CloudPayStore;
+  clock: SandboxClock;
+  /** The sandbox's notification retry schedule (seconds on the sandbox clock), shared with v3 notifications. */
+  retryScheduleSeconds: readonly number[];
+  /** An invocation slower than this is a failure (the sandbox's notify timeout). */
+  timeoutMs: number;
+  log: (line: string) => void;
+  tickMs?: number;
+  concurrency?: number;
+}
+
+interface Outcome {
+  url: string | null;
+  statusCode: number | null;
+  responseBody: string | null;
+  error: string | null;
+}
+
+const SHUTDOWN = 'sandbox shutting down';
+
+/**
+ * Invokes the callback cloud functions the way CloudPay does (wxpay-v2-cloudpay.md §5.4–5.5): the event JSON is
+ * the function's `event`, and only a returned `{errcode: 0}` acknowledges it. Anything else — `{return_code:
+ * 'SUCCESS'}` (Tencent's own old demo, peers.md §3.2), `true`, a non-JSON answer, an HTTP error, no answer within
+ * the timeout, or a function nobody registered — is a failure, redelivered on the v3 retry schedule measured on
+ * the sandbox clock. A "cloud function" is a local HTTP URL registered for (envId, functionName); invoking it
+ * is POSTing the event and reading the JSON result.
+ */
+export class CloudFunctionDeliverer {
+  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | undefined;
+  private kickScheduled = false;
+  private stopped = false;
+
+  constructor(private readonly d: DelivererDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.d.tickMs ?? 200);
+    this.timer.unref();
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped || this.kickScheduled) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      this.tick();
+    });
+  }
+
+  /** Aborted invocations are not attempts: they stay due and go out again after a restart. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const f of this.inFlight.values()) f.abort.abort(new Error(SHUTDOWN));
+    await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const room = (this.d.concurrency ?? 8) - this.inFlight.size;
+    if (room <= 0) return;
+    const due = this.d.store.due(this.d.clock.now(), room + this.inFlight.size).filter((n) => !this.inFlight.has(n.id)).slice(0, room);
+    for (const n of due) {
+      const abort = new AbortController();
+      const done = this.deliver(n, abort.signal)
+        .catch((err: unknown) => this.d.log(`cloudpay: delivery of ${n.id} crashed: ${String(err)}`))
+        .finally(() => {
+          this.inFlight.delete(n.id);
+          this.kick();
+        });
+      this.inFlight.set(n.id, { abort, done });
+    }
+  }
+
+  private async deliver(n: DeliveryRow, signal: AbortSignal): Promise<void> {
+    const at = this.d.clock.now();
+    const fn = this.d.store.findFunction(n.env_id, n.function_name);
+    const started = performance.now();
+    const outcome: Outcome = fn
+      ? { url: fn.url, ...(await invoke(fn.url, n.event_json, this.d.timeoutMs, signal)) }
+      : { url: null, statusCode: null, responseBody: null, error: `FUNCTION_NOT_FOUND: no cloud function ${n.function_name} registered in env ${n.env_id} (POST /sandbox/cloudpay/functions)` };
+    if (signal.aborted) return;
+    const latencyMs = Math.round(performance.now() - started);
+    const acked = outcome.error === null && isAck(outcome.statusCode, outcome.responseBody);
+    const attemptNo = this.d.store.attemptCount(n.id) + 1;
+    const retryDelay = this.d.retryScheduleSeconds[attemptNo - 1];
+    const next: { status: DeliveryStatus; nextAttemptAt: number | null } = acked
+      ? { status: 'delivered', nextAttemptAt: null }
+      : retryDelay === undefined
+        ? { status: 'failed', nextAttemptAt: null }
+        : { status: 'pending', nextAttemptAt: at + retryDelay * 1000 };
+    const error = outcome.error ?? (acked ? null : notAckReason(outcome.statusCode, outcome.responseBody));
+    this.d.store.recordAttempt({ delivery_id: n.id, at, url: outcome.url, status_code: outcome.statusCode, latency_ms: latencyMs, error, response_body: clip(outcome.responseBody) }, next);
+    this.d.log(`cloudpay ${n.kind} ${n.id} → ${n.env_id}/${n.function_name}: attempt ${attemptNo} ${acked ? 'acked' : error} in ${latencyMs} ms → ${next.status}`);
+  }
+}
+
+/** The function's result acknowledges the event only if it is a JSON object whose `errcode` is the number 0. */
+export function isAck(statusCode: number | null, body: string | null): boolean {
+  if (statusCode === null || statusCode < 200 || statusCode > 299 || body === null) return false;
+  try {
+    const result = JSON.parse(body) as unknown;
+    return typeof result === 'object' && result !== null && !Array.isArray(result) && (result as { errcode?: unknown }).errcode === 0;
+  } catch {
+    return false;
+  }
+}
+
+function notAckReason(statusCode: number | null, body: string | null): string {
+  if (statusCode === null) return 'no answer';
+  if (statusCode < 200 || statusCode > 299) return `function failed: HTTP ${statusCode}`;
+  return `function returned ${body === null || body === '' ? 'nothing' : clip(body, 200)}, not {errcode: 0}`;
+}
+
+/** One POST with a hard deadline; never throws. A fresh connection each time. */
+function invoke(url: string, event: string, timeoutMs: number, signal: AbortSignal): Promise<Omit<Outcome, 'url'>> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (o: Omit<Outcome, 'url'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(o);
+    };
+    let req: http.ClientRequest;
+    try {
+      const target = new URL(url);
+      if (target.protocol !== 'http:') throw new Error(`only http:// function URLs are supported, got ${target.protocol}`);
+      req = http.request(target, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(event)) } });
+    } catch (err) {
+      resolve({ statusCode: null, responseBody: null, error: `bad function URL: ${(err as Error).message}` });
+      return;
+    }
+    const timer = setTimeout(() => {
+      finish({ statusCode: null, responseBody: null, error: `no answer within ${timeoutMs} ms` });
+      req.destroy();
+    }, timeoutMs);
+    const onAbort = (): void => {
+      finish({ statusCode: null, responseBody: null, error: SHUTDOWN });
+      req.destroy();
+    };
+    signal.addEventListener('abort', onAbort);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= 64 * 1024) chunks.push(c);
+      });
+      res.on('end', () => finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), error: null }));
+      res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, error: err.message }));
+    });
+    req.on('error', (err) => finish({ statusCode: null, responseBody: null, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+    req.end(event);
+  });
+}

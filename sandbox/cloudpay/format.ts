@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * CloudPay runs WeChat Pay's service-provider (服务商) mode: responses and events carry the *Cloud service
+ * provider's* appid / mch_id, the merchant's go in sub_appid / sub_mch_id (wxpay-v2-cloudpay.md §5.3). These are
+ * the values of Tencent's own example; connectors must compare subMchId / subAppid, never these.
+ */
+export const PROVIDER_APPID = 'wxd2565e6a04246fd1';
+export const PROVIDER_MCHID = '1800780001';
+
+/**
+ * The payer when a call names none: CloudPay fills sub_openid from the calling mini-program user's context
+ * (§5.2). Over the sandbox's HTTP surface the context is the `X-WX-OPENID` header (as WeChat Cloud Run passes it),
+ * else this doc-sample openid.
+ */
+export const CONTEXT_OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+
+const CST_MS = 8 * 3600_000;
+
+/** Sandbox ms → v2 `yyyyMMddHHmmss`, Beijing time (time_end, time_start, time_expire). */
+export function v2Time(ms: number): string {
+  return new Date(ms + CST_MS).toISOString().slice(0, 19).replace(/\D/g, '');
+}
+
+/** Sandbox ms → `yyyy-MM-dd HH:mm:ss`, Beijing time (refund success_time, §0). */
+export function v2DateTime(ms: number): string {
+  return new Date(ms + CST_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** v2 `yyyyMMddHHmmss` (Beijing time) → RFC 3339 with +08:00, or undefined when malformed. */
+export function v2TimeToRfc3339(s: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(s);
+  if (!m) return undefined;
+  const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`;
+  return Number.isNaN(Date.parse(iso)) || new Date(Date.parse(iso) + CST_MS).toISOString().slice(0, 19) !== iso.slice(0, 19) ? undefined : iso;
+}
+
+/** RFC 3339 (any offset) → sandbox ms, or undefined. */
+export function parseRfc3339(s: string | null | undefined): number | undefined {
+  if (!s) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * The payer's openid under the *provider's* appid (the event's `openid`, §5.4): WeChat assigns a different openid
+ * per appid; the sandbox derives a stable one from the mini-program openid so repeated payments agree.
+ */
+export function providerOpenid(subOpenid: string): string {
+  return `oP${createHash('sha256').update(`cloudpay-provider:${subOpenid}`).digest('base64url').slice(0, 26)}`;
+}
