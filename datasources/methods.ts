@@ -6,8 +6,8 @@
  */
 import { checkRecord, type JsonRecord, type ModelDefinition } from './definitions';
 import { WedaErrorCode, WedaModelError, invalidParam, isPlainObject } from './weda';
-import { compileWhereV1 } from './where-v1';
-import { assertFieldName, compileWhereV2, describe, hasConditions, type Sql } from './where-v2';
+import { compileWhereV1, v1WhereToV2 } from './where-v1';
+import { assertFieldName, compileWhereV2, describe, hasConditions, type Sql, type WhereV2 } from './where-v2';
 
 export interface OrderTerm {
   field: string;
@@ -45,14 +45,19 @@ export interface ModelOps {
   snapshot<T>(fn: () => T): T;
 }
 
-type Params = Record<string, unknown>;
+export type Params = Record<string, unknown>;
 export type MethodImpl = (ops: ModelOps, params: Params) => unknown;
 
 /** weda.md §2.2: V2 list pageSize; the same cap is applied to V1. */
 export const MAX_PAGE_SIZE = 200;
-const DEFAULT_PAGE_SIZE = 10;
+export const DEFAULT_PAGE_SIZE = 10;
 
-function int(params: Params, name: string, min: number, max: number, dflt: number): number {
+/*
+ * Param checks shared by every store (the CloudBase store runs them before any network call, so both
+ * stores refuse the same calls with the same messages). Errors name the param and the rule.
+ */
+
+export function intParam(params: Params, name: string, min: number, max: number, dflt: number): number {
   const v = params[name];
   if (v === undefined || v === null) return dflt;
   if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
@@ -61,22 +66,33 @@ function int(params: Params, name: string, min: number, max: number, dflt: numbe
   return v as number;
 }
 
-function idWhere(params: Params, path = 'params._id'): Sql {
+export const pageSizeParam = (params: Params): number => intParam(params, 'pageSize', 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
+
+/** `params._id` as a V2 where `{ _id: { $eq } }`. */
+export function idWhere(params: Params, path = 'params._id'): WhereV2 {
   const id = params._id;
   if (typeof id !== 'string' || id === '') throw invalidParam(`${path} must be a non-empty string (got ${describe(id)})`);
-  return compileWhereV2({ _id: id });
+  return { _id: { $eq: id } };
 }
 
-/** V1 writes refuse an empty where: it would rewrite or delete the whole table. */
-function v1WriteWhere(params: Params): Sql {
+/** V1 writes refuse an empty where: it would rewrite or delete the whole table. Returns the V2 form. */
+export function v1WriteWhere(params: Params): WhereV2 {
   const where = params.where;
   if (!Array.isArray(where) || where.length === 0) {
     throw invalidParam(`params.where is required for a batch write and must be a non-empty array of { key, rel, val } (got ${describe(where)})`);
   }
-  return compileWhereV1(where, 'params.where');
+  return v1WhereToV2(where, 'params.where');
 }
 
-function v2Filter(params: Params, required: boolean): Sql {
+/** V1 wedaGetItem: `_id`, or a non-empty where. Returns the V2 form. */
+export function v1ItemWhere(params: Params): WhereV2 {
+  if (params._id !== undefined) return idWhere(params);
+  if (Array.isArray(params.where) && params.where.length > 0) return v1WhereToV2(params.where, 'params.where');
+  throw invalidParam('params._id or a non-empty params.where is required');
+}
+
+/** Checks `params.filter` (and refuses an empty where when `required`); returns the compiled where. */
+export function v2Filter(params: Params, required: boolean): Sql {
   const filter = params.filter;
   if (filter === undefined || filter === null) {
     if (required) throw invalidParam('params.filter.where is required and must hold at least one condition');
@@ -90,16 +106,16 @@ function v2Filter(params: Params, required: boolean): Sql {
   return compileWhereV2(filter.where, 'params.filter.where');
 }
 
-function patchOf(ops: ModelOps, record: unknown, path: string): JsonRecord {
+export function patchOf(model: string, def: ModelDefinition | undefined, record: unknown, path: string): JsonRecord {
   if (record === undefined || record === null) throw invalidParam(`${path} is required`);
-  const patch = checkRecord(ops.model, ops.def, record, 'update', path);
+  const patch = checkRecord(model, def, record, 'update', path);
   if (Object.keys(patch).length === 0) throw invalidParam(`${path} must set at least one non-system field`);
   return patch;
 }
 
-function recordsOf(ops: ModelOps, list: unknown, path: string): JsonRecord[] {
+export function recordsOf(model: string, def: ModelDefinition | undefined, list: unknown, path: string): JsonRecord[] {
   if (!Array.isArray(list)) throw invalidParam(`${path} must be an array of records (got ${describe(list)})`);
-  return list.map((r, i) => checkRecord(ops.model, ops.def, r, 'create', `${path}[${i}]`));
+  return list.map((r, i) => checkRecord(model, def, r, 'create', `${path}[${i}]`));
 }
 
 function atMostOne(ops: ModelOps, where: Sql, method: string): StoredRecord | undefined {
@@ -110,18 +126,23 @@ function atMostOne(ops: ModelOps, where: Sql, method: string): StoredRecord | un
   return found[0];
 }
 
-function select(record: StoredRecord, sel: unknown): JsonRecord {
-  if (sel === undefined || sel === null) return record;
+/** Checks `params.select`; returns the selected field names, or undefined for all fields. */
+export function selectParam(sel: unknown): string[] | undefined {
+  if (sel === undefined || sel === null) return undefined;
   if (!isPlainObject(sel)) throw invalidParam(`params.select must be an object like { $master: true } (got ${describe(sel)})`);
   const fields = Object.keys(sel).filter((k) => k !== '$master' && sel[k]);
   fields.forEach((f) => assertFieldName(f, `params.select.${f}`));
-  if (sel.$master || fields.length === 0) return record;
+  return sel.$master || fields.length === 0 ? undefined : fields;
+}
+
+function select(record: StoredRecord, fields: string[] | undefined): JsonRecord {
+  if (!fields) return record;
   const out: JsonRecord = { _id: record._id };
   for (const f of fields) if (f in record) out[f] = record[f];
   return out;
 }
 
-function v1Order(params: Params): OrderTerm[] {
+export function v1OrderParam(params: Params): OrderTerm[] {
   const { orderBy, orderType } = params;
   if (orderBy === undefined || orderBy === null || orderBy === '') return [];
   assertFieldName(orderBy, 'params.orderBy');
@@ -131,7 +152,7 @@ function v1Order(params: Params): OrderTerm[] {
   return [{ field: orderBy, dir: orderType === 'desc' ? 'DESC' : 'ASC' }];
 }
 
-function v2Order(params: Params): OrderTerm[] {
+export function v2OrderParam(params: Params): OrderTerm[] {
   const { orderBy } = params;
   if (orderBy === undefined || orderBy === null) return [];
   const rule = 'params.orderBy must be an array of at most 3 items like { field: "asc" | "desc" }';
@@ -145,6 +166,11 @@ function v2Order(params: Params): OrderTerm[] {
   });
 }
 
+export function getCountParam(params: Params): boolean {
+  if (params.getCount !== undefined && typeof params.getCount !== 'boolean') throw invalidParam(`params.getCount must be a boolean (got ${describe(params.getCount)})`);
+  return params.getCount === true;
+}
+
 export const METHODS: Record<string, MethodImpl> = {
   // ---- V1 (weda.md §2.1) ----
   wedaCreate(ops, p) {
@@ -152,20 +178,16 @@ export const METHODS: Record<string, MethodImpl> = {
     return { _id: id };
   },
   wedaBatchCreate(ops, p) {
-    return { ids: ops.insert(recordsOf(ops, p.records, 'params.records')) };
+    return { ids: ops.insert(recordsOf(ops.model, ops.def, p.records, 'params.records')) };
   },
   wedaGetItem(ops, p) {
-    let where: Sql;
-    if (p._id !== undefined) where = idWhere(p);
-    else if (Array.isArray(p.where) && p.where.length > 0) where = compileWhereV1(p.where, 'params.where');
-    else throw invalidParam('params._id or a non-empty params.where is required');
-    return ops.find(where, { limit: 1 })[0] ?? {};
+    return ops.find(compileWhereV2(v1ItemWhere(p), 'params.where'), { limit: 1 })[0] ?? {};
   },
   wedaGetRecords(ops, p) {
     const where = compileWhereV1(p.where, 'params.where');
-    const pageNo = int(p, 'pageNo', 1, Number.MAX_SAFE_INTEGER, 1);
-    const pageSize = int(p, 'pageSize', 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
-    const order = v1Order(p);
+    const pageNo = intParam(p, 'pageNo', 1, Number.MAX_SAFE_INTEGER, 1);
+    const pageSize = pageSizeParam(p);
+    const order = v1OrderParam(p);
     return ops.snapshot(() => ({
       records: ops.find(where, { order, limit: pageSize, offset: (pageNo - 1) * pageSize }),
       total: ops.count(where),
@@ -174,20 +196,20 @@ export const METHODS: Record<string, MethodImpl> = {
     }));
   },
   wedaUpdate(ops, p) {
-    const where = idWhere(p);
+    const where = compileWhereV2(idWhere(p));
     const { _id, ...fields } = p;
-    const count = ops.update(where, patchOf(ops, fields, 'params'));
+    const count = ops.update(where, patchOf(ops.model, ops.def, fields, 'params'));
     return { ids: count ? [_id] : [], count };
   },
   wedaBatchUpdate(ops, p) {
-    const where = v1WriteWhere(p);
-    return { updated: ops.update(where, patchOf(ops, p.record, 'params.record')) };
+    const where = compileWhereV2(v1WriteWhere(p), 'params.where');
+    return { updated: ops.update(where, patchOf(ops.model, ops.def, p.record, 'params.record')) };
   },
   wedaDelete(ops, p) {
-    return { deleted: ops.remove(idWhere(p)) };
+    return { deleted: ops.remove(compileWhereV2(idWhere(p))) };
   },
   wedaBatchDelete(ops, p) {
-    return { deleted: ops.remove(v1WriteWhere(p)) };
+    return { deleted: ops.remove(compileWhereV2(v1WriteWhere(p), 'params.where')) };
   },
 
   // ---- V2 (weda.md §2.2) ----
@@ -196,11 +218,11 @@ export const METHODS: Record<string, MethodImpl> = {
     return { id };
   },
   wedaBatchCreateV2(ops, p) {
-    return { idList: ops.insert(recordsOf(ops, p.data, 'params.data')) };
+    return { idList: ops.insert(recordsOf(ops.model, ops.def, p.data, 'params.data')) };
   },
   wedaUpdateV2(ops, p) {
     const where = v2Filter(p, true);
-    const patch = patchOf(ops, p.data, 'params.data');
+    const patch = patchOf(ops.model, ops.def, p.data, 'params.data');
     return ops.atomic(() => {
       atMostOne(ops, where, 'wedaUpdateV2');
       return { count: ops.update(where, patch) };
@@ -208,12 +230,12 @@ export const METHODS: Record<string, MethodImpl> = {
   },
   wedaBatchUpdateV2(ops, p) {
     const where = v2Filter(p, true);
-    return { count: ops.update(where, patchOf(ops, p.data, 'params.data')) };
+    return { count: ops.update(where, patchOf(ops.model, ops.def, p.data, 'params.data')) };
   },
   wedaUpsertV2(ops, p) {
     const where = v2Filter(p, true);
     const create = checkRecord(ops.model, ops.def, p.create, 'create', 'params.create');
-    const patch = patchOf(ops, p.update, 'params.update');
+    const patch = patchOf(ops.model, ops.def, p.update, 'params.update');
     // [inferred] returns { count: rows updated, id: the updated or the created record's _id }
     return ops.atomic(() => {
       const found = atMostOne(ops, where, 'wedaUpsertV2');
@@ -234,18 +256,20 @@ export const METHODS: Record<string, MethodImpl> = {
   },
   wedaGetItemV2(ops, p) {
     const where = v2Filter(p, false);
+    const fields = selectParam(p.select);
     const found = ops.find(where, { limit: 1 })[0];
-    return found ? select(found, p.select) : {};
+    return found ? select(found, fields) : {};
   },
   wedaGetRecordsV2(ops, p) {
     const where = v2Filter(p, false);
-    const pageSize = int(p, 'pageSize', 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
-    const pageNumber = int(p, 'pageNumber', 1, Number.MAX_SAFE_INTEGER, 1);
-    const order = v2Order(p);
-    if (p.getCount !== undefined && typeof p.getCount !== 'boolean') throw invalidParam(`params.getCount must be a boolean (got ${describe(p.getCount)})`);
+    const pageSize = pageSizeParam(p);
+    const pageNumber = intParam(p, 'pageNumber', 1, Number.MAX_SAFE_INTEGER, 1);
+    const order = v2OrderParam(p);
+    const getCount = getCountParam(p);
+    const fields = selectParam(p.select);
     return ops.snapshot(() => {
-      const records = ops.find(where, { order, limit: pageSize, offset: (pageNumber - 1) * pageSize }).map((r) => select(r, p.select));
-      return p.getCount ? { records, total: ops.count(where) } : { records };
+      const records = ops.find(where, { order, limit: pageSize, offset: (pageNumber - 1) * pageSize }).map((r) => select(r, fields));
+      return getCount ? { records, total: ops.count(where) } : { records };
     });
   },
 };

@@ -1,7 +1,7 @@
 /**
  * A `@cloudbase/weda-scf-sdk`-compatible module (weda.md §3: the package is not published, so its
  * `weda.callModel({ name, methodName, params, envType })` shape is an assumed contract).
- * Model stores (local SQLite now, CloudBase later) implement `ModelStore`; `createWeda` wraps one store
+ * Model stores (local SQLite, CloudBase `app.models`) implement `ModelStore`; `createWeda` wraps one store
  * plus optional connectors into the object callbacks use.
  */
 import { randomUUID } from 'node:crypto';
@@ -48,6 +48,12 @@ export const WedaErrorCode = {
   ConnectorNotFound: 'ConnectorNotFound',
   StoreClosed: 'StoreClosed',
   StoreBusy: 'StoreBusy',
+  /** CloudBase store: the models API could not be reached (connection refused, reset, DNS…). */
+  NetworkError: 'NetworkError',
+  /** CloudBase store: no answer within `timeoutMs`. */
+  Timeout: 'Timeout',
+  /** CloudBase store: the models API answered something that is not its documented shape. */
+  BadResponse: 'BadResponse',
   InternalError: 'InternalError',
 } as const;
 
