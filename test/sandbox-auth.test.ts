@@ -135,6 +135,20 @@ describe('refused requests: 401 SIGN_ERROR and no effect', () => {
     expectSignError(res, 'Authorization');
   });
 
+  test('a replayed request (same nonce and timestamp) is refused the second time, even though its signature is valid', async () => {
+    const outTradeNo = newOutTradeNo('RP');
+    const body = JSON.stringify(prepayBody(sandbox.info, outTradeNo, NOTIFY_URL));
+    const authorization = buildAuthorization(merchantSigner(sandbox.info), { method: 'POST', url: '/v3/pay/transactions/jsapi', body });
+    const first = await v3Request(sandbox.info, 'POST', '/v3/pay/transactions/jsapi', body, { authorization });
+    expect(first.status).toBe(200);
+    const replay = await v3Request(sandbox.info, 'POST', '/v3/pay/transactions/jsapi', body, { authorization });
+    expectSignError(replay, 'nonce_str');
+    // The same nonce with another timestamp is a different request.
+    const nonce = /nonce_str="([^"]+)"/.exec(authorization)![1]!;
+    const fresh = buildAuthorization(merchantSigner(sandbox.info), { method: 'GET', url: queryUrl(outTradeNo), nonce, timestamp: unixSeconds() - 5 });
+    expect((await v3Request(sandbox.info, 'GET', queryUrl(outTradeNo), undefined, { authorization: fresh })).status).toBe(200);
+  });
+
   test('the request log records refusals with their code', async () => {
     const { json } = await control(sandbox.info, 'GET', '/sandbox/requests');
     const refused = (json.requests as { status: number; code?: string }[]).filter((r) => r.status === 401);
