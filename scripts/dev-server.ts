@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
-import { PayError, WechatpayVerifier } from '../wxpay';
+import { PayError } from '../wxpay';
 import { createConnector, createProvider, resolveConfig, Connector, ResolvedConfig, CONFIG_FILE_NAME } from '../connector';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
 import { OrdersRepository } from '../callbacks/runtime/orders';
-import { handleV3PayNotification } from '../callbacks/runtime/pay-notify';
+import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
+import type { CallbackOptions } from '../callbacks/runtime/options';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
@@ -25,10 +26,12 @@ export interface DevServerOptions {
   configPath?: string;
   log?: (line: string) => void;
   seedGoods?: boolean;
+  /** The `callbacks` section (reconcile settings, payer message); default: the user config's. */
+  callbacks?: CallbackOptions;
 }
 
 export interface DevReadyInfo extends SandboxReadyInfo {
-  devServer: { baseUrl: string; connector: string; payNotify: string; models: string; envType: EnvType };
+  devServer: { baseUrl: string; connector: string; payNotify: string; refundNotify: string; functions: string; models: string; envType: EnvType };
 }
 
 export interface RunningDevServer {
@@ -38,6 +41,8 @@ export interface RunningDevServer {
   weda: WedaSdk;
   connector: Connector;
   resolved: ResolvedConfig;
+  /** pay-notify, refund-notify and reconcile, as `POST /functions/<name>` reaches them. */
+  functions: LocalFunctionHost;
   close(): Promise<void>;
 }
 
@@ -58,13 +63,13 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
-    const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig), { baseDir: opts.dataDir });
+    const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
+    const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl), { baseDir: opts.dataDir });
     const connector = createConnector(createProvider(resolved), { retry: resolved.retry });
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
     const orders = new OrdersRepository(weda, resolved.orders);
-    const v3 = resolved.v3!;
-    const verifier = new WechatpayVerifier({ keys: v3.platformKeys });
-    const callbackLog = (event: Record<string, unknown>) => log(JSON.stringify({ source: 'pay-notify', ...event }));
+    const callbacks = opts.callbacks ?? (userConfig as { callbacks?: CallbackOptions } | undefined)?.callbacks;
+    const functions = createLocalFunctionHost({ resolved, connector, orders, log, ...(callbacks ? { callbacks } : {}) });
 
     server.on('request', (req, res) => {
       route(req, res).catch((err) => sendError(res, err));
@@ -76,11 +81,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
         const params = parseJsonBody(await readRawBody(req));
         return sendJson(res, 200, await connector.call(parts[1]!, params));
       }
-      if (req.method === 'POST' && url.pathname === '/functions/pay-notify') {
-        const answer = await handleV3PayNotification({ headers: req.headers, rawBody: await readRawBody(req) }, {
-          verifier, apiV3Key: v3.apiV3Key, mchid: v3.mchid, appid: v3.appid, orders, log: callbackLog,
-        });
+      if (req.method === 'POST' && parts[0] === 'functions' && parts.length === 2) {
+        const answer = await functions.invoke(parts[1]!, { headers: req.headers, rawBody: await readRawBody(req) });
         return sendJson(res, answer.status, answer.body);
+      }
+      if (req.method === 'GET' && url.pathname === '/functions/messages') {
+        return sendJson(res, 200, { messages: functions.messages });
       }
       if (req.method === 'POST' && parts[0] === 'models' && parts.length === 3) {
         const envType = (url.searchParams.get('envType') ?? resolved.orders.envType) as EnvType;
@@ -96,10 +102,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     if (opts.seedGoods !== false) await seedGoods(weda, resolved);
     const info: DevReadyInfo = {
       ...sandbox.info,
-      devServer: { baseUrl, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, models: `${baseUrl}/models`, envType: resolved.orders.envType },
+      devServer: { baseUrl, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, refundNotify: refundNotifyUrl, functions: `${baseUrl}/functions`, models: `${baseUrl}/models`, envType: resolved.orders.envType },
     };
     return {
-      info, sandbox, store, weda, connector, resolved,
+      info, sandbox, store, weda, connector, resolved, functions,
       async close() {
         await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
         await sandbox.close();
@@ -115,7 +121,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 }
 
 /** The configuration the dev server runs with: the user's data settings, the sandbox's keys and URLs. */
-function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<WedaWxpayConfig> | undefined): WedaWxpayConfig {
+function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<WedaWxpayConfig> | undefined, refundNotifyUrl?: string): WedaWxpayConfig {
   return {
     provider: 'sandbox',
     appid: info.merchant.appid,
@@ -133,6 +139,7 @@ function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<
         { id: info.platform.certSerial, path: info.platform.certPath },
       ],
       notifyUrl,
+      ...(refundNotifyUrl ? { refundNotifyUrl } : {}),
     },
   };
 }

@@ -1,0 +1,24 @@
+import { DEFAULT_RECONCILE_SCHEDULE } from '../runtime/options';
+import { reconcileSettings } from '../runtime/reconcile';
+import { header, modelSection, ordersSection, settingsSection, TemplateValues } from './common';
+
+/** reconcile: the timer function that settles what callbacks could not. */
+export function reconcileTemplate(v: TemplateValues): string {
+  const s = reconcileSettings(v.callbacks.reconcile);
+  const schedule = v.callbacks.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE;
+  return `${header(v, '定时对账 (reconcile, timer trigger)', `
+Runs on the timer "${schedule}" (cloudbaserc.json; sec min hour day month weekday year).
+Does, for at most ${s.batchSize} orders of each kind per run:
+  - unpaid orders (${v.fields.status} = 1) older than ${s.queryAfterMinutes} minutes → queryOrder:
+      paid → marked paid exactly as pay-notify would (amount checked, 1 → 2 compare-and-set);
+      still NOTPAY after ${s.closeAfterMinutes} minutes → closeOrder, and ${v.fields.closedAt} is recorded
+      (${v.fields.status} stays 1; closed orders are not queried again);
+  - refunding orders (${v.fields.status} = 3) → queryRefund(${v.fields.refundNo}): SUCCESS 3 → 4, CLOSED/ABNORMAL 3 → 2.
+An error on one order is logged and the run goes on; the summary is the function's return value.
+`)}${modelSection(v)}${ordersSection(v, true)}${settingsSection(v)}
+exports.main = async (event, context) => {
+  // event: { Type: 'Timer', TriggerName, Time } from the timer, or anything when invoked by hand
+  return wxpay.reconcileOrders(event, orders, kit);
+};
+`;
+}
