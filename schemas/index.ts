@@ -20,6 +20,8 @@ import v3Refund from './events/v3-refund.json';
 import cloudPayPayment from './events/cloudpay-payment.json';
 import cloudPayRefund from './events/cloudpay-refund.json';
 import config from './config.json';
+import goodsModel from './models/goods.json';
+import ordersModel from './models/orders.json';
 
 export type JsonSchema = Record<string, unknown> & { title: string };
 
@@ -36,10 +38,13 @@ export const EVENT_SCHEMAS = { v3NotificationEnvelope, v3Transaction, v3Refund, 
 
 export const CONFIG_SCHEMA: JsonSchema = config;
 
+/** goods / orders records; datasources/models.ts turns them into WeDa data-model JSON. */
+export const MODEL_RECORD_SCHEMAS = { goods: goodsModel, orders: ordersModel } as const satisfies Record<string, JsonSchema>;
+
 /** All schemas in a stable order, for codegen. */
 export function allSchemas(): JsonSchema[] {
   const out: JsonSchema[] = [];
   for (const m of Object.values(METHOD_SCHEMAS)) out.push(m.input, m.output);
-  out.push(...Object.values(EVENT_SCHEMAS), CONFIG_SCHEMA);
+  out.push(...Object.values(EVENT_SCHEMAS), CONFIG_SCHEMA, ...Object.values(MODEL_RECORD_SCHEMAS));
   return out;
 }

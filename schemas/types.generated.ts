@@ -487,3 +487,111 @@ export interface WedaWxpayConfig {
     baseDelayMs?: number;
   };
 }
+
+/**
+ * A record of the goods data model: what the template app lists and sells. The price is in fen.
+ */
+export interface GoodsRecord {
+  /**
+   * Record id, set by the store.
+   */
+  _id?: string;
+  /**
+   * Also the payment description (≤127 chars).
+   */
+  name: string;
+  description?: string;
+  /**
+   * Price in fen; the order amount is taken from here, never from the client.
+   */
+  price: number;
+  stock?: number;
+  /**
+   * cloud:// file id or https URL.
+   */
+  image?: string;
+  onSale?: boolean;
+  /**
+   * Set by the store (ms).
+   */
+  createdAt?: number;
+  /**
+   * Set by the store on every update (ms).
+   */
+  updatedAt?: number;
+}
+
+/**
+ * A record of the orders data model. Amounts are in fen; status is a number (1 unpaid, 2 paid, 3 refunding, 4 refunded: DESIGN.md "Order status"), kept numeric on purpose (weda.md §2.3: a WeDa 枚举 field would store the string "2"); times are ms since the epoch. Field names can be remapped for a model built by hand (config `fields`, e.g. orderNo → ddh, status → zfzt).
+ */
+export interface OrderRecord {
+  /**
+   * Record id, set by the store.
+   */
+  _id?: string;
+  /**
+   * Merchant order number (out_trade_no): 6–32 chars of [0-9A-Za-z_-|*], unique.
+   */
+  orderNo: string;
+  /**
+   * _id of the goods record bought.
+   */
+  goodsId?: string;
+  /**
+   * Goods name at the time of the order; also the payment description shown to the payer.
+   */
+  goodsName?: string;
+  /**
+   * Order amount in fen; a payment notification must carry exactly this total.
+   */
+  amount: number;
+  /**
+   * 1 unpaid, 2 paid, 3 refunding, 4 refunded.
+   */
+  status: 1 | 2 | 3 | 4;
+  /**
+   * Payer openid under the mini-program appid.
+   */
+  openid?: string;
+  /**
+   * WeChat Pay transaction id, known after payment.
+   */
+  transactionId?: string;
+  /**
+   * When the payment succeeded (ms).
+   */
+  paidAt?: number;
+  /**
+   * When an unpaid order was closed (ms); the order stays status 1.
+   */
+  closedAt?: number;
+  /**
+   * Merchant refund number (out_refund_no): 1–64 chars of [0-9A-Za-z_-|*@].
+   */
+  refundNo?: string;
+  /**
+   * WeChat Pay refund id.
+   */
+  refundId?: string;
+  /**
+   * Refund amount in fen.
+   */
+  refundAmount?: number;
+  /**
+   * When the refund succeeded (ms).
+   */
+  refundedAt?: number;
+  /**
+   * Echoed back by WeChat Pay in the query and the notification.
+   */
+  attach?: string;
+  remark?: string;
+  /**
+   * Set by the store (ms).
+   */
+  createdAt?: number;
+  /**
+   * Set by the store on every update (ms).
+   */
+  updatedAt?: number;
+}

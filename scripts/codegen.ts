@@ -7,6 +7,7 @@ import path from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import { allSchemas, JsonSchema } from '../schemas';
 import { projectRoot } from './project-root';
+import { writeModels } from './models';
 
 export const GENERATED_TYPES_PATH = path.join(projectRoot(), 'schemas', 'types.generated.ts');
 
@@ -63,5 +64,7 @@ if (require.main === module) {
     }
     fs.writeFileSync(GENERATED_TYPES_PATH, text);
     console.log(`wrote ${path.relative(process.cwd(), GENERATED_TYPES_PATH)}`);
+    // The WeDa data-model JSON is generated from the same schemas.
+    for (const file of writeModels()) console.log(`wrote ${path.relative(process.cwd(), file)}`);
   }).catch((err) => { console.error(err); process.exit(1); });
 }
