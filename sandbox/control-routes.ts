@@ -23,7 +23,9 @@
  *   POST   /sandbox/faults                                   queue a fault (see faults.ts parseFaultSpec) → the fault
  *                                                            {"kind":"SYSTEM_ERROR"|"FREQUENCY_LIMITED"|"NOT_ENOUGH","path":"/v3/…","method"?,"count"?}
  *                                                            {"kind":"LATENCY","ms":N,"path"?,"method"?,"count"?}
+ *                                                            {"kind":"PROBE","path":"/v3/…","count"?}: API answers signed WECHATPAY/SIGNTEST/… (a probe)
  *                                                            {"kind":"DROP"|"DUPLICATE"|"REORDER"|"PROBE","count"?,"event_type"?}, {"kind":"DELAY","seconds":N,…}
+ *                                                            (notification faults hit the first delivery of the next matching notifications)
  *   DELETE /sandbox/faults                                   → {cleared: n}
  *   DELETE /sandbox/faults/{id}                              → {deleted: true}
  *   GET    /sandbox/requests[?since=SEQ]                     → {requests: [every /v3/* request: status, code, fault, timing, bodies]}

@@ -1,18 +1,22 @@
 import { toRfc3339Cst } from '../wxpay';
 import { SandboxError } from './errors';
+import Database from 'better-sqlite3';
 import { Db } from './state';
 
-/** Faults on `/v3/*` requests: an error answer (signed, v3 body) instead of the real handling, or added latency. */
-export type HttpFaultKind = 'SYSTEM_ERROR' | 'FREQUENCY_LIMITED' | 'NOT_ENOUGH' | 'LATENCY';
+/**
+ * Faults on `/v3/*` requests: an error answer (signed, v3 body) instead of the real handling, added latency, or
+ * (PROBE with a `path`) a normal answer whose signature is a `WECHATPAY/SIGNTEST/…` probe (wxpay-v3.md §3).
+ */
+export type HttpFaultKind = 'SYSTEM_ERROR' | 'FREQUENCY_LIMITED' | 'NOT_ENOUGH' | 'LATENCY' | 'PROBE';
 /** Faults on the next notifications' first delivery (see notifier.ts). */
 export type NotificationFaultKind = 'DROP' | 'DELAY' | 'DUPLICATE' | 'REORDER' | 'PROBE';
 export type FaultKind = HttpFaultKind | NotificationFaultKind;
 
-const HTTP_KINDS: readonly HttpFaultKind[] = ['SYSTEM_ERROR', 'FREQUENCY_LIMITED', 'NOT_ENOUGH', 'LATENCY'];
+const HTTP_KINDS: readonly HttpFaultKind[] = ['SYSTEM_ERROR', 'FREQUENCY_LIMITED', 'NOT_ENOUGH', 'LATENCY', 'PROBE'];
 const NOTIFICATION_KINDS: readonly NotificationFaultKind[] = ['DROP', 'DELAY', 'DUPLICATE', 'REORDER', 'PROBE'];
 
 /** The v3 error each HTTP error fault answers with (wxpay-v3.md §1.8–1.9). */
-export const HTTP_FAULT_ERRORS: Record<Exclude<HttpFaultKind, 'LATENCY'>, { status: number; message: string }> = {
+export const HTTP_FAULT_ERRORS: Record<Exclude<HttpFaultKind, 'LATENCY' | 'PROBE'>, { status: number; message: string }> = {
   SYSTEM_ERROR: { status: 500, message: '系统异常，请用相同参数重新调用' },
   FREQUENCY_LIMITED: { status: 429, message: '频率超限，请降低请求频率后重试' },
   NOT_ENOUGH: { status: 403, message: '基本账户余额不足，请充值后重新发起' },
@@ -48,7 +52,11 @@ export function faultView(f: FaultRow): Record<string, unknown> {
 
 /** Pending faults, persisted (they survive a restart) and consumed one by one, oldest first. */
 export class FaultStore {
-  constructor(private readonly db: Db) {}
+  private readonly anyPending: Database.Statement;
+
+  constructor(private readonly db: Db) {
+    this.anyPending = db.prepare('SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1');
+  }
 
   add(f: Omit<FaultRow, 'id'>): FaultRow {
     const r = this.db.prepare(`INSERT INTO faults (kind, target, path, method, event_type, ms, seconds, remaining, created_at)
@@ -70,7 +78,7 @@ export class FaultStore {
 
   /** True when no fault is pending: lets the hot path skip the lookups. */
   empty(): boolean {
-    return this.db.prepare('SELECT 1 FROM faults WHERE remaining > 0 LIMIT 1').get() === undefined;
+    return this.anyPending.get() === undefined;
   }
 
   /** Consumes one matching HTTP fault of the given kinds (the oldest), if any. */
@@ -100,14 +108,15 @@ export class FaultStore {
  * - `{"kind":"SYSTEM_ERROR"|"FREQUENCY_LIMITED"|"NOT_ENOUGH","path":"/v3/…","method"?:"POST","count"?:N}`
  * - `{"kind":"LATENCY","ms":N,"path":…,"method"?,"count"?}`
  * - `{"kind":"DROP"|"DUPLICATE"|"REORDER"|"PROBE","count"?:N,"event_type"?:"REFUND."}`, `{"kind":"DELAY","seconds":N,…}`
+ * - `{"kind":"PROBE","path":"/v3/…"}`: probe signatures on API *responses* instead of notifications
  * `path` defaults to "/v3/" (every API request), `count` to 1.
  */
 export function parseFaultSpec(body: Record<string, unknown>, now: number): Omit<FaultRow, 'id'> {
   const bad = (field: string, issue: string): SandboxError => new SandboxError(400, 'PARAM_ERROR', `${field} ${issue}`, { field, issue });
   const kind = body.kind;
-  const isHttp = (HTTP_KINDS as readonly unknown[]).includes(kind);
-  const isNotification = (NOTIFICATION_KINDS as readonly unknown[]).includes(kind);
-  if (!isHttp && !isNotification) throw bad('kind', `must be one of ${[...HTTP_KINDS, ...NOTIFICATION_KINDS].join(', ')}`);
+  const isHttp = (HTTP_KINDS as readonly unknown[]).includes(kind) && (kind !== 'PROBE' || body.path !== undefined);
+  const isNotification = !isHttp && (NOTIFICATION_KINDS as readonly unknown[]).includes(kind);
+  if (!isHttp && !isNotification) throw bad('kind', `must be one of ${[...new Set([...HTTP_KINDS, ...NOTIFICATION_KINDS])].join(', ')}`);
   const count = body.count ?? 1;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 10_000) throw bad('count', 'must be an integer from 1 to 10000');
   const f: Omit<FaultRow, 'id'> = { kind: kind as FaultKind, target: isHttp ? 'http' : 'notification', path: null, method: null, event_type: null, ms: null, seconds: null, remaining: count, created_at: now };

@@ -1,5 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { KeyObject } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signResponse } from '../wxpay';
 import { authenticate, MerchantIdentity, NonceCache } from './auth';
@@ -7,6 +7,7 @@ import { SandboxCore } from './core';
 import { SandboxError } from './errors';
 import { HTTP_FAULT_ERRORS } from './faults';
 import { Housekeeper } from './housekeeper';
+import { PROBE_SIGNATURE_PREFIX } from './notifier';
 import { decodeUtf8, readBody } from './http-util';
 import { newRequestId } from './ids';
 import { Payments } from './payments';
@@ -33,7 +34,7 @@ export interface V3PipelineDeps {
 
 /**
  * Serves one `/v3/*` request: read the raw body, authenticate (401 SIGN_ERROR, replays included), apply injected
- * HTTP faults (latency, then an error answer instead of the handling), run the sandbox clock's due work, route, and
+ * HTTP faults (latency, a probe signature on the answer, an error answer instead of the handling), run the sandbox clock's due work, route, and
  * answer with a body signed by the platform key — errors and 204 included (wxpay-v3.md §8 items 1–2) — plus
  * `Request-ID`. The bill download is the one unsigned answer (§1.7). Every request is logged.
  */
@@ -46,6 +47,7 @@ export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3P
   let result: RouteResponse;
   let internalCode = 0;
   let injected: string | undefined;
+  let probe = false;
   try {
     bodyText = decodeUtf8(await readBody(req));
     const { path, query } = splitUrl(url);
@@ -56,8 +58,12 @@ export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3P
         injected = `LATENCY ${latency.ms} ms`;
         await sleep(latency.ms ?? 0);
       }
+      if (d.core.faults.takeHttp(['PROBE'], method, path)) {
+        injected = injected ? `${injected}, PROBE` : 'PROBE';
+        probe = true;
+      }
       const fault = d.core.faults.takeHttp(['SYSTEM_ERROR', 'FREQUENCY_LIMITED', 'NOT_ENOUGH'], method, path);
-      if (fault && fault.kind !== 'LATENCY') {
+      if (fault && fault.kind !== 'LATENCY' && fault.kind !== 'PROBE') {
         injected = injected ? `${injected}, ${fault.kind}` : fault.kind;
         const spec = HTTP_FAULT_ERRORS[fault.kind as keyof typeof HTTP_FAULT_ERRORS];
         throw faultError(fault.kind as keyof typeof HTTP_FAULT_ERRORS, spec.status, spec.message);
@@ -83,6 +89,7 @@ export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3P
   } else {
     responseText = result.body === undefined ? '' : JSON.stringify(result.body);
     const signature = signResponse({ privateKey: d.platform.privateKey, serial: responseSerial(req, d.platform, result.defaultSerial ?? d.defaultSerial), body: responseText });
+    if (probe) signature['Wechatpay-Signature'] = `${PROBE_SIGNATURE_PREFIX}${randomBytes(48).toString('base64')}`;
     res.writeHead(result.status, {
       ...signature,
       'Request-ID': requestId,

@@ -87,6 +87,18 @@ test('LATENCY delays the answer by the given ms, then handles the request normal
   expect(fastMs).toBeLessThan(250);
 });
 
+test('PROBE on a path: the answer is the real one but signed WECHATPAY/SIGNTEST/…, so a verifying client refuses it; its retry verifies', async () => {
+  await control(sandbox.info, 'POST', '/sandbox/faults', { kind: 'PROBE', path: '/v3/pay/transactions/jsapi' });
+  const no = newOutTradeNo('PRB');
+  const probed = await prepay(no);
+  expect(probed.status).toBe(200);
+  expect(probed.headers['wechatpay-signature']).toMatch(/^WECHATPAY\/SIGNTEST\//);
+  expect(() => platformVerifier(sandbox.info).verify(probed.headers, probed.text)).toThrow();
+  const retried = await prepay(no); // prepay is re-entrant: same params, fresh prepay_id
+  expect(() => platformVerifier(sandbox.info).verify(retried.headers, retried.text)).not.toThrow();
+  expect(retried.json.prepay_id).not.toBe(probed.json.prepay_id);
+});
+
 test('faults are listed until consumed, cleared by DELETE, refused when malformed, and unsigned requests do not consume them', async () => {
   await control(sandbox.info, 'POST', '/sandbox/faults', { kind: 'SYSTEM_ERROR', path: '/v3/bill/', count: 3 });
   const second = await control(sandbox.info, 'POST', '/sandbox/faults', { kind: 'DROP', count: 2, event_type: 'REFUND.' });
