@@ -203,7 +203,9 @@ async function refresh() {
     // Keep a half-chosen failure kind across refreshes.
     const chosen = {};
     for (const s of document.querySelectorAll('select[data-fail-kind]')) chosen[s.dataset.failKind] = s.value;
-    renderTransactions(t.transactions);
+    // Don't pull a dropdown away from under the user's pointer.
+    const picking = document.activeElement && document.activeElement.matches('#transactions select');
+    if (!picking) renderTransactions(t.transactions);
     for (const s of document.querySelectorAll('select[data-fail-kind]')) if (chosen[s.dataset.failKind]) s.value = chosen[s.dataset.failKind];
     renderRefunds(r.refunds);
     renderNotifications(n.notifications);
