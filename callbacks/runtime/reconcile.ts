@@ -142,11 +142,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     try {
       q = (await deps.connector.call('queryOrder', { outTradeNo: orderNo })) as QueryOrderOutput;
     } catch (err) {
-      if (err instanceof PayError && err.code === 'ORDER_NOT_EXIST') {
-        // The row exists but no order was ever placed with WeChat Pay (unifiedOrder failed or never ran).
+      // The row exists but no order was ever placed with WeChat Pay (unifiedOrder failed or never ran), or its
+      // number is one WeChat Pay refuses, so it never could be: once old enough it is closed like any other,
+      // instead of taking a place in every batch forever.
+      const neverPlaced = err instanceof PayError && (err.code === 'ORDER_NOT_EXIST' || (err.code === 'PARAM_ERROR' && err.detail?.field === 'outTradeNo'));
+      if (neverPlaced) {
         if (!closable) return 'pending';
         await markWhile(orders, orderNo, OrderStatus.UNPAID, { [f.closedAt]: now() });
-        log({ event: 'reconcile.closed', outTradeNo: orderNo, reason: 'never placed with WeChat Pay' });
+        log({ event: 'reconcile.closed', outTradeNo: orderNo, reason: err.code === 'ORDER_NOT_EXIST' ? 'never placed with WeChat Pay' : `WeChat Pay refuses this order number: ${err.message}` });
         return 'closed';
       }
       throw err;
