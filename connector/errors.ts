@@ -58,7 +58,8 @@ const CLOUDPAY_TEXT_RULES: Array<[RegExp, string]> = [
   [/ORDERPAID|已支付/i, 'ORDER_PAID'],
   [/ORDERCLOSED|已关闭|已撤销/i, 'ORDER_CLOSED'],
   [/ORDERNOTEXIST|订单不存在|交易不存在/i, 'ORDER_NOT_EXIST'],
-  [/REFUNDNOTEXIST|退款.*不存在|No Refund/i, 'REFUND_NOT_EXIST'],
+  // v2 refundquery's REFUNDNOTEXIST text is "退款订单查询失败" (wxpay-v2-cloudpay.md §1.7).
+  [/REFUNDNOTEXIST|退款.*不存在|退款订单查询失败|No Refund/i, 'REFUND_NOT_EXIST'],
   [/NOTENOUGH|余额不足/i, 'NOT_ENOUGH'],
   [/FREQUENCY_LIMITED|频率/i, 'FREQUENCY_LIMITED'],
   [/SIGN|签名/i, 'SIGN_ERROR'],
@@ -68,7 +69,8 @@ const CLOUDPAY_TEXT_RULES: Array<[RegExp, string]> = [
   [/NOAUTH|无权限|未授权/i, 'NO_AUTH'],
   [/APPID_MCHID_NOT_MATCH|不匹配/i, 'APPID_MCHID_NOT_MATCH'],
   [/INVALID_REQUEST|参数.*不一致|无效请求|累计退款金额|全额退款/i, 'INVALID_REQUEST'],
-  [/PARAM_ERROR|参数错误|缺少参数|missing parameter/i, 'PARAM_ERROR'],
+  // downloadbill's return_msg values (wxpay-v2-cloudpay.md §4).
+  [/PARAM_ERROR|参数错误|缺少参数|missing parameter|data format error|invalid bill_type|invalid tar_type/i, 'PARAM_ERROR'],
   [/SYSTEMERROR|SYSTEM_ERROR|系统(错误|超时|繁忙|异常)/i, 'SYSTEM_ERROR'],
   [/BANKERROR|银行/i, 'BANK_ERROR'],
 ];

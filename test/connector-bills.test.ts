@@ -61,7 +61,9 @@ describe.each(['v3', 'cloudpay'] as const)('%s', (name) => {
     expect(refunds.rows.map((r: any) => r.outRefundNo)).toEqual([refundNo]);
   });
 
-  it('a day without trades is NO_STATEMENT_EXIST', async () => {
-    await expect(backends[name].call('downloadBill', { billDate: '2020-01-01' })).rejects.toMatchObject({ code: expect.stringMatching(/NO_STATEMENT_EXIST|PARAM_ERROR/) });
+  it('a recent day without trades is NO_STATEMENT_EXIST; a date older than 3 months is PARAM_ERROR', async () => {
+    const dayBefore = new Date(Date.parse(`${billDate}T12:00:00+08:00`) - 86400_000).toISOString().slice(0, 10);
+    await expect(backends[name].call('downloadBill', { billDate: dayBefore })).rejects.toMatchObject({ code: 'NO_STATEMENT_EXIST', retryable: false });
+    await expect(backends[name].call('downloadBill', { billDate: '2020-01-01' })).rejects.toMatchObject({ code: 'PARAM_ERROR' });
   });
 });

@@ -95,6 +95,9 @@ export class CloudPayProvider implements PaymentProvider {
     try {
       await this.call('closeOrder', { outTradeNo: input.outTradeNo });
     } catch (err) {
+      // v2 answers ORDERCLOSED "订单已关闭，无法重复关闭" to a repeat close; the connector's close is re-entrant
+      // (as v3's 204, wxpay-v3.md §1.3), so an already-closed order is the answer asked for.
+      if (err instanceof PayError && err.code === 'ORDER_CLOSED') return { outTradeNo: input.outTradeNo, closed: true };
       if (err instanceof PayError && err.code === 'ORDER_PAID') {
         throw new PayError({ code: 'ORDER_PAID', message: 'the order is already paid and cannot be closed; refund it instead', detail: { field: 'outTradeNo', issue: 'paid' } });
       }
