@@ -121,6 +121,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
           server.closeAllConnections();
         });
         core.events.removeAllListeners();
+        requestLog.flush(); // batched (request-log.ts)
         db.close();
         log('sandbox closed');
       })();
