@@ -129,7 +129,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     kind: p.kind,
     name: p.name,
     source: p.template({
-      functionName: p.name, ordersModel, envType: config.envType, fields, wxpay, callbacks, secretEnv,
+      functionName: p.name, ordersModel, envType: config.envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
       generatedFrom: input.generatedFrom ?? CONFIG_FILE_NAME,
     }),
     envVariables,
@@ -138,4 +138,14 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     triggers: p.triggers,
     dependencies,
   }));
+}
+
+/**
+ * Reconcile stops starting new orders after `budgetMs`; unless configured, that is 40 s or 10 s less than
+ * the function timeout, whichever is smaller, so a run ends on its own terms instead of being killed mid-order.
+ */
+function withBudget(callbacks: CallbackOptions, timeoutSeconds: number): CallbackOptions {
+  if (callbacks.reconcile?.budgetMs !== undefined) return callbacks;
+  const budgetMs = Math.max(1000, Math.min(40_000, (timeoutSeconds - 10) * 1000));
+  return { ...callbacks, reconcile: { ...(callbacks.reconcile ?? {}), budgetMs } };
 }

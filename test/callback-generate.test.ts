@@ -70,3 +70,13 @@ it('never lets reconcile close before the 5-minute rule, and bounds the batch', 
   expect(reconcileSettings({ batchSize: 10_000 }).batchSize).toBe(200);
   expect(reconcileSettings({})).toEqual({ queryAfterMinutes: 5, closeAfterMinutes: 30, batchSize: 50, budgetMs: 40_000 });
 });
+
+it('keeps reconcile inside its function timeout unless a budget is configured', () => {
+  const budget = (callbacks: Record<string, unknown>) => {
+    const src = generateFunctions({ config: v3Config({ callbacks }) }).find((f) => f.kind === 'reconcile')!.source;
+    return Number(/budgetMs: (\d+)/.exec(src)?.[1]);
+  };
+  expect(budget({})).toBe(40_000);
+  expect(budget({ timeoutSeconds: { reconcile: 30 } })).toBe(20_000);
+  expect(budget({ timeoutSeconds: { reconcile: 30 }, reconcile: { budgetMs: 25_000 } })).toBe(25_000);
+});

@@ -2,7 +2,9 @@
  * Which data-model store a callback function talks to, chosen by environment so the *same bundle* runs on
  * CloudBase and locally:
  * - `WEDA_WXPAY_STORE` unset or `cloudbase` → CloudBase data models through `@cloudbase/node-sdk`, in the
- *   function's own environment (`WEDA_WXPAY_ENV_ID`, else `TCB_ENV` / `SCF_NAMESPACE`, which CloudBase sets);
+ *   function's own environment (`WEDA_WXPAY_ENV_ID`, else `TCB_ENV` / `SCF_NAMESPACE`, which CloudBase sets),
+ *   with the function's own credentials; `WEDA_WXPAY_CLOUDBASE_SERVICE_URL` (host[:port] of a models gateway)
+ *   and `WEDA_WXPAY_CLOUDBASE_ACCESS_KEY` (or `CLOUDBASE_APIKEY`) point it elsewhere, e.g. from outside CloudBase;
  * - `WEDA_WXPAY_STORE=sqlite:/path/to/dir` → the local SQLite store in that directory (what the dev server and
  *   the tests use; `models-pre.sqlite` / `models-prod.sqlite`).
  * Each store is loaded only when chosen (`require` inside the function), so a CloudBase function never loads
@@ -26,7 +28,9 @@ export function openStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ModelSto
     if (!cloudEnv) throw new Error(`no CloudBase environment: set WEDA_WXPAY_ENV_ID (or run inside a CloudBase function), or ${STORE_ENV}=sqlite:<dir> locally`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { openCloudbaseStore } = require('../../datasources/cloudbase-store') as typeof import('../../datasources/cloudbase-store');
-    return openCloudbaseStore({ env: cloudEnv });
+    const serviceUrl = env.WEDA_WXPAY_CLOUDBASE_SERVICE_URL;
+    const accessKey = env.WEDA_WXPAY_CLOUDBASE_ACCESS_KEY || env.CLOUDBASE_APIKEY;
+    return openCloudbaseStore({ env: cloudEnv, ...(serviceUrl ? { serviceUrl, keepalive: false } : {}), ...(accessKey ? { accessKey } : {}) });
   }
   throw new Error(`${STORE_ENV} must be "cloudbase" or "sqlite:<dir>" (got ${JSON.stringify(spec)})`);
 }

@@ -59,7 +59,7 @@ const fn = require(dir + '/index.js');
 fn.main(JSON.parse(eventJson), { function_name: require('path').basename(dir) })
   .then(async (result) => {
     await require(dir + '/weda-wxpay-runtime.js').closeSharedStore();
-    process.stdout.write('\\n@@RESULT@@' + JSON.stringify(result === undefined ? null : result) + '\\n');
+    process.stdout.write('\\n@@RESULT@@' + JSON.stringify(result === undefined ? null : result) + '\\n', () => process.exit(0));
   })
   .catch((err) => { console.error(err && err.stack || err); process.exit(3); });
 `;
