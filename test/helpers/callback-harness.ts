@@ -34,7 +34,15 @@ export async function startCallbackDev(opts: Partial<DevServerOptions> & { confi
     configPath = path.join(dir, 'weda-wxpay.config.json');
     fs.writeFileSync(configPath, JSON.stringify(config));
   }
-  return startTestDev({ seedGoods: false, ...(configPath ? { configPath } : {}), ...rest });
+  const t = await startTestDev({ seedGoods: false, ...(configPath ? { configPath } : {}), ...rest });
+  if (configPath) {
+    const close = t.close.bind(t);
+    t.close = async () => {
+      await close();
+      fs.rmSync(path.dirname(configPath!), { recursive: true, force: true });
+    };
+  }
+  return t;
 }
 
 export async function createOrder(t: TestDev, amount: number, o: { status?: number; envType?: 'pre' | 'prod'; view?: ModelView; orderNo?: string; extra?: Record<string, unknown> } = {}): Promise<string> {
