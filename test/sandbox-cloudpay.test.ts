@@ -165,6 +165,7 @@ describe('CloudPay APIs on the sandbox', () => {
     expect(await cloudPay.unifiedOrder(noSub)).toEqual({ returnCode: 'FAIL', returnMsg: '受理机构必须传入sub_mch_id', errCode: 0, errMsg: 'cloudPay.unifiedOrder:ok' });
     expect(await cloudPay.unifiedOrder(order(no, { subMchId: '1230000109' }))).toMatchObject({ returnCode: 'FAIL', returnMsg: '特约子商户商户号未授权服务商的产品权限' });
     expect(await cloudPay.unifiedOrder(order(no, { subAppid: 'wx0000000000000000' }))).toMatchObject({ returnCode: 'FAIL', returnMsg: 'sub_mch_id与sub_appid不匹配' });
+    expect(await cloudPay.unifiedOrder(order(no, { subAppid: { not: 'a string' } }))).toMatchObject({ returnCode: 'SUCCESS', resultCode: 'FAIL', errCodeDes: expect.stringContaining('sub_appid') });
     expect(await cloudPay.unifiedOrder(order(no, { functionName: undefined }))).toMatchObject({ returnCode: 'SUCCESS', resultCode: 'FAIL', errCodeDes: '缺少参数function_name' });
     expect(await cloudPay.unifiedOrder(order(no, { envId: '' }))).toMatchObject({ resultCode: 'FAIL', errCodeDes: '缺少参数env_id' });
     expect(await cloudPay.unifiedOrder(order(no, { totalFee: 0 }))).toMatchObject({ resultCode: 'FAIL', errCodeDes: expect.stringContaining('total_fee') });

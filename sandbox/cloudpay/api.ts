@@ -107,7 +107,7 @@ export class CloudPayBackend {
 
   private failure(f: V2Failure, p: Params, c: ApiContext): Record<string, unknown> {
     if (f.level === 'protocol') return { return_code: 'FAIL', return_msg: f.errCodeDes };
-    const sub = optString(p, 'sub_appid');
+    const sub = typeof p.sub_appid === 'string' ? p.sub_appid : undefined;
     return signed({ return_code: 'SUCCESS', return_msg: 'OK', ...common(c.core.mchid, sub), result_code: 'FAIL', err_code: f.errCode, err_code_des: f.errCodeDes }, this.d.v2Key);
   }
 
