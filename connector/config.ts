@@ -12,11 +12,11 @@ export const DEFAULT_V3_BASE_URL = 'https://api.mch.weixin.qq.com';
 /** Logical order fields → the model's real field names (a hand-built model may use ddh / zfzt). */
 export interface OrderFields {
   orderNo: string; status: string; amount: string; goodsId: string; goodsName: string; openid: string;
-  transactionId: string; paidAt: string; refundNo: string; refundId: string; refundAmount: string; refundedAt: string;
+  transactionId: string; paidAt: string; refundNo: string; refundId: string; refundAmount: string; refundedAt: string; closedAt: string;
 }
 export const DEFAULT_ORDER_FIELDS: OrderFields = {
   orderNo: 'orderNo', status: 'status', amount: 'amount', goodsId: 'goodsId', goodsName: 'goodsName', openid: 'openid',
-  transactionId: 'transactionId', paidAt: 'paidAt', refundNo: 'refundNo', refundId: 'refundId', refundAmount: 'refundAmount', refundedAt: 'refundedAt',
+  transactionId: 'transactionId', paidAt: 'paidAt', refundNo: 'refundNo', refundId: 'refundId', refundAmount: 'refundAmount', refundedAt: 'refundedAt', closedAt: 'closedAt',
 };
 
 export interface OrdersBinding {

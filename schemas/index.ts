@@ -20,6 +20,7 @@ import v3Refund from './events/v3-refund.json';
 import cloudPayPayment from './events/cloudpay-payment.json';
 import cloudPayRefund from './events/cloudpay-refund.json';
 import config from './config.json';
+import callbackOptions from './deploy/callbacks.json';
 import goodsModel from './models/goods.json';
 import ordersModel from './models/orders.json';
 
@@ -36,7 +37,11 @@ export const METHOD_SCHEMAS = {
 
 export const EVENT_SCHEMAS = { v3NotificationEnvelope, v3Transaction, v3Refund, cloudPayPayment, cloudPayRefund } as const satisfies Record<string, JsonSchema>;
 
-export const CONFIG_SCHEMA: JsonSchema = config;
+/** config.json refers to deploy/callbacks.json (so editors see it); ajv and codegen get it inlined. */
+export const CONFIG_SCHEMA: JsonSchema = {
+  ...config,
+  properties: { ...config.properties, callbacks: (({ $schema: _unused, ...rest }) => rest)(callbackOptions) },
+};
 
 /** goods / orders records; datasources/models.ts turns them into WeDa data-model JSON. */
 export const MODEL_RECORD_SCHEMAS = { goods: goodsModel, orders: ordersModel } as const satisfies Record<string, JsonSchema>;

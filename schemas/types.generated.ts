@@ -469,6 +469,7 @@ export interface WedaWxpayConfig {
     refundId?: string;
     refundAmount?: string;
     refundedAt?: string;
+    closedAt?: string;
   };
   functions?: {
     /**
@@ -486,6 +487,66 @@ export interface WedaWxpayConfig {
     maxRetries?: number;
     baseDelayMs?: number;
   };
+  callbacks?: CallbackOptions;
+}
+/**
+ * The `callbacks` section of weda-wxpay.config.json: how the generated pay-notify, refund-notify and reconcile functions behave and deploy. Everything is optional.
+ */
+export interface CallbackOptions {
+  /**
+   * Before a CloudPay payment/refund event changes an order, ask WeChat Pay (queryOrder / queryRefund) that it is real: a cloud function can be invoked by any client of the environment, so the event alone proves nothing.
+   */
+  confirmCloudPayEvents?: boolean;
+  reconcile?: {
+    /**
+     * Timer trigger, 7-field cron: second minute hour day month weekday year.
+     */
+    schedule?: string;
+    /**
+     * Unpaid orders at least this old are looked up with queryOrder.
+     */
+    queryAfterMinutes?: number;
+    /**
+     * NOTPAY orders at least this old are closed (WeChat Pay: never before 5 minutes). Keep it at or above the time_expire your orders use.
+     */
+    closeAfterMinutes?: number;
+    /**
+     * Orders of each kind (unpaid, refunding) handled per run.
+     */
+    batchSize?: number;
+    /**
+     * No new order is started after this much time in one run; keep it below the function timeout.
+     */
+    budgetMs?: number;
+  };
+  /**
+   * Optional subscribe message to the payer after a successful payment (wx-server-sdk cloud.openapi.subscribeMessage.send). A failure to send never fails the payment callback.
+   */
+  payerMessage?: {
+    templateId: string;
+    /**
+     * Page opened from the message, no leading '/'; {orderNo} is replaced.
+     */
+    page?: string;
+    /**
+     * Template keyword → text with placeholders {orderNo} {goodsName} {amount} {amountFen} {paidTime} {transactionId}.
+     */
+    data: {
+      [k: string]: string;
+    };
+    miniprogramState?: 'developer' | 'trial' | 'formal';
+    lang?: 'zh_CN' | 'en_US' | 'zh_HK' | 'zh_TW';
+    timeoutMs?: number;
+  };
+  /**
+   * Function timeouts in cloudbaserc.json.
+   */
+  timeoutSeconds?: {
+    payNotify?: number;
+    refundNotify?: number;
+    reconcile?: number;
+  };
+  memorySize?: 128 | 256 | 512 | 1024 | 2048;
 }
 
 /**

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { CONFIG_FILE_NAME, loadConfigFile } from '../connector/config';
 import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
+import { registerTrigger } from './trigger';
 
 /** Where keys and SQLite files live unless --data or WEDA_WXPAY_DATA say otherwise (git-ignored). */
 export function defaultDataDir(): string {
@@ -73,6 +74,8 @@ export function buildProgram(): Command {
         (s) => s.close(),
       );
     });
+
+  registerTrigger(program);
 
   const exporter = program.command('export').description('write WeDa import files');
   exporter.command('connector')

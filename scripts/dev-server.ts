@@ -3,13 +3,14 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { PayError } from '../wxpay';
-import { createConnector, createProvider, resolveConfig, Connector, ResolvedConfig, CONFIG_FILE_NAME } from '../connector';
+import { createConnector, createProvider, resolveConfig, Connector, ResolvedConfig, CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES } from '../connector';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
 import { OrdersRepository } from '../callbacks/runtime/orders';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
 import type { CallbackOptions } from '../callbacks/runtime/options';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
+import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
@@ -28,10 +29,18 @@ export interface DevServerOptions {
   seedGoods?: boolean;
   /** The `callbacks` section (reconcile settings, payer message); default: the user config's. */
   callbacks?: CallbackOptions;
+  /**
+   * Which backend the connector uses against the sandbox: `v3` (signed HTTP) or `cloudpay` (the sandbox's
+   * CloudPay emulation, callbacks invoked as functions). Default: `cloudpay` when the user config says so.
+   */
+  provider?: 'v3' | 'cloudpay';
 }
 
+/** CloudBase environment id the dev server stands for in CloudPay's `envId`. */
+export const LOCAL_ENV_ID = 'local-dev';
+
 export interface DevReadyInfo extends SandboxReadyInfo {
-  devServer: { baseUrl: string; connector: string; payNotify: string; refundNotify: string; functions: string; models: string; envType: EnvType };
+  devServer: { baseUrl: string; provider: 'v3' | 'cloudpay'; connector: string; payNotify: string; refundNotify: string; functions: string; models: string; envType: EnvType };
 }
 
 export interface RunningDevServer {
@@ -64,8 +73,17 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
     const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
-    const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl), { baseDir: opts.dataDir });
-    const connector = createConnector(createProvider(resolved), { retry: resolved.retry });
+    const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
+    const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider), { baseDir: opts.dataDir });
+    const connector = createConnector(createProvider(resolved, { cloudPay: createSandboxCloudPay(sandbox.info.baseUrl) }), { retry: resolved.retry });
+    if (resolved.cloudpay) {
+      // CloudPay calls callbacks as cloud functions by name; here a "function" is this server's route.
+      for (const name of [resolved.cloudpay.payCallbackFunction, resolved.cloudpay.refundCallbackFunction]) {
+        if (!name) continue;
+        const r = await fetch(`${sandbox.info.baseUrl}/sandbox/cloudpay/functions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ envId: LOCAL_ENV_ID, functionName: name, url: `${baseUrl}/functions/${name}` }) });
+        if (!r.ok) throw new Error(`registering CloudPay function ${name} with the sandbox failed: ${r.status} ${await r.text()}`);
+      }
+    }
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
     const orders = new OrdersRepository(weda, resolved.orders);
     const callbacks = opts.callbacks ?? (userConfig as { callbacks?: CallbackOptions } | undefined)?.callbacks;
@@ -102,7 +120,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     if (opts.seedGoods !== false) await seedGoods(weda, resolved);
     const info: DevReadyInfo = {
       ...sandbox.info,
-      devServer: { baseUrl, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, refundNotify: refundNotifyUrl, functions: `${baseUrl}/functions`, models: `${baseUrl}/models`, envType: resolved.orders.envType },
+      devServer: { baseUrl, provider, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, refundNotify: refundNotifyUrl, functions: `${baseUrl}/functions`, models: `${baseUrl}/models`, envType: resolved.orders.envType },
     };
     return {
       info, sandbox, store, weda, connector, resolved, functions,
@@ -121,11 +139,17 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 }
 
 /** The configuration the dev server runs with: the user's data settings, the sandbox's keys and URLs. */
-function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<WedaWxpayConfig> | undefined, refundNotifyUrl?: string): WedaWxpayConfig {
+function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<WedaWxpayConfig> | undefined, refundNotifyUrl: string, provider: 'v3' | 'cloudpay'): WedaWxpayConfig {
+  const functions = { ...DEFAULT_FUNCTION_NAMES, ...(user?.functions ?? {}) };
   return {
-    provider: 'sandbox',
+    provider: provider === 'cloudpay' ? 'cloudpay' : 'sandbox',
     appid: info.merchant.appid,
     mchid: info.merchant.mchid,
+    ...(provider === 'cloudpay' ? {
+      subMchId: info.merchant.mchid,
+      cloudpay: { envId: LOCAL_ENV_ID, payCallbackFunction: user?.cloudpay?.payCallbackFunction ?? functions.payNotify, refundCallbackFunction: user?.cloudpay?.refundCallbackFunction ?? functions.refundNotify },
+    } : {}),
+    ...(user?.functions ? { functions: user.functions } : {}),
     envType: user?.envType ?? 'pre',
     ...(user?.models ? { models: user.models } : {}),
     ...(user?.fields ? { fields: user.fields } : {}),
