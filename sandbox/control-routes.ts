@@ -29,6 +29,8 @@
  *   DELETE /sandbox/faults                                   → {cleared: n}
  *   DELETE /sandbox/faults/{id}                              → {deleted: true}
  *   GET    /sandbox/requests[?since=SEQ]                     → {requests: [every /v3/* request: status, code, fault, timing, bodies]}
+ *   POST   /sandbox/messages                                 a subscribeMessage.send body {touser, templateId, data, page?, …} → {errCode: 0, errMsg, msgid}
+ *   GET    /sandbox/messages[?touser=]                       → {messages: [the bodies, oldest first]}
  */
 import { toRfc3339Cst } from '../wxpay';
 import { consolePage } from './console-page';
@@ -36,6 +38,7 @@ import { SandboxCore } from './core';
 import { orderNotExist, SandboxError } from './errors';
 import { faultView, parseFaultSpec } from './faults';
 import { Housekeeper } from './housekeeper';
+import { listMessages, recordMessage } from './messages';
 import { parseJsonBody } from './http-util';
 import { notificationView } from './notification-view';
 import { DeliveryStatus } from './notifications';
@@ -99,6 +102,8 @@ export function controlRouter(): Router<ControlContext> {
       return { status: 200, body: refundResource(settleRefund(ctx.core, req.params.out_refund_no!, status as RefundOutcome)) };
     })
 
+    .add('POST', '/sandbox/messages', (req, ctx) => ({ status: 200, body: recordMessage(ctx.core.db, optionalJson(req), ctx.core.clock.now()) }))
+    .add('GET', '/sandbox/messages', (req, ctx) => ({ status: 200, body: { messages: listMessages(ctx.core.db, req.query.get('touser') ?? undefined) } }))
     .add('GET', '/sandbox/clock', (_req, ctx) => ({ status: 200, body: { now: ctx.core.clock.nowRfc3339() } }))
     .add('POST', '/sandbox/clock/advance', (req, ctx) => {
       const seconds = optionalJson(req).seconds;

@@ -158,6 +158,15 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE notification_attempts ADD COLUMN response_headers TEXT;
   ALTER TABLE requests ADD COLUMN fault TEXT;                           -- HTTP fault injected into this request
   `,
+  `
+  CREATE TABLE messages (                   -- subscribe messages sent to payers (recorded, not delivered)
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    touser TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    at     INTEGER NOT NULL
+  );
+  CREATE INDEX messages_touser ON messages (touser);
+  `,
 ];
 
 /** Opens (creating if needed) `dataDir/sandbox.sqlite` in WAL mode and brings its schema up to date. */

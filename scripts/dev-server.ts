@@ -8,6 +8,7 @@ import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
 import { OrdersRepository } from '../callbacks/runtime/orders';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
+import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import type { CallbackOptions } from '../callbacks/runtime/options';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
 import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
@@ -87,7 +88,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
     const orders = new OrdersRepository(weda, resolved.orders);
     const callbacks = opts.callbacks ?? (userConfig as { callbacks?: CallbackOptions } | undefined)?.callbacks;
-    const functions = createLocalFunctionHost({ resolved, connector, orders, log, ...(callbacks ? { callbacks } : {}) });
+    // Payer messages are recorded by the sandbox (GET {baseUrl}/sandbox/messages), next to its other logs.
+    const functions = createLocalFunctionHost({
+      resolved, connector, orders, log, ...(callbacks ? { callbacks } : {}),
+      sendSubscribeMessage: httpMessageSender(`${sandbox.info.baseUrl}/sandbox/messages`),
+    });
 
     server.on('request', (req, res) => {
       route(req, res).catch((err) => sendError(res, err));
@@ -102,9 +107,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       if (req.method === 'POST' && parts[0] === 'functions' && parts.length === 2) {
         const answer = await functions.invoke(parts[1]!, { headers: req.headers, rawBody: await readRawBody(req) });
         return sendJson(res, answer.status, answer.body);
-      }
-      if (req.method === 'GET' && url.pathname === '/functions/messages') {
-        return sendJson(res, 200, { messages: functions.messages });
       }
       if (req.method === 'POST' && parts[0] === 'models' && parts.length === 3) {
         const envType = (url.searchParams.get('envType') ?? resolved.orders.envType) as EnvType;

@@ -33,7 +33,8 @@ afterAll(async () => {
   await t?.close();
   await sink?.close();
 });
-const messagesFor = async (orderNo: string) => ((await t.get(`${t.dev.info.devServer.functions}/messages`)).body.messages as any[])
+// The dev server's payer messages are recorded by the sandbox.
+const messagesFor = async (orderNo: string) => ((await t.get(`${t.dev.info.baseUrl}/sandbox/messages`)).body.messages as any[])
   .filter((m) => m.data.character_string1.value === orderNo);
 
 it('sends one subscribe message after a CloudPay payment, none for its duplicates', async () => {
