@@ -14,10 +14,11 @@ import { CallbackOptions, DEFAULT_RECONCILE_SCHEDULE } from './runtime/options';
 import { FunctionKind, TemplateValues } from './templates/common';
 import { payNotifyTemplate } from './templates/pay-notify';
 import { reconcileTemplate } from './templates/reconcile';
+import { connectorTemplate } from './templates/connector';
 import { refundNotifyTemplate } from './templates/refund-notify';
 
 export const CALLBACKS_SCHEMA = callbacksSchema;
-export const FUNCTION_KINDS: readonly FunctionKind[] = ['pay-notify', 'refund-notify', 'reconcile'];
+export const FUNCTION_KINDS: readonly FunctionKind[] = ['pay-notify', 'refund-notify', 'reconcile', 'connector'];
 
 /** Environment variable names for secrets that the configuration gives as files or values. */
 export const SECRET_ENV = {
@@ -124,6 +125,8 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
       kind: 'reconcile', name: names.reconcile, timeout: callbacks.timeoutSeconds?.reconcile ?? 60, template: reconcileTemplate,
       triggers: [{ name: 'reconcile', type: 'timer', config: callbacks.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE }],
     },
+    // The WeDa connector's methods forward here (connector/export.ts).
+    { kind: 'connector', name: names.connector, timeout: callbacks.timeoutSeconds?.connector ?? 20, template: connectorTemplate, triggers: [] },
   ];
   return plan.map((p) => ({
     kind: p.kind,

@@ -55,6 +55,7 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
   add('pay-notify', 'pay-notify', r.functions.payNotify, r.cloudpay?.payCallbackFunction);
   add('refund-notify', 'refund-notify', r.functions.refundNotify, r.cloudpay?.refundCallbackFunction);
   add('reconcile', 'reconcile', r.functions.reconcile);
+  add('connector', 'connector', r.functions.connector);
 
   const messages: SubscribeMessage[] = [];
   const send: SendSubscribeMessage = o.sendSubscribeMessage ?? (async (m) => {
@@ -85,7 +86,7 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
       const kind = names.get(name);
       if (!kind) return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...names.keys()].join(', ')})` } };
       const kit = kitFor(kind);
-      if (kind !== 'reconcile' && isV3Notification(req)) {
+      if ((kind === 'pay-notify' || kind === 'refund-notify') && isV3Notification(req)) {
         const event: HttpTriggerEvent = { httpMethod: 'POST', path: `/${name}`, headers: req.headers, body: req.rawBody.toString('base64'), isBase64Encoded: true };
         const result = kind === 'pay-notify' ? await runtime.v3PayNotify(event, o.orders, kit) : await runtime.v3RefundNotify(event, o.orders, kit);
         return { status: result.statusCode, ...(result.body ? { body: JSON.parse(result.body) } : {}) };
@@ -98,6 +99,7 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
       }
       if (kind === 'pay-notify') return { status: 200, body: await runtime.cloudPayPayNotify(event, o.orders, kit) };
       if (kind === 'refund-notify') return { status: 200, body: await runtime.cloudPayRefundNotify(event, o.orders, kit) };
+      if (kind === 'connector') return { status: 200, body: await runtime.connectorCall(event, kit) };
       return { status: 200, body: await runtime.reconcileOrders(event, o.orders, kit) };
     },
   };

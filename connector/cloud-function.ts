@@ -10,7 +10,7 @@ export type ConnectorFunctionResult =
  * The connector cloud function's body: `{ method, params }` in, `{ ok, data | error }` out. Errors are
  * answered, not thrown, so the caller gets the code/field/rule instead of a generic function failure.
  */
-export function connectorFunctionHandler(connector: Connector) {
+export function connectorFunctionHandler(connector: Pick<Connector, 'call'>) {
   return async (event: { method?: unknown; params?: unknown }): Promise<ConnectorFunctionResult> => {
     try {
       if (typeof event?.method !== 'string') {

@@ -545,6 +545,7 @@ export interface CallbackOptions {
     payNotify?: number;
     refundNotify?: number;
     reconcile?: number;
+    connector?: number;
   };
   memorySize?: 128 | 256 | 512 | 1024 | 2048;
 }

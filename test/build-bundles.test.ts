@@ -47,7 +47,7 @@ afterAll(async () => {
 describe('the build output', () => {
   it('writes each function as index.js + the bundled runtime + package.json', () => {
     expect(built.functions.map((f) => [f.kind, path.basename(f.dir)])).toEqual([
-      ['pay-notify', 'wxpay-pay-notify'], ['refund-notify', 'wxpay-refund-notify'], ['reconcile', 'wxpay-reconcile'],
+      ['pay-notify', 'wxpay-pay-notify'], ['refund-notify', 'wxpay-refund-notify'], ['reconcile', 'wxpay-reconcile'], ['connector', 'wxpay-connector'],
     ]);
     for (const f of built.functions) {
       expect(fs.readdirSync(f.dir).sort()).toEqual(['index.js', 'package.json', 'weda-wxpay-runtime.js']);
@@ -73,7 +73,7 @@ describe('the build output', () => {
         WXPAY_PRIVATE_KEY: '{{env.WXPAY_PRIVATE_KEY}}', WXPAY_APIV3_KEY: '{{env.WXPAY_APIV3_KEY}}', WXPAY_PLATFORM_KEY_1: '{{env.WXPAY_PLATFORM_KEY_1}}',
       });
     }
-    expect(rc.functions.map((f: any) => f.timeout)).toEqual([20, 20, 60]);
+    expect(rc.functions.map((f: any) => f.timeout)).toEqual([20, 20, 60, 20]);
     const reconcile = rc.functions.find((f: any) => f.name === 'wxpay-reconcile');
     expect(reconcile.triggers).toEqual([{ name: 'reconcile', type: 'timer', config: '0 */10 * * * * *' }]);
     expect(reconcile.triggers[0].config.split(' ')).toHaveLength(7);

@@ -13,11 +13,17 @@ import { confirmByQuery, handleCloudPayPayment, handleV3PayNotification } from '
 import { reconcile, type ReconcileSummary } from './reconcile';
 import { confirmRefundByQuery, handleCloudPayRefund, handleV3RefundNotification } from './refund-notify';
 import type { QueryOrderOutput, QueryRefundOutput } from '../../schemas/types.generated';
+import { connectorFunctionHandler, type ConnectorFunctionResult } from '../../connector/cloud-function';
 
 export { wedaFromEnv as createWeda, closeSharedStore, openStoreFromEnv } from './store-from-env';
 export { isHttpTriggerEvent, FunctionKit };
 export { OrderStatus } from './order-status';
 export type { OrdersPort, FunctionSpec, KitOverrides, HttpTriggerEvent, HttpTriggerResult, CloudPayAnswer, ReconcileSummary };
+
+/** connector: `{ method, params }` → `{ ok, data }` or `{ ok: false, error }` (connector/cloud-function.ts). */
+export async function connectorCall(event: unknown, kit: FunctionKit): Promise<ConnectorFunctionResult> {
+  return connectorFunctionHandler({ call: (method, params) => kit.connector().call(method, params) })(event as { method?: unknown; params?: unknown });
+}
 
 /** One kit per function instance: configuration, connector and verifier are set up once and reused. */
 export function functionKit(spec: FunctionSpec, overrides?: KitOverrides): FunctionKit {

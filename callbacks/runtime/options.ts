@@ -7,7 +7,7 @@ export interface CallbackOptions {
   confirmCloudPayEvents?: boolean;
   reconcile?: ReconcileSettings & { schedule?: string };
   payerMessage?: PayerMessageSettings;
-  timeoutSeconds?: { payNotify?: number; refundNotify?: number; reconcile?: number };
+  timeoutSeconds?: { payNotify?: number; refundNotify?: number; reconcile?: number; connector?: number };
   memorySize?: 128 | 256 | 512 | 1024 | 2048;
 }
 
