@@ -6,6 +6,7 @@ import { SandboxClock } from './clock';
 import { FaultStore } from './faults';
 import { AttemptRow, NotificationRow, NotificationStore } from './notifications';
 import { clip } from './state';
+import { DeliveryLoop, nextAfterAttempt } from './delivery-loop';
 
 export interface NotifierDeps {
   store: NotificationStore;
@@ -53,58 +54,26 @@ export const PROBE_SIGNATURE_PREFIX = 'WECHATPAY/SIGNTEST/';
  * `WECHATPAY/SIGNTEST/…` signature; a verifying receiver refuses it and the retry carries a valid signature).
  */
 export class Notifier {
-  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private timer: NodeJS.Timeout | undefined;
-  private kickScheduled = false;
-  private stopped = false;
+  private readonly loop: DeliveryLoop<NotificationRow>;
 
-  constructor(private readonly d: NotifierDeps) {}
-
-  start(): void {
-    this.timer = setInterval(() => this.tick(), this.d.tickMs ?? 200);
-    this.timer.unref();
-    this.kick();
-  }
-
-  /** Look for due deliveries now (after a payment or a clock advance), coalescing bursts. */
-  kick(): void {
-    if (this.stopped || this.kickScheduled) return;
-    this.kickScheduled = true;
-    setImmediate(() => {
-      this.kickScheduled = false;
-      this.tick();
+  constructor(private readonly d: NotifierDeps) {
+    this.loop = new DeliveryLoop({
+      name: 'notifier',
+      due: (now, limit) => d.store.due(now, limit),
+      deliver: (n, signal) => this.deliver(n, signal),
+      clock: d.clock,
+      log: d.log,
+      ...(d.tickMs !== undefined ? { tickMs: d.tickMs } : {}),
+      ...(d.concurrency !== undefined ? { concurrency: d.concurrency } : {}),
+      ...(d.onTick ? { onTick: d.onTick } : {}),
     });
   }
 
-  /** Stops the timer and aborts deliveries in flight; an aborted attempt is not logged and stays due, so it is sent again after a restart. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    for (const f of this.inFlight.values()) f.abort.abort(new Error(SHUTDOWN));
-    await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-  }
-
-  private tick(): void {
-    if (this.stopped) return;
-    try {
-      this.d.onTick?.();
-    } catch (err) {
-      this.d.log(`notifier: housekeeping failed: ${String(err)}`);
-    }
-    const room = (this.d.concurrency ?? 8) - this.inFlight.size;
-    if (room <= 0) return;
-    const due = this.d.store.due(this.d.clock.now(), room + this.inFlight.size).filter((n) => !this.inFlight.has(n.id)).slice(0, room);
-    for (const n of due) {
-      const abort = new AbortController();
-      const done = this.deliver(n, abort.signal)
-        .catch((err: unknown) => this.d.log(`notifier: delivery of ${n.id} crashed: ${String(err)}`))
-        .finally(() => {
-          this.inFlight.delete(n.id);
-          this.kick(); // a freed slot may unblock the next due delivery
-        });
-      this.inFlight.set(n.id, { abort, done });
-    }
-  }
+  start(): void { this.loop.start(); }
+  /** Look for due deliveries now (after a payment or a clock advance). */
+  kick(): void { this.loop.kick(); }
+  /** Aborts deliveries in flight; an aborted attempt is not logged and stays due, so it is sent again after a restart. */
+  stop(): Promise<void> { return this.loop.stop(); }
 
   private async deliver(n: NotificationRow, signal: AbortSignal): Promise<void> {
     const at = this.d.clock.now();
@@ -156,11 +125,7 @@ export class Notifier {
       });
     }
 
-    const next = this.d.store.recordAttempts(attempts, n.id, (failed, acked) => {
-      if (acked) return { status: 'delivered', nextAttemptAt: null };
-      const retryDelay = this.d.retryScheduleSeconds[failed - 1];
-      return retryDelay === undefined ? { status: 'failed', nextAttemptAt: null } : { status: 'pending', nextAttemptAt: at + retryDelay * 1000 };
-    });
+    const next = this.d.store.recordAttempts(attempts, n.id, (failed, acked) => nextAfterAttempt(acked, failed, this.d.retryScheduleSeconds, at));
     const released = this.d.store.releaseHeld(n.id, this.d.clock.now());
     const summary = attempts.map((a) => `${a.status_code ?? a.error}${a.fault ? ` [${a.fault}]` : ''} in ${a.latency_ms} ms`).join(', ');
     this.d.log(`notify ${n.event_type} ${n.id} → ${n.url}: ${summary} → ${next.status}${released ? `; released ${released} held` : ''}`);

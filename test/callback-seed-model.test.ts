@@ -52,10 +52,14 @@ describe('generated source', () => {
 
   it('takes envType from the configuration, never from the template', () => {
     const prod = generateFunctions({ config: seedConfig({ envType: 'prod' }) });
-    for (const f of prod) {
+    // The functions that write orders; the connector function reaches no data model.
+    const orderFunctions = prod.filter((f) => f.kind !== 'connector');
+    expect(orderFunctions.map((f) => f.kind)).toEqual(['pay-notify', 'refund-notify', 'reconcile']);
+    for (const f of orderFunctions) {
       expect(f.source).toContain("const ENV_TYPE = 'prod';");
       expect(f.source).not.toContain("const ENV_TYPE = 'pre';");
     }
+    expect(prod.find((f) => f.kind === 'connector')!.source).not.toContain('callModel');
   });
 
   it('reads the refund result by ORDER number, not by refund number (the seed matched ddh to outRefundNo)', () => {

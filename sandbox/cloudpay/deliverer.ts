@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { SandboxClock } from '../clock';
 import { clip } from '../state';
-import { CloudPayStore, DeliveryRow, DeliveryStatus } from './store';
+import { DeliveryLoop, nextAfterAttempt } from '../delivery-loop';
+import { CloudPayStore, DeliveryRow } from './store';
 
 export interface DelivererDeps {
   store: CloudPayStore;
@@ -33,52 +34,24 @@ const SHUTDOWN = 'sandbox shutting down';
  * is POSTing the event and reading the JSON result.
  */
 export class CloudFunctionDeliverer {
-  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private timer: NodeJS.Timeout | undefined;
-  private kickScheduled = false;
-  private stopped = false;
+  private readonly loop: DeliveryLoop<DeliveryRow>;
 
-  constructor(private readonly d: DelivererDeps) {}
-
-  start(): void {
-    this.timer = setInterval(() => this.tick(), this.d.tickMs ?? 200);
-    this.timer.unref();
-    this.kick();
-  }
-
-  kick(): void {
-    if (this.stopped || this.kickScheduled) return;
-    this.kickScheduled = true;
-    setImmediate(() => {
-      this.kickScheduled = false;
-      this.tick();
+  constructor(private readonly d: DelivererDeps) {
+    this.loop = new DeliveryLoop({
+      name: 'cloudpay',
+      due: (now, limit) => d.store.due(now, limit),
+      deliver: (n, signal) => this.deliver(n, signal),
+      clock: d.clock,
+      log: d.log,
+      ...(d.tickMs !== undefined ? { tickMs: d.tickMs } : {}),
+      ...(d.concurrency !== undefined ? { concurrency: d.concurrency } : {}),
     });
   }
 
+  start(): void { this.loop.start(); }
+  kick(): void { this.loop.kick(); }
   /** Aborted invocations are not attempts: they stay due and go out again after a restart. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    for (const f of this.inFlight.values()) f.abort.abort(new Error(SHUTDOWN));
-    await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-  }
-
-  private tick(): void {
-    if (this.stopped) return;
-    const room = (this.d.concurrency ?? 8) - this.inFlight.size;
-    if (room <= 0) return;
-    const due = this.d.store.due(this.d.clock.now(), room + this.inFlight.size).filter((n) => !this.inFlight.has(n.id)).slice(0, room);
-    for (const n of due) {
-      const abort = new AbortController();
-      const done = this.deliver(n, abort.signal)
-        .catch((err: unknown) => this.d.log(`cloudpay: delivery of ${n.id} crashed: ${String(err)}`))
-        .finally(() => {
-          this.inFlight.delete(n.id);
-          this.kick();
-        });
-      this.inFlight.set(n.id, { abort, done });
-    }
-  }
+  stop(): Promise<void> { return this.loop.stop(); }
 
   private async deliver(n: DeliveryRow, signal: AbortSignal): Promise<void> {
     const at = this.d.clock.now();
@@ -91,12 +64,7 @@ export class CloudFunctionDeliverer {
     const latencyMs = Math.round(performance.now() - started);
     const acked = outcome.error === null && isAck(outcome.statusCode, outcome.responseBody);
     const attemptNo = this.d.store.attemptCount(n.id) + 1;
-    const retryDelay = this.d.retryScheduleSeconds[attemptNo - 1];
-    const next: { status: DeliveryStatus; nextAttemptAt: number | null } = acked
-      ? { status: 'delivered', nextAttemptAt: null }
-      : retryDelay === undefined
-        ? { status: 'failed', nextAttemptAt: null }
-        : { status: 'pending', nextAttemptAt: at + retryDelay * 1000 };
+    const next = nextAfterAttempt(acked, attemptNo, this.d.retryScheduleSeconds, at);
     const error = outcome.error ?? (acked ? null : notAckReason(outcome.statusCode, outcome.responseBody));
     this.d.store.recordAttempt({ delivery_id: n.id, at, url: outcome.url, status_code: outcome.statusCode, latency_ms: latencyMs, error, response_body: clip(outcome.responseBody) }, next);
     this.d.log(`cloudpay ${n.kind} ${n.id} → ${n.env_id}/${n.function_name}: attempt ${attemptNo} ${acked ? 'acked' : error} in ${latencyMs} ms → ${next.status}`);
