@@ -1,12 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
 import { KeyObject, randomBytes } from 'node:crypto';
 import { buildNotification } from '../wxpay';
 import { SandboxClock } from './clock';
 import { FaultStore } from './faults';
 import { AttemptRow, NotificationRow, NotificationStore } from './notifications';
 import { clip } from './state';
-import { DeliveryLoop, nextAfterAttempt } from './delivery-loop';
+import { DeliveryLoop, nextAfterAttempt, postWithDeadline } from './delivery-loop';
 
 export interface NotifierDeps {
   store: NotificationStore;
@@ -27,16 +25,9 @@ export interface NotifierDeps {
   onTick?: () => void;
 }
 
-interface HttpOutcome {
-  statusCode: number | null;
-  responseBody: string | null;
-  responseHeaders: Record<string, string | string[]> | null;
-  error: string | null;
-}
 
 type Attempt = Omit<AttemptRow, 'attempt' | 'notification_id'>;
 
-const SHUTDOWN = 'sandbox shutting down';
 /** Prefix of WeChat Pay's signature probes (wxpay-v3.md §3): a receiver that verifies must reject them. */
 export const PROBE_SIGNATURE_PREFIX = 'WECHATPAY/SIGNTEST/';
 
@@ -110,7 +101,7 @@ export class Notifier {
         break;
       }
       const started = performance.now();
-      const outcome = await post(n.url, body, sent, this.d.timeoutMs, signal);
+      const outcome = await postWithDeadline(n.url, body, sent, this.d.timeoutMs, signal);
       if (signal.aborted) return; // shutdown: not an attempt
       attempts.push({
         at,
@@ -132,47 +123,3 @@ export class Notifier {
   }
 }
 
-/** One POST with a hard deadline; never throws. A fresh connection each time (no pooled sockets outlive close()). */
-function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal): Promise<HttpOutcome> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (o: HttpOutcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(o);
-    };
-    let req: http.ClientRequest;
-    try {
-      const target = new URL(url);
-      const transport = target.protocol === 'https:' ? https : http;
-      req = transport.request(target, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } });
-    } catch (err) {
-      resolve({ statusCode: null, responseBody: null, responseHeaders: null, error: `bad notify_url: ${(err as Error).message}` });
-      return;
-    }
-    const timer = setTimeout(() => {
-      finish({ statusCode: null, responseBody: null, responseHeaders: null, error: `no answer within ${timeoutMs} ms` });
-      req.destroy();
-    }, timeoutMs);
-    const onAbort = (): void => {
-      finish({ statusCode: null, responseBody: null, responseHeaders: null, error: SHUTDOWN });
-      req.destroy();
-    };
-    signal.addEventListener('abort', onAbort);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= 64 * 1024) chunks.push(c);
-      });
-      const responseHeaders = res.headers as Record<string, string | string[]>;
-      res.on('end', () => finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), responseHeaders, error: null }));
-      res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, responseHeaders, error: err.message }));
-    });
-    req.on('error', (err) => finish({ statusCode: null, responseBody: null, responseHeaders: null, error: (err as NodeJS.ErrnoException).code ?? err.message }));
-    req.end(body);
-  });
-}

@@ -1,7 +1,6 @@
-import http from 'node:http';
 import { SandboxClock } from '../clock';
 import { clip } from '../state';
-import { DeliveryLoop, nextAfterAttempt } from '../delivery-loop';
+import { DeliveryLoop, nextAfterAttempt, postWithDeadline } from '../delivery-loop';
 import { CloudPayStore, DeliveryRow } from './store';
 
 export interface DelivererDeps {
@@ -23,7 +22,6 @@ interface Outcome {
   error: string | null;
 }
 
-const SHUTDOWN = 'sandbox shutting down';
 
 /**
  * Invokes the callback cloud functions the way CloudPay does (wxpay-v2-cloudpay.md §5.4–5.5): the event JSON is
@@ -88,46 +86,15 @@ function notAckReason(statusCode: number | null, body: string | null): string {
   return `function returned ${body === null || body === '' ? 'nothing' : clip(body, 200)}, not {errcode: 0}`;
 }
 
-/** One POST with a hard deadline; never throws. A fresh connection each time. */
-function invoke(url: string, event: string, timeoutMs: number, signal: AbortSignal): Promise<Omit<Outcome, 'url'>> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (o: Omit<Outcome, 'url'>): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(o);
-    };
-    let req: http.ClientRequest;
-    try {
-      const target = new URL(url);
-      if (target.protocol !== 'http:') throw new Error(`only http:// function URLs are supported, got ${target.protocol}`);
-      req = http.request(target, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(event)) } });
-    } catch (err) {
-      resolve({ statusCode: null, responseBody: null, error: `bad function URL: ${(err as Error).message}` });
-      return;
-    }
-    const timer = setTimeout(() => {
-      finish({ statusCode: null, responseBody: null, error: `no answer within ${timeoutMs} ms` });
-      req.destroy();
-    }, timeoutMs);
-    const onAbort = (): void => {
-      finish({ statusCode: null, responseBody: null, error: SHUTDOWN });
-      req.destroy();
-    };
-    signal.addEventListener('abort', onAbort);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size <= 64 * 1024) chunks.push(c);
-      });
-      res.on('end', () => finish({ statusCode: res.statusCode ?? null, responseBody: Buffer.concat(chunks).toString('utf8'), error: null }));
-      res.on('error', (err) => finish({ statusCode: res.statusCode ?? null, responseBody: null, error: err.message }));
-    });
-    req.on('error', (err) => finish({ statusCode: null, responseBody: null, error: (err as NodeJS.ErrnoException).code ?? err.message }));
-    req.end(event);
-  });
+/** POSTs the event as the function's input; only plain http:// URLs on this machine are functions here. */
+async function invoke(url: string, event: string, timeoutMs: number, signal: AbortSignal): Promise<Omit<Outcome, 'url'>> {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch (err) {
+    return { statusCode: null, responseBody: null, error: `bad function URL: ${(err as Error).message}` };
+  }
+  if (protocol !== 'http:') return { statusCode: null, responseBody: null, error: `bad function URL: only http:// function URLs are supported, got ${protocol}` };
+  const { statusCode, responseBody, error } = await postWithDeadline(url, event, { 'Content-Type': 'application/json' }, timeoutMs, signal);
+  return { statusCode, responseBody, error };
 }
