@@ -48,16 +48,8 @@ export class Notifier {
   private readonly loop: DeliveryLoop<NotificationRow>;
 
   constructor(private readonly d: NotifierDeps) {
-    this.loop = new DeliveryLoop({
-      name: 'notifier',
-      due: (now, limit) => d.store.due(now, limit),
-      deliver: (n, signal) => this.deliver(n, signal),
-      clock: d.clock,
-      log: d.log,
-      ...(d.tickMs !== undefined ? { tickMs: d.tickMs } : {}),
-      ...(d.concurrency !== undefined ? { concurrency: d.concurrency } : {}),
-      ...(d.onTick ? { onTick: d.onTick } : {}),
-    });
+    // clock, log, tickMs, concurrency, onTick come straight from the deps.
+    this.loop = new DeliveryLoop({ ...d, name: 'notifier', due: (now, limit) => d.store.due(now, limit), deliver: (n, signal) => this.deliver(n, signal) });
   }
 
   start(): void { this.loop.start(); }

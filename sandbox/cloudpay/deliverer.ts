@@ -35,15 +35,8 @@ export class CloudFunctionDeliverer {
   private readonly loop: DeliveryLoop<DeliveryRow>;
 
   constructor(private readonly d: DelivererDeps) {
-    this.loop = new DeliveryLoop({
-      name: 'cloudpay',
-      due: (now, limit) => d.store.due(now, limit),
-      deliver: (n, signal) => this.deliver(n, signal),
-      clock: d.clock,
-      log: d.log,
-      ...(d.tickMs !== undefined ? { tickMs: d.tickMs } : {}),
-      ...(d.concurrency !== undefined ? { concurrency: d.concurrency } : {}),
-    });
+    // clock, log, tickMs, concurrency come straight from the deps.
+    this.loop = new DeliveryLoop({ ...d, name: 'cloudpay', due: (now, limit) => d.store.due(now, limit), deliver: (n, signal) => this.deliver(n, signal) });
   }
 
   start(): void { this.loop.start(); }
