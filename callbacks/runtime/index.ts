@@ -30,16 +30,25 @@ export function functionKit(spec: FunctionSpec, overrides?: KitOverrides): Funct
   return new FunctionKit(spec, overrides);
 }
 
-/** pay-notify, v3: a TRANSACTION.SUCCESS notification through the HTTP trigger → HTTP 204 when handled. */
-export async function v3PayNotify(event: HttpTriggerEvent, orders: OrdersPort, kit: FunctionKit): Promise<HttpTriggerResult> {
-  if (event.httpMethod.toUpperCase() !== 'POST') return methodNotAllowed(event.httpMethod);
-  let v3;
+/**
+ * What both v3 notification entries check first: POST only, and v3 settings present — without them the
+ * answer is "deliver again", which succeeds once the function is configured.
+ */
+function v3Entry(event: HttpTriggerEvent, kit: FunctionKit): { v3: ReturnType<FunctionKit['v3']> } | { answer: HttpTriggerResult } {
+  if (event.httpMethod.toUpperCase() !== 'POST') return { answer: methodNotAllowed(event.httpMethod) };
   try {
-    v3 = kit.v3();
+    return { v3: kit.v3() };
   } catch (err) {
     kit.log({ event: 'config.error', reason: errorMessage(err) });
-    return toHttpResult(httpRetry('the function is not configured for v3 notifications'));
+    return { answer: toHttpResult(httpRetry('the function is not configured for v3 notifications')) };
   }
+}
+
+/** pay-notify, v3: a TRANSACTION.SUCCESS notification through the HTTP trigger → HTTP 204 when handled. */
+export async function v3PayNotify(event: HttpTriggerEvent, orders: OrdersPort, kit: FunctionKit): Promise<HttpTriggerResult> {
+  const entry = v3Entry(event, kit);
+  if ('answer' in entry) return entry.answer;
+  const { v3 } = entry;
   const notifyPayer = kit.notifyPayer();
   return toHttpResult(await handleV3PayNotification({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, {
     ...v3, orders, log: kit.log, ...(notifyPayer ? { notifyPayer } : {}),
@@ -62,14 +71,9 @@ export async function cloudPayPayNotify(event: unknown, orders: OrdersPort, kit:
 
 /** refund-notify, v3: REFUND.SUCCESS / CLOSED / ABNORMAL through the HTTP trigger. */
 export async function v3RefundNotify(event: HttpTriggerEvent, orders: OrdersPort, kit: FunctionKit): Promise<HttpTriggerResult> {
-  if (event.httpMethod.toUpperCase() !== 'POST') return methodNotAllowed(event.httpMethod);
-  let v3;
-  try {
-    v3 = kit.v3();
-  } catch (err) {
-    kit.log({ event: 'config.error', reason: errorMessage(err) });
-    return toHttpResult(httpRetry('the function is not configured for v3 notifications'));
-  }
+  const entry = v3Entry(event, kit);
+  if ('answer' in entry) return entry.answer;
+  const { v3 } = entry;
   return toHttpResult(await handleV3RefundNotification({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, {
     verifier: v3.verifier, apiV3Key: v3.apiV3Key, mchid: v3.mchid, orders, log: kit.log,
   }));

@@ -17,8 +17,11 @@ export async function buildInto(config: Record<string, unknown>): Promise<BuildR
   return { ...result, cleanup: () => fs.rmSync(outDir, { recursive: true, force: true }) };
 }
 
-/** The sandbox as a `provider: "sandbox"` configuration, with key files and the APIv3 key as values. */
-export function sandboxBuildConfig(t: TestDev, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * The sandbox as a `provider: "sandbox"` configuration, with key files and the APIv3 key as values;
+ * `v3` overrides notify URLs and the like, `extra` adds top-level sections.
+ */
+export function sandboxBuildConfig(t: TestDev, extra: Record<string, unknown> = {}, v3: Record<string, unknown> = {}): Record<string, unknown> {
   const info = t.dev.info;
   return {
     provider: 'sandbox',
@@ -32,6 +35,7 @@ export function sandboxBuildConfig(t: TestDev, extra: Record<string, unknown> = 
       apiV3Key: info.merchant.apiV3Key,
       platformKeys: [{ id: info.platform.publicKeyId, path: info.platform.publicKeyPath }],
       notifyUrl: `${t.dev.info.devServer.baseUrl}/unused`,
+      ...v3,
     },
     ...extra,
   };

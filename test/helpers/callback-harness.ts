@@ -13,6 +13,7 @@ import { openSqliteStore } from '../../datasources/sqlite-store';
 import { buildNotification, toRfc3339Cst } from '../../wxpay';
 import { startTestDev, newOrderNo, TestDev } from './dev';
 import { platformPrivateKey } from './notify';
+import { sandboxBuildConfig } from './callback-bundle';
 import type { DevServerOptions } from '../../scripts/dev-server';
 
 export { newOrderNo };
@@ -103,22 +104,7 @@ export async function startSink(): Promise<Sink> {
 
 /** A connector to the dev server's sandbox whose payment and refund notifications go to `sinkUrl` (lost callbacks). */
 export function sinkConnector(t: TestDev, sinkUrl: string): Connector {
-  const info = t.dev.info;
-  const resolved = resolveConfig({
-    provider: 'sandbox',
-    appid: info.merchant.appid,
-    mchid: info.merchant.mchid,
-    envType: 'pre',
-    v3: {
-      baseUrl: info.baseUrl,
-      merchantSerialNo: info.merchant.serialNo,
-      privateKeyPath: info.merchant.privateKeyPath,
-      apiV3Key: info.merchant.apiV3Key,
-      platformKeys: [{ id: info.platform.publicKeyId, path: info.platform.publicKeyPath }],
-      notifyUrl: `${sinkUrl}/pay`,
-      refundNotifyUrl: `${sinkUrl}/refund`,
-    },
-  }, { baseDir: t.dataDir });
+  const resolved = resolveConfig(sandboxBuildConfig(t, {}, { notifyUrl: `${sinkUrl}/pay`, refundNotifyUrl: `${sinkUrl}/refund` }), { baseDir: t.dataDir });
   return createConnector(createProvider(resolved), { retry: { maxRetries: 0, baseDelayMs: 0 } });
 }
 
