@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
-import { AddressInfo } from 'node:net';
 import { createConnector, createProvider, resolveConfig, Connector } from '../../connector';
 import { openSqliteStore } from '../../datasources/sqlite-store';
 import { buildNotification, toRfc3339Cst } from '../../wxpay';
 import { startTestDev, newOrderNo, TestDev } from './dev';
 import { platformPrivateKey } from './notify';
 import { sandboxBuildConfig } from './callback-bundle';
+import { listenOnLoopback } from './loopback';
 import type { DevServerOptions } from '../../scripts/dev-server';
 
 export { newOrderNo };
@@ -94,12 +94,8 @@ export async function startSink(): Promise<Sink> {
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}`, received, close };
 }
 
 /** A connector to the dev server's sandbox whose payment and refund notifications go to `sinkUrl` (lost callbacks). */

@@ -1,7 +1,7 @@
 /** Test helpers for the CloudPay emulation: "cloud functions" on 127.0.0.1 and their registration. */
 import http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { SandboxReadyInfo } from '../../sandbox';
+import { listenOnLoopback } from './loopback';
 
 export interface FunctionAnswer {
   /** HTTP status of the invocation; default 200. */
@@ -41,16 +41,14 @@ export async function startCloudFunction(answer: (event: any, n: number) => Func
       } else reply();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, close } = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}/invoke`,
     events,
-    close: () => new Promise<void>((resolve) => {
+    close: () => {
       for (const t of timers) clearTimeout(t);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+      return close();
+    },
   };
 }
 

@@ -1,11 +1,11 @@
 /** Test helpers for the sandbox tests: a signing v3 client, a notification receiver, temp dirs, polling. */
 import http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildAuthorization, NotificationEnvelope, parseNotification, RequestSigner, WechatpayVerifier } from '../../wxpay';
 import { SandboxReadyInfo } from '../../sandbox';
+import { listenOnLoopback } from './loopback';
 
 export function tempDataDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sandbox-test-'));
@@ -84,16 +84,8 @@ export async function startReceiver(answer: (n: number) => number = () => 200): 
       res.end(status === 200 || status === 204 ? '' : JSON.stringify({ code: 'FAIL', message: '失败' }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/wxpay/notify`,
-    received,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}/wxpay/notify`, received, close };
 }
 
 /** Polls `probe` until it returns a truthy value or the deadline passes. */
@@ -204,14 +196,6 @@ export async function startVerifyingReceiver(info: SandboxReadyInfo): Promise<{ 
       res.end(entry.ok ? '' : JSON.stringify({ code: 'FAIL', message: '签名验证失败' }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/wxpay/notify`,
-    received,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  const { port, close } = await listenOnLoopback(server);
+  return { url: `http://127.0.0.1:${port}/wxpay/notify`, received, close };
 }
