@@ -7,7 +7,6 @@ import { CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES, DEFAULT_ORDER_FIELDS } from '
 import { assertValid } from '../connector/validation';
 import { PayError } from '../wxpay';
 import { CONFIG_SCHEMA } from '../schemas';
-import callbacksSchema from '../schemas/deploy/callbacks.json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { callbackFields, CallbackOrderFields } from './runtime/orders';
 import { CallbackOptions, DEFAULT_RECONCILE_SCHEDULE } from './runtime/options';
@@ -17,7 +16,6 @@ import { reconcileTemplate } from './templates/reconcile';
 import { connectorTemplate } from './templates/connector';
 import { refundNotifyTemplate } from './templates/refund-notify';
 
-export const CALLBACKS_SCHEMA = callbacksSchema;
 export const FUNCTION_KINDS: readonly FunctionKind[] = ['pay-notify', 'refund-notify', 'reconcile', 'connector'];
 
 /** Environment variable names for secrets that the configuration gives as files or values. */
@@ -96,11 +94,13 @@ export function deployConfig(config: WedaWxpayConfig): DeployConfig {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
-  const { callbacks: rawCallbacks, ...rawConfig } = structuredClone(input.config);
-  const config = rawConfig as WedaWxpayConfig;
-  assertValid(CONFIG_SCHEMA, config, CONFIG_FILE_NAME);
-  const callbacks = structuredClone(rawCallbacks ?? {}) as CallbackOptions;
-  assertValid(CALLBACKS_SCHEMA, callbacks, `${CONFIG_FILE_NAME} callbacks`);
+  // One validation of the whole file (config.json includes the callbacks schema); an absent `callbacks`
+  // is validated as {} so its defaults are filled in.
+  const whole = structuredClone({ ...input.config, callbacks: input.config.callbacks ?? {} });
+  assertValid(CONFIG_SCHEMA, whole, CONFIG_FILE_NAME);
+  const { callbacks: validCallbacks, ...rest } = whole;
+  const config = rest as WedaWxpayConfig;
+  const callbacks = validCallbacks as CallbackOptions;
 
   const fields: CallbackOrderFields = callbackFields({ ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) });
   const ordersModel = config.models?.orders ?? 'orders';
