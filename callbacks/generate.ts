@@ -3,8 +3,8 @@
  * payment settings (secrets turned into environment variable names), plus the `callbacks` options. The
  * output is the readable index.js of each function; scripts/build.ts writes it next to the bundled runtime.
  */
-import { CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES, DEFAULT_ORDER_FIELDS } from '../connector/config';
-import { assertValid } from '../connector/validation';
+import { CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES, DEFAULT_ORDER_FIELDS } from '../config';
+import { assertValid } from '../schemas/validate';
 import { PayError } from '../wxpay';
 import { CONFIG_SCHEMA } from '../schemas';
 import type { WedaWxpayConfig } from '../schemas/types.generated';

@@ -9,7 +9,8 @@
  * Function names: the kind (`pay-notify`, `refund-notify`, `reconcile`) and the configured names
  * (`functions.*`, `cloudpay.payCallbackFunction` / `refundCallbackFunction`).
  */
-import type { Connector, ResolvedConfig } from '../connector';
+import type { Connector } from '../connector';
+import type { ResolvedConfig } from '../config';
 import * as runtime from './runtime';
 import { FunctionKit } from './runtime/function-kit';
 import type { HttpTriggerEvent } from './runtime/http-event';

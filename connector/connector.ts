@@ -3,7 +3,7 @@ import { inVocabulary } from './errors';
 import { MANIFEST, findMethod, MethodName } from './manifest';
 import { PaymentProvider } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
-import { assertValid, findProblems } from './validation';
+import { assertValid, findProblems } from '../schemas/validate';
 
 export interface Connector {
   readonly provider: PaymentProvider;

@@ -1,5 +1,5 @@
 import { MANIFEST, MethodIntent, MethodRow } from './manifest';
-import { DEFAULT_FUNCTION_NAMES } from './config';
+import { DEFAULT_FUNCTION_NAMES } from '../config';
 
 /**
  * `weda-wxpay export connector`: the manifest as a WeDa connector (CALS `ICloudIntegrationDataSource`,

@@ -1,14 +1,12 @@
 /** The connector: manifest rows, validation, providers, configuration. Production code; never imports sandbox/. */
 import { PayError } from '../wxpay';
-import { ResolvedConfig } from './config';
+import type { ResolvedConfig } from '../config';
 import { PaymentProvider } from './providers/provider';
 import { V3Provider } from './providers/v3';
 import { CloudPayApi, CloudPayProvider } from './providers/cloudpay';
 
 export * from './manifest';
 export * from './connector';
-export * from './config';
-export * from './validation';
 export type { PaymentProvider } from './providers/provider';
 export { V3Provider } from './providers/v3';
 export { CloudPayProvider, CLOUDPAY_APIS } from './providers/cloudpay';

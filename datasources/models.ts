@@ -15,7 +15,7 @@
  *   x-unique (WeDa: unique value), x-system (set by the store; never written by callers),
  *   x-indexed (local only: the SQLite store indexes the field; not part of the WeDa model).
  */
-import type { OrderFields } from '../connector/config';
+import type { OrderFields } from '../config';
 import goodsSchemaJson from '../schemas/models/goods.json';
 import ordersSchemaJson from '../schemas/models/orders.json';
 import type { FieldDefinition, ModelDefinition } from './definitions';

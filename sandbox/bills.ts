@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { BILL_HEADERS, BILL_SUMMARY_HEADER, billSha1, BillType, fenToYuan, toRfc3339Cst } from '../wxpay';
+import { BILL_HEADERS, BILL_SUMMARY_HEADER, billSha1, BillType, fenToYuan, toChinaDate, toChinaDateTime, toRfc3339Cst } from '../wxpay';
 import type { SandboxCore } from './core';
 import { SandboxError } from './errors';
 import { newBillToken } from './ids';
@@ -59,11 +59,6 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const billParamError = (field: string, issue: string, value?: unknown): SandboxError =>
   new SandboxError(400, 'PARAM_ERROR', `参数错误：${field} ${issue}`, { field, location: 'query', issue, ...(value !== undefined ? { value } : {}) });
 
-/** China-time calendar date (yyyy-MM-dd) of a sandbox instant. */
-export function cstDate(ms: number): string {
-  return toRfc3339Cst(ms).slice(0, 10);
-}
-
 /**
  * Checks `bill_date` against the sandbox clock in China time (§1.6): format yyyy-MM-dd and a real date, else
  * PARAM_ERROR; today or later → STATEMENT_CREATING (the bill for day D exists from D+1); more than 3 months ago →
@@ -76,7 +71,7 @@ export function checkBillDate(core: SandboxCore, billDate: string): void {
   if (!m || asDate.getUTCFullYear() !== y || asDate.getUTCMonth() !== mo - 1 || asDate.getUTCDate() !== d) {
     throw billParamError('bill_date', 'must be a date formatted yyyy-MM-dd', billDate);
   }
-  const today = cstDate(core.clock.now());
+  const today = toChinaDate(core.clock.now());
   if (billDate >= today) throw new SandboxError(400, 'STATEMENT_CREATING', '账单生成中，请稍后再试', { field: 'bill_date', location: 'query', issue: `the bill for ${billDate} is generated on the next day (sandbox today is ${today})` });
   const [ty, tm, td] = today.split('-').map(Number) as [number, number, number];
   const limit = new Date(Date.UTC(ty, tm - 1 - 3, td)).toISOString().slice(0, 10);
@@ -116,7 +111,7 @@ export function buildBill(core: SandboxCore, opts: { billDate: string; billType:
   const lines: Line[] = [];
   for (const t of payments) {
     const fee = feeOf(t.amount_total);
-    const base = commonFields(t, billTime(t.success_time!), 'SUCCESS', t.amount_total);
+    const base = commonFields(t, toChinaDateTime(Date.parse(t.success_time!)), 'SUCCESS', t.amount_total);
     const tail = [text(t.description), text(t.attach ?? ''), feeText(fee), FEE_RATE_TEXT, fenToYuan(t.amount_total)];
     const fields = opts.billType === 'SUCCESS'
       ? [...base, ...tail, '']
@@ -129,8 +124,8 @@ export function buildBill(core: SandboxCore, opts: { billDate: string; billType:
     const refundCols = [r.refund_id, r.out_refund_no, fenToYuan(r.amount_refund), '0.00', 'ORIGINAL', r.status];
     const tail = [text(t?.description ?? ''), text(t?.attach ?? ''), feeText(fee), FEE_RATE_TEXT, '0.00', fenToYuan(r.amount_refund), ''];
     const fields = opts.billType === 'REFUND'
-      ? [...commonFields(t, billTime(t?.success_time ?? r.create_time), 'REFUND', 0, r), billTime(r.create_time), r.success_time ? billTime(r.success_time) : '', ...refundCols, ...tail]
-      : [...commonFields(t, billTime(r.create_time), 'REFUND', 0, r), ...refundCols, ...tail];
+      ? [...commonFields(t, toChinaDateTime(Date.parse(t?.success_time ?? r.create_time)), 'REFUND', 0, r), toChinaDateTime(Date.parse(r.create_time)), r.success_time ? toChinaDateTime(Date.parse(r.success_time)) : '', ...refundCols, ...tail]
+      : [...commonFields(t, toChinaDateTime(Date.parse(r.create_time)), 'REFUND', 0, r), ...refundCols, ...tail];
     lines.push({ at: r.create_time, fields, settle: 0, refund: r.amount_refund, fee, order: 0, applied: r.amount_refund });
   }
   lines.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
@@ -169,11 +164,6 @@ function commonFields(t: TransactionRow | undefined, time: string, state: 'SUCCE
     fenToYuan(settle),
     '0.00',
   ];
-}
-
-/** RFC 3339 (+08:00) → `yyyy-MM-dd HH:mm:ss` China time. */
-function billTime(rfc3339: string): string {
-  return toRfc3339Cst(Date.parse(rfc3339)).slice(0, 19).replace('T', ' ');
 }
 
 /** Free text cannot break the CSV: ',' → '，', backtick → ''', line breaks → space. */

@@ -1,9 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-
-/** yyyyMMddHHmmss in China Standard Time. */
-function cstDigits(ms: number): string {
-  return new Date(ms + 8 * 3600_000).toISOString().slice(0, 19).replace(/\D/g, '');
-}
+import { toChinaCompact } from '../wxpay';
 
 function digits(n: number): string {
   let out = '';
@@ -13,12 +9,12 @@ function digits(n: number): string {
 
 /** Like `wx201410272009395522657a690389285100`: "wx" + yyyyMMddHHmmss + 20 hex chars (wxpay-v3.md §1.1). */
 export function newPrepayId(nowMs: number): string {
-  return `wx${cstDigits(nowMs)}${randomBytes(10).toString('hex')}`;
+  return `wx${toChinaCompact(nowMs)}${randomBytes(10).toString('hex')}`;
 }
 
 /** 28 digits, "4200" + 6 digits + yyyyMMdd + 10 digits, like real WeChat Pay transaction ids. */
 export function newTransactionId(nowMs: number): string {
-  return `4200${digits(6)}${cstDigits(nowMs).slice(0, 8)}${digits(10)}`;
+  return `4200${digits(6)}${toChinaCompact(nowMs).slice(0, 8)}${digits(10)}`;
 }
 
 /** Notification id, string(36) (wxpay-v3.md §4). */
@@ -45,7 +41,7 @@ function pooledRandomHex(bytes: number): string {
 
 /** 29 digits, "50" + 8 digits + yyyyMMdd + 11 digits, like `50000000382019052709732678859` (wxpay-v3.md §1.4). */
 export function newRefundId(nowMs: number): string {
-  return `50${digits(8)}${cstDigits(nowMs).slice(0, 8)}${digits(11)}`;
+  return `50${digits(8)}${toChinaCompact(nowMs).slice(0, 8)}${digits(11)}`;
 }
 
 /** Bill download token (URL-safe). */

@@ -22,5 +22,5 @@ export {
   REFUND_OUTCOMES, MAX_REFUNDS_PER_ORDER,
 } from './refunds';
 export type { RefundInput, RefundOutcome, RefundRow, RefundStatus } from './refunds';
-export { buildBill, tradeBill, requestTradeBill, downloadBillFile, checkBillDate, checkBillType, cstDate, SANDBOX_BILL_TYPES } from './bills';
+export { buildBill, tradeBill, requestTradeBill, downloadBillFile, checkBillDate, checkBillType, SANDBOX_BILL_TYPES } from './bills';
 export type { StoredBill } from './bills';

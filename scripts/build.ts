@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { build as esbuild } from 'esbuild';
-import { CONFIG_FILE_NAME } from '../connector/config';
+import { CONFIG_FILE_NAME } from '../config';
 import { generateFunctions, GeneratedFunction, GenerateInput } from '../callbacks/generate';
 import cloudbasercSchema from '../schemas/deploy/cloudbaserc.json';
 import { projectRoot } from './project-root';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startSandbox } from '../sandbox';
 import fs from 'node:fs';
-import { CONFIG_FILE_NAME, loadConfigFile } from '../connector/config';
+import { CONFIG_FILE_NAME, loadConfigFile } from '../config';
 import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';

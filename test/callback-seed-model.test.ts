@@ -17,7 +17,7 @@ import { reconcile } from '../callbacks/runtime/reconcile';
 import { buildModelDefinitions } from '../datasources/models';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore } from '../datasources/weda';
-import { DEFAULT_ORDER_FIELDS } from '../connector/config';
+import { DEFAULT_ORDER_FIELDS } from '../config';
 import {
   cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, orderOf, placeAndPay, SEED_VIEW, sinkConnector, startCallbackDev,
   startSink, Sink, TestDev,

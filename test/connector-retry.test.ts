@@ -3,7 +3,8 @@
  * backoff; exhausted retries surface the platform code, the attempt count and retryable=true; a slow
  * platform times out per configuration; 4xx errors are never retried.
  */
-import { createConnector, createProvider, resolveConfig, Connector } from '../connector';
+import { createConnector, createProvider, Connector } from '../connector';
+import { resolveConfig } from '../config';
 import { startTestDev, newOrderNo, TestDev } from './helpers/dev';
 
 let t: TestDev;

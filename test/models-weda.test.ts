@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_ORDER_FIELDS, resolveConfig } from '../connector/config';
+import { DEFAULT_ORDER_FIELDS, resolveConfig } from '../config';
 import {
   GOODS_SCHEMA, ORDERS_SCHEMA, WEDA_DEFAULT_METHODS, buildModelDefinitions, buildWedaModel, buildWedaModels,
   type ModelSourceSchema, type WedaModelJson,

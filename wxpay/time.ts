@@ -1,6 +1,62 @@
-/** RFC 3339 in China Standard Time (+08:00), the form WeChat Pay uses for every date field (wxpay-v3.md §0). */
+/**
+ * China Standard Time (+08:00, no daylight saving) in the shapes WeChat Pay uses. v3 dates are RFC 3339 with
+ * the offset (wxpay-v3.md §0); v2/CloudPay gives China wall time without an offset: `yyyyMMddHHmmss`
+ * (time_end, time_expire) and `yyyy-MM-dd HH:mm:ss` (refund success_time, bill rows) (wxpay-v2-cloudpay.md §0,
+ * §5.4–5.5). Every conversion in the project goes through here.
+ */
+const CST_OFFSET_MS = 8 * 3600_000;
+
+/** `YYYY-MM-DDTHH:mm:ss` of the China wall clock at `ms`. */
+function chinaWall(ms: number): string {
+  return new Date(ms + CST_OFFSET_MS).toISOString().slice(0, 19);
+}
+
+/** RFC 3339 in China Standard Time: `2024-01-31T12:00:05+08:00`. */
 export function toRfc3339Cst(ms: number): string {
-  const d = new Date(ms + 8 * 3600_000);
-  const iso = d.toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ, but shifted to +08:00 wall time
-  return `${iso.slice(0, 19)}+08:00`;
+  return `${chinaWall(ms)}+08:00`;
+}
+
+/** `yyyyMMddHHmmss` in China time (v2 time_end, time_expire; ids that start with the date). */
+export function toChinaCompact(ms: number): string {
+  return chinaWall(ms).replace(/\D/g, '');
+}
+
+/** `yyyy-MM-dd HH:mm:ss` in China time (v2 refund success_time, bill rows, what a payer reads). */
+export function toChinaDateTime(ms: number): string {
+  return chinaWall(ms).replace('T', ' ');
+}
+
+/** `yyyy-MM-dd`: the China calendar date of an instant (bill days). */
+export function toChinaDate(ms: number): string {
+  return chinaWall(ms).slice(0, 10);
+}
+
+const COMPACT = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
+const SPACED = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+
+/**
+ * China wall time without an offset (`yyyyMMddHHmmss` or `yyyy-MM-dd HH:mm:ss`) → ms since the epoch, or
+ * undefined when it is neither shape or not a real time (30 February, hour 25).
+ */
+export function parseChinaTime(text: string): number | undefined {
+  const m = COMPACT.exec(text) ?? SPACED.exec(text);
+  if (!m) return undefined;
+  const wall = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
+  const ms = Date.parse(`${wall}+08:00`);
+  return Number.isFinite(ms) && chinaWall(ms) === wall ? ms : undefined;
+}
+
+/** Any WeChat Pay time (RFC 3339 with offset, or China wall time) → ms since the epoch, or undefined. */
+export function parseWechatTime(text: unknown): number | undefined {
+  if (typeof text !== 'string' || text === '') return undefined;
+  const china = parseChinaTime(text);
+  if (china !== undefined) return china;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** China wall time (`yyyyMMddHHmmss`, `yyyy-MM-dd HH:mm:ss`) → RFC 3339 +08:00, or undefined when malformed. */
+export function chinaTimeToRfc3339(text: string): string | undefined {
+  const ms = parseChinaTime(text);
+  return ms === undefined ? undefined : toRfc3339Cst(ms);
 }

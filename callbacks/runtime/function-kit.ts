@@ -9,7 +9,8 @@
  * wx-server-sdk), `WEDA_WXPAY_MESSAGES_URL` (subscribe messages are POSTed to a recorder instead of sent).
  */
 import { WechatpayVerifier } from '../../wxpay';
-import { createConnector, createProvider, resolveConfig, type CloudPayApi, type Connector, type ResolvedConfig } from '../../connector';
+import { createConnector, createProvider, type CloudPayApi, type Connector } from '../../connector';
+import { resolveConfig, type ResolvedConfig } from '../../config';
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
 import { CallbackLog, jsonLineLog } from './answers';
 import type { CallbackOptions } from './options';

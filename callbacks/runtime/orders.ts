@@ -1,4 +1,4 @@
-import type { OrdersBinding, OrderFields } from '../../connector/config';
+import type { OrdersBinding, OrderFields } from '../../config';
 import type { WedaSdk } from '../../datasources/weda';
 import { isAllowedTransition } from './order-status';
 

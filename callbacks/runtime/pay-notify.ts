@@ -1,10 +1,9 @@
-import { HeaderBag, parseNotification, PayError, WechatpayVerifier } from '../../wxpay';
+import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayPaymentEvent, QueryOrderOutput, V3Transaction } from '../../schemas/types.generated';
 import { OrdersPort, transition } from './orders';
 import { OrderStatus } from './order-status';
 import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
 import type { PayerNotifier } from './payer-message';
-import { parseWechatTime } from './times';
 
 export type { CallbackLog, HttpAnswer } from './answers';
 

@@ -7,7 +7,7 @@
  */
 import type { CallbackLog } from './answers';
 import { errorMessage } from './answers';
-import { chinaTime } from './times';
+import { toChinaDateTime } from '../../wxpay';
 
 /** The parameters of `cloud.openapi.subscribeMessage.send` (camelCase, as wx-server-sdk takes them). */
 export interface SubscribeMessage {
@@ -60,7 +60,7 @@ export function renderPayerMessage(s: PayerMessageSettings, paid: PaidOrderFacts
     goodsName: paid.goodsName ?? '',
     amount: (paid.amountFen / 100).toFixed(2),
     amountFen: String(paid.amountFen),
-    paidTime: chinaTime(paid.paidAt),
+    paidTime: toChinaDateTime(paid.paidAt),
     transactionId: paid.transactionId,
   };
   const fill = (text: string) => text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? vars[name]! : whole));

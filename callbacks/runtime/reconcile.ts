@@ -11,7 +11,7 @@
  * Each run takes at most `batchSize` orders of each kind and stops starting new ones after `budgetMs`; an
  * error on one order is recorded in the summary and the run goes on with the next.
  */
-import { PayError } from '../../wxpay';
+import { PayError, parseWechatTime } from '../../wxpay';
 import type { QueryOrderOutput, QueryRefundOutput } from '../../schemas/types.generated';
 import { CallbackLog, errorMessage } from './answers';
 import { OrdersPort, OrderRecord, markWhile } from './orders';
@@ -19,7 +19,6 @@ import { OrderStatus } from './order-status';
 import { applyPaymentSuccess } from './pay-notify';
 import type { PayerNotifier } from './payer-message';
 import { applyRefundOutcome, refundFactsFromQuery } from './refund-notify';
-import { parseWechatTime } from './times';
 
 /** WeChat Pay asks for at least 5 minutes between creating and closing an order. */
 export const MIN_CLOSE_AFTER_MINUTES = 5;

@@ -10,12 +10,11 @@
  * - it called `updataStatus` before its `const` definition (a TDZ ReferenceError on the failure branch);
  * - its updates had no status in the where: every update here is a compare-and-set on the current status.
  */
-import { HeaderBag, parseNotification, PayError, WechatpayVerifier } from '../../wxpay';
+import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayRefundEvent, QueryRefundOutput, V3RefundNotification } from '../../schemas/types.generated';
 import { OrdersPort, OrderRecord, transition } from './orders';
 import { OrderStatus } from './order-status';
 import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
-import { parseWechatTime } from './times';
 
 /** v3 names; CloudPay REFUNDCLOSE → CLOSED, CHANGE → ABNORMAL (wxpay-v3.md §7, peers.md §3.9). */
 export type RefundStatus = 'SUCCESS' | 'CLOSED' | 'ABNORMAL' | 'PROCESSING';

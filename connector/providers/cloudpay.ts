@@ -1,4 +1,4 @@
-import { createNonce, PayError } from '../../wxpay';
+import { chinaTimeToRfc3339, createNonce, parseWechatTime, PayError, toChinaCompact } from '../../wxpay';
 import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput,
   RefundInput, RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput,
@@ -65,7 +65,7 @@ export class CloudPayProvider implements PaymentProvider {
       // Without openid CloudPay fills the payer from the calling user's context (§5.2).
       ...(input.openid ? { subOpenid: input.openid, ...(this.s.appid ? { subAppid: this.s.appid } : {}) } : {}),
       attach: input.attach,
-      timeExpire: input.timeExpire ? toV2Time(input.timeExpire) : undefined,
+      timeExpire: input.timeExpire ? toChinaCompact(parseWechatTime(input.timeExpire)!) : undefined,
       goodsTag: input.goodsTag,
     }));
     const payment = r.payment as UnifiedOrderOutput['payment'] | undefined;
@@ -84,7 +84,7 @@ export class CloudPayProvider implements PaymentProvider {
       payerTotal: r.cashFee === undefined ? undefined : Number(r.cashFee),
       // subOpenid is the payer under the mini-program; openid is under the provider's appid (§5.4).
       openid: (r.subOpenid ?? r.openid) as string | undefined,
-      successTime: typeof r.timeEnd === 'string' && r.timeEnd ? fromV2Time(r.timeEnd) : undefined,
+      successTime: typeof r.timeEnd === 'string' && r.timeEnd ? (chinaTimeToRfc3339(r.timeEnd) ?? r.timeEnd) : undefined,
       attach: r.attach as string | undefined,
       tradeType: r.tradeType as string | undefined,
       bankType: r.bankType as string | undefined,
@@ -155,7 +155,7 @@ export class CloudPayProvider implements PaymentProvider {
       status: V2_REFUND_STATUS[rawStatus] ?? 'PROCESSING',
       refundFee: Number(pick('refundFeeList', 'refundFee', i) ?? 0),
       totalFee: Number(r.totalFee ?? 0),
-      successTime: typeof successTime === 'string' && successTime ? fromV2Time(successTime) : undefined,
+      successTime: typeof successTime === 'string' && successTime ? (chinaTimeToRfc3339(successTime) ?? successTime) : undefined,
       channel: pick('refundChannelList', 'refundChannel', i) as string | undefined,
       userReceivedAccount: pick('refundRecvAccoutList', 'refundRecvAccout', i) as string | undefined,
     }) as QueryRefundOutput;
@@ -173,15 +173,3 @@ export class CloudPayProvider implements PaymentProvider {
 /** v2 refund statuses → v3 (wxpay-v3.md §7; CHANGE→ABNORMAL confirmed by WxJava #2737, peers.md §3.9). */
 const V2_REFUND_STATUS: Record<string, RefundOutput['status']> = { SUCCESS: 'SUCCESS', REFUNDCLOSE: 'CLOSED', PROCESSING: 'PROCESSING', CHANGE: 'ABNORMAL' };
 
-/** RFC 3339 (any offset) → yyyyMMddHHmmss in China time; yyyyMMddHHmmss passes through. */
-export function toV2Time(t: string): string {
-  if (/^\d{14}$/.test(t)) return t;
-  const ms = Date.parse(t) + 8 * 3600_000;
-  return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-
-/** yyyyMMddHHmmss or 'yyyy-MM-dd HH:mm:ss' (China time) → RFC 3339 +08:00. */
-export function fromV2Time(t: string): string {
-  const d = t.replace(/[^0-9]/g, '');
-  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}+08:00`;
-}

@@ -1,4 +1,4 @@
-import { assertBillHash, buildJsapiPayment, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
+import { assertBillHash, chinaTimeToRfc3339, buildJsapiPayment, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
 import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput, RefundInput,
   RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput, V3Transaction,
@@ -51,7 +51,7 @@ export class V3Provider implements PaymentProvider {
       mchid: this.s.mchid,
       description: input.body,
       out_trade_no: input.outTradeNo,
-      ...(input.timeExpire ? { time_expire: toRfc3339(input.timeExpire) } : {}),
+      ...(input.timeExpire ? { time_expire: chinaTimeToRfc3339(input.timeExpire) ?? input.timeExpire } : {}),
       ...(input.attach !== undefined ? { attach: input.attach } : {}),
       notify_url: this.s.notifyUrl,
       ...(input.goodsTag ? { goods_tag: input.goodsTag } : {}),
@@ -166,12 +166,6 @@ function explainClose(err: unknown): unknown {
     return new PayError({ code: 'ORDER_PAID', message: 'the order is already paid and cannot be closed; refund it instead', ...(err.requestId ? { requestId: err.requestId } : {}), detail: { field: 'outTradeNo', issue: 'paid' } });
   }
   return err;
-}
-
-/** CloudPay's yyyyMMddHHmmss is China time; v3 wants RFC 3339 with the offset (wxpay-v3.md §7). */
-function toRfc3339(t: string): string {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(t);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00` : t;
 }
 
 /** Drops undefined values: outputs are closed schemas, and v3 may omit null-valued keys (wxpay-v3.md §0). */

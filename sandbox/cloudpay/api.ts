@@ -1,10 +1,10 @@
-import { createNonce, unixSeconds } from '../../wxpay';
+import { chinaTimeToRfc3339, createNonce, toChinaCompact, unixSeconds } from '../../wxpay';
 import { SandboxCore } from '../core';
 import { SandboxError } from '../errors';
 import { Payments } from '../payments';
 import { canonicalJson, JsapiPrepayRequest, OUT_TRADE_NO_PATTERN } from '../prepay-validation';
 import { TransactionRow } from '../transactions';
-import { CONTEXT_OPENID, PROVIDER_APPID, PROVIDER_MCHID, providerOpenid, parseRfc3339, v2Time, v2TimeToRfc3339 } from './format';
+import { CONTEXT_OPENID, PROVIDER_APPID, PROVIDER_MCHID, providerOpenid, parseRfc3339 } from './format';
 import { CloudPaySettings, CloudPayStore } from './store';
 import { businessFail, protocolFail, V2_TEXT, V2Failure, v2FailureOf } from './v2-errors';
 import { v2PaySign, v2Sign } from './v2-sign';
@@ -132,7 +132,7 @@ export class CloudPayBackend {
     const attach = optString(p, 'attach');
     if (attach !== undefined && [...attach].length > 127) throw paramFail('attach', '长度不能超过127个字符');
     const timeExpireV2 = optString(p, 'time_expire');
-    const timeExpire = timeExpireV2 ? v2TimeToRfc3339(timeExpireV2) : undefined;
+    const timeExpire = timeExpireV2 ? chinaTimeToRfc3339(timeExpireV2) : undefined;
     if (timeExpireV2 && !timeExpire) throw paramFail('time_expire', '格式须为yyyyMMddHHmmss');
     const payer = optString(p, 'sub_openid') || optString(p, 'openid') || ctx.openid || CONTEXT_OPENID;
 
@@ -230,7 +230,7 @@ export function orderFields(row: TransactionRow): Record<string, unknown> {
     bank_type: row.bank_type ?? 'OTHERS',
     cash_fee: row.payer_total ?? row.amount_total,
     cash_fee_type: row.currency,
-    time_end: paidAt === undefined ? '' : v2Time(paidAt),
+    time_end: paidAt === undefined ? '' : toChinaCompact(paidAt),
     ...(row.attach ? { attach: row.attach } : {}),
   };
 }

@@ -1,5 +1,5 @@
-import { createNonce } from '../../wxpay';
-import { PROVIDER_APPID, PROVIDER_MCHID, parseRfc3339, providerOpenid, v2DateTime, v2Time } from './format';
+import { createNonce, toChinaCompact, toChinaDateTime } from '../../wxpay';
+import { PROVIDER_APPID, PROVIDER_MCHID, parseRfc3339, providerOpenid } from './format';
 
 /** What a paid order looks like to the payment event (a TransactionRow of sandbox/transactions.ts, structurally). */
 export interface PaidOrder {
@@ -42,7 +42,7 @@ export function paymentEvent(t: PaidOrder): Record<string, unknown> {
     cashFee: t.payer_total ?? t.amount_total,
     transactionId: t.transaction_id ?? '',
     outTradeNo: t.out_trade_no,
-    timeEnd: paidAt === undefined ? '' : v2Time(paidAt),
+    timeEnd: paidAt === undefined ? '' : toChinaCompact(paidAt),
     ...(t.attach ? { attach: t.attach } : {}),
   };
 }
@@ -90,7 +90,7 @@ export function refundEvent(r: SettledRefund): Record<string, unknown> {
     refundFee: r.amount_refund,
     settlementRefundFee: r.amount_refund,
     refundStatus: v2RefundStatus(r.status),
-    ...(r.status === 'SUCCESS' && doneAt !== undefined ? { successTime: v2DateTime(doneAt) } : {}),
+    ...(r.status === 'SUCCESS' && doneAt !== undefined ? { successTime: toChinaDateTime(doneAt) } : {}),
     refundRecvAccout: '支付用户零钱',
     refundAccount: 'REFUND_SOURCE_UNSETTLED_FUNDS',
     refundRequestSource: 'API',

@@ -15,26 +15,6 @@ export const PROVIDER_MCHID = '1800780001';
  */
 export const CONTEXT_OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
 
-const CST_MS = 8 * 3600_000;
-
-/** Sandbox ms → v2 `yyyyMMddHHmmss`, Beijing time (time_end, time_start, time_expire). */
-export function v2Time(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().slice(0, 19).replace(/\D/g, '');
-}
-
-/** Sandbox ms → `yyyy-MM-dd HH:mm:ss`, Beijing time (refund success_time, §0). */
-export function v2DateTime(ms: number): string {
-  return new Date(ms + CST_MS).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** v2 `yyyyMMddHHmmss` (Beijing time) → RFC 3339 with +08:00, or undefined when malformed. */
-export function v2TimeToRfc3339(s: string): string | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(s);
-  if (!m) return undefined;
-  const iso = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`;
-  return Number.isNaN(Date.parse(iso)) || new Date(Date.parse(iso) + CST_MS).toISOString().slice(0, 19) !== iso.slice(0, 19) ? undefined : iso;
-}
-
 /** RFC 3339 (any offset) → sandbox ms, or undefined. */
 export function parseRfc3339(s: string | null | undefined): number | undefined {
   if (!s) return undefined;

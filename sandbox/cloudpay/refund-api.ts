@@ -1,12 +1,12 @@
 import { gzipSync } from 'node:zlib';
-import { BillType } from '../../wxpay';
+import { BillType, toChinaDateTime } from '../../wxpay';
 import { tradeBill } from '../bills';
 import { SandboxError } from '../errors';
 import { createRefund, OUT_REFUND_NO_PATTERN, RefundRow } from '../refunds';
 import { TransactionRow } from '../transactions';
 import { ApiContext, CloudPayRefundBackend, fen, optString, paramFail, Params, RawResult, required } from './api';
 import { v2RefundStatus } from './events';
-import { parseRfc3339, v2DateTime } from './format';
+import { parseRfc3339 } from './format';
 import { businessFail, protocolFail, V2_TEXT } from './v2-errors';
 
 /** refundquery pages by 10 when an order has more refunds (wxpay-v2-cloudpay.md §1.5). */
@@ -114,7 +114,7 @@ export const refundBackend: CloudPayRefundBackend = {
     const list = <T>(f: (r: RefundRow) => T): T[] => (empty ? [] : page.map(f));
     const successTime = (r: RefundRow): string => {
       const t = r.status === 'SUCCESS' ? parseRfc3339(r.success_time) : undefined;
-      return t === undefined ? '' : v2DateTime(t);
+      return t === undefined ? '' : toChinaDateTime(t);
     };
     const first = refunds[0]!;
     const indexed: Record<string, unknown> = {};

@@ -4,7 +4,7 @@ import { KeyObject } from 'node:crypto';
 import { loadPrivateKey, loadPublicKey, PayError } from '../wxpay';
 import { CONFIG_SCHEMA } from '../schemas';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
-import { assertValid } from './validation';
+import { assertValid } from '../schemas/validate';
 
 export const CONFIG_FILE_NAME = 'weda-wxpay.config.json';
 export const DEFAULT_V3_BASE_URL = 'https://api.mch.weixin.qq.com';
