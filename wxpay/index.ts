@@ -9,3 +9,4 @@ export * from './paysign';
 export * from './notification';
 export * from './time';
 export * from './bill';
+export * from './cloudpay-apis';
