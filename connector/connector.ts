@@ -1,7 +1,7 @@
 import { PayError } from '../wxpay';
 import { inVocabulary } from './errors';
-import { MANIFEST, findMethod, MethodName } from './manifest';
-import { PaymentProvider } from './providers/provider';
+import { MANIFEST, findMethod, MethodName, MethodRow } from './manifest';
+import { callProvider, PaymentProvider, ProviderMethodTypes } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
 import { assertValid, findProblems } from '../schemas/validate';
 
@@ -24,7 +24,7 @@ export function createConnector(provider: PaymentProvider, opts: { retry?: Retry
       assertValid(method.input, input, method.name);
       const output = await withRetry(retry, async () => {
         try {
-          return await method.handler(provider, input);
+          return await dispatch(method, provider, input);
         } catch (err) {
           throw inVocabulary(err);
         }
@@ -37,6 +37,13 @@ export function createConnector(provider: PaymentProvider, opts: { retry?: Retry
       return output;
     },
   };
+}
+
+/** Runs a row by its target. The input has passed the row's input schema, so it is that method's input type. */
+function dispatch(row: MethodRow, provider: PaymentProvider, input: unknown): Promise<unknown> {
+  switch (row.target) {
+    case 'provider': return callProvider(provider, row.name, input as ProviderMethodTypes[typeof row.name]['input']);
+  }
 }
 
 export type { MethodName };

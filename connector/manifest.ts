@@ -1,43 +1,52 @@
 import { METHOD_SCHEMAS, JsonSchema } from '../schemas';
-import { PaymentProvider } from './providers/provider';
+import type { ProviderMethodName } from './providers/provider';
 
 export type MethodName = keyof typeof METHOD_SCHEMAS;
 
 /** How WeDa's editor treats a method (create = side effects; query = safe to call again). */
 export type MethodIntent = 'create' | 'query' | 'update';
 
-/**
- * One row per connector method: its name as builders know it (CloudPay / WeDa built-in connector), the
- * title shown in the editor, input and output schemas, and the provider call. Everything else — validation,
- * error model, WeDa export — is derived from these rows.
- */
-export interface MethodRow {
+interface RowColumns {
+  /** The method's name as builders know it (CloudPay / WeDa built-in connector). */
   name: MethodName;
+  /** Shown in the editor. */
   title: string;
   description: string;
   intent: MethodIntent;
   input: JsonSchema;
   output: JsonSchema;
-  handler: (provider: PaymentProvider, input: any) => Promise<unknown>;
 }
 
-const row = (name: MethodName, title: string, intent: MethodIntent, handler: MethodRow['handler']): MethodRow => ({
+/** Answered by the payment backend (CloudPay or v3): the provider's method of the same name. */
+export interface ProviderMethodRow extends RowColumns {
+  target: 'provider';
+  name: MethodName & ProviderMethodName;
+}
+
+/**
+ * One row per connector method: data, not code. `target` says who answers it (the connector dispatches on
+ * it); everything else — validation, error model, WeDa export — is derived from these rows. Methods that
+ * run on the server rather than the payment backend will be rows of another target kind.
+ */
+export type MethodRow = ProviderMethodRow;
+
+const providerRow = (name: ProviderMethodRow['name'], title: string, intent: MethodIntent): ProviderMethodRow => ({
   name,
   title,
   description: String(METHOD_SCHEMAS[name].input.description ?? title),
   intent,
+  target: 'provider',
   input: METHOD_SCHEMAS[name].input,
   output: METHOD_SCHEMAS[name].output,
-  handler,
 });
 
 export const MANIFEST: readonly MethodRow[] = [
-  row('unifiedOrder', '统一下单', 'create', (p, input) => p.unifiedOrder(input)),
-  row('queryOrder', '查询订单', 'query', (p, input) => p.queryOrder(input)),
-  row('closeOrder', '关闭订单', 'update', (p, input) => p.closeOrder(input)),
-  row('downloadBill', '下载交易账单', 'query', (p, input) => p.downloadBill(input)),
-  row('refund', '申请退款', 'create', (p, input) => p.refund(input)),
-  row('queryRefund', '查询退款', 'query', (p, input) => p.queryRefund(input)),
+  providerRow('unifiedOrder', '统一下单', 'create'),
+  providerRow('queryOrder', '查询订单', 'query'),
+  providerRow('closeOrder', '关闭订单', 'update'),
+  providerRow('downloadBill', '下载交易账单', 'query'),
+  providerRow('refund', '申请退款', 'create'),
+  providerRow('queryRefund', '查询退款', 'query'),
 ];
 
 export function findMethod(name: string): MethodRow | undefined {
