@@ -1,5 +1,4 @@
 import { PayError } from '../wxpay';
-import { inVocabulary } from './errors';
 import { MANIFEST, findMethod, MethodName, MethodRow } from './manifest';
 import { callProvider, PaymentProvider, ProviderMethodTypes } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
@@ -22,13 +21,7 @@ export function createConnector(provider: PaymentProvider, opts: { retry?: Retry
       }
       const input = params === undefined || params === null ? {} : structuredClone(params);
       assertValid(method.input, input, method.name);
-      const output = await withRetry(retry, async () => {
-        try {
-          return await dispatch(method, provider, input);
-        } catch (err) {
-          throw inVocabulary(err);
-        }
-      });
+      const output = await withRetry(retry, () => dispatch(method, provider, input));
       // Same output whichever backend runs: a provider that drifts from the schema is a bug, said loudly.
       const problems = findProblems(method.output, output);
       if (problems.length) {

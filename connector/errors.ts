@@ -1,17 +1,17 @@
-import { PayError } from '../wxpay';
+import { CloudPayApiName, isPayErrorCode, PayError, PayErrorCode } from '../wxpay';
 
 /**
- * One vocabulary for both backends (issue 5 §3). v3 codes are kept; v2/CloudPay spellings and legacy v3
- * spellings (wxpay-v3.md §1.9 "a connector should accept both spellings") are mapped onto them.
+ * Platform failures in the one vocabulary (PAY_ERROR_CODES, wxpay/errors.ts), whichever backend answered.
+ * v3 codes are kept; v2/CloudPay spellings and legacy v3 spellings (wxpay-v3.md §1.9 "a connector should
+ * accept both spellings") and the generic page's names for 429/503 (§1.8) are mapped onto them.
  */
-const CODE_ALIASES: Record<string, string> = {
+const CODE_ALIASES: Record<string, PayErrorCode> = {
   SYSTEMERROR: 'SYSTEM_ERROR',
   ORDERPAID: 'ORDER_PAID',
   ORDERCLOSED: 'ORDER_CLOSED',
   ORDERNOTEXIST: 'ORDER_NOT_EXIST',
   NOTENOUGH: 'NOT_ENOUGH',
   NOAUTH: 'NO_AUTH',
-  USERPAYING: 'USER_PAYING',
   BANKERROR: 'BANK_ERROR',
   ACCOUNTERROR: 'ACCOUNT_ERROR',
   RULELIMIT: 'RULE_LIMIT',
@@ -23,30 +23,37 @@ const CODE_ALIASES: Record<string, string> = {
   SERVICE_UNAVAILABLE: 'SYSTEM_ERROR',
 };
 
-export function normaliseCode(code: string): string {
-  const upper = code.toUpperCase();
-  return CODE_ALIASES[upper] ?? upper;
+/** A platform code in the vocabulary: itself, its alias, else PLATFORM_ERROR (the caller keeps the original). */
+export function vocabularyCode(platformCode: string): PayErrorCode {
+  const upper = platformCode.toUpperCase();
+  const code = CODE_ALIASES[upper] ?? upper;
+  return isPayErrorCode(code) ? code : 'PLATFORM_ERROR';
 }
 
-/** v3 answers RESOURCE_NOT_EXISTS for an unknown (or unpaid) order and for an unknown refund (wxpay-v3.md §1.4–1.5). */
-export function withNotFoundMeaning(err: unknown, notFoundCode: 'ORDER_NOT_EXIST' | 'REFUND_NOT_EXIST'): unknown {
-  if (err instanceof PayError && (err.code === 'RESOURCE_NOT_EXISTS' || err.code === 'ORDER_NOT_EXIST')) {
-    return new PayError({ code: notFoundCode, message: err.message, ...(err.detail ? { detail: err.detail } : {}), ...(err.requestId ? { requestId: err.requestId } : {}), ...(err.httpStatus ? { httpStatus: err.httpStatus } : {}), retryable: false });
-  }
-  return err;
-}
+/** What "not found" means on a v3 endpoint: RESOURCE_NOT_EXISTS names no resource (wxpay-v3.md §1.4–1.5). */
+export type NotFoundCode = 'ORDER_NOT_EXIST' | 'REFUND_NOT_EXIST';
 
-/** Re-labels a platform error in the shared vocabulary, keeping the platform's own code in `detail.platformCode`. */
-export function inVocabulary(err: unknown): unknown {
-  if (!(err instanceof PayError)) return err;
-  const code = normaliseCode(err.code);
-  if (code === err.code) return err;
+/**
+ * A v3 error answer `{code, message, detail}` (wxpay-v3.md §1.8) as a PayError in the vocabulary. Without a
+ * JSON body, the status says what it can: 5xx SYSTEM_ERROR, 429 FREQUENCY_LIMITED, else PLATFORM_ERROR.
+ * `notFound` is what RESOURCE_NOT_EXISTS / ORDER_NOT_EXIST mean on this endpoint (an unknown or unpaid order
+ * on refund, an unknown refund on refund query, §1.4–1.5).
+ */
+export function v3Failure(status: number, rawBody: string, requestId: string | undefined, notFound?: NotFoundCode): PayError {
+  let parsed: { code?: unknown; message?: unknown; detail?: Record<string, unknown> } = {};
+  try { parsed = JSON.parse(rawBody); } catch { /* non-JSON error page */ }
+  const platformCode = typeof parsed.code === 'string' ? parsed.code : undefined;
+  let code: PayErrorCode;
+  if (platformCode === undefined) code = status >= 500 ? 'SYSTEM_ERROR' : status === 429 ? 'FREQUENCY_LIMITED' : 'PLATFORM_ERROR';
+  else if (notFound && (platformCode === 'RESOURCE_NOT_EXISTS' || vocabularyCode(platformCode) === 'ORDER_NOT_EXIST')) code = notFound;
+  else code = vocabularyCode(platformCode);
+  const detail = { ...(parsed.detail ?? {}), ...(platformCode !== undefined && platformCode !== code ? { platformCode } : {}) };
   return new PayError({
     code,
-    message: err.message,
-    detail: { ...(err.detail ?? {}), platformCode: err.code },
-    ...(err.requestId ? { requestId: err.requestId } : {}),
-    ...(err.httpStatus ? { httpStatus: err.httpStatus } : {}),
+    message: typeof parsed.message === 'string' ? parsed.message : `HTTP ${status}`,
+    ...(Object.keys(detail).length ? { detail } : {}),
+    ...(requestId ? { requestId } : {}),
+    httpStatus: status,
   });
 }
 
@@ -54,7 +61,7 @@ export function inVocabulary(err: unknown): unknown {
  * CloudPay clobbers the v2 `err_code` with `errCode: 0` (wxpay-v2-cloudpay.md §5.1): only `errCodeDes`,
  * `returnMsg` and `resultCode` survive, so the failure is classified from their text.
  */
-const CLOUDPAY_TEXT_RULES: Array<[RegExp, string]> = [
+const CLOUDPAY_TEXT_RULES: Array<[RegExp, PayErrorCode]> = [
   [/ORDERPAID|已支付/i, 'ORDER_PAID'],
   [/ORDERCLOSED|已关闭|已撤销/i, 'ORDER_CLOSED'],
   [/ORDERNOTEXIST|订单不存在|交易不存在/i, 'ORDER_NOT_EXIST'],
@@ -75,12 +82,34 @@ const CLOUDPAY_TEXT_RULES: Array<[RegExp, string]> = [
   [/BANKERROR|银行/i, 'BANK_ERROR'],
 ];
 
-export function cloudPayFailure(api: string, result: Record<string, unknown>): PayError {
-  const text = [result.errCodeDes, result.returnMsg, result.errorCode, result.resultMsg].filter((v) => typeof v === 'string' && v).join(' · ');
-  const code = CLOUDPAY_TEXT_RULES.find(([re]) => re.test(text))?.[1] ?? 'SYSTEM_ERROR';
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/**
+ * A CloudPay answer with returnCode or resultCode FAIL as a PayError in the vocabulary. v2 has two levels
+ * (wxpay-v2-cloudpay.md §0): returnCode FAIL is said by `returnMsg` (downloadBill adds `errorCode`, §4);
+ * a business failure (returnCode SUCCESS, resultCode FAIL) by `errCodeDes` — its returnMsg is then "OK" and
+ * says nothing. Unclassified text is PLATFORM_ERROR; the text is kept in `detail.platformCode` either way.
+ */
+export function cloudPayFailure(api: CloudPayApiName, result: Record<string, unknown>): PayError {
+  const said = result.returnCode === 'SUCCESS' ? text(result.errCodeDes) ?? text(result.resultMsg) : text(result.returnMsg);
+  const errorCode = text(result.errorCode);
+  const description = [said, errorCode && `(error_code ${errorCode})`].filter(Boolean).join(' ');
+  const code = CLOUDPAY_TEXT_RULES.find(([re]) => re.test(description))?.[1] ?? 'PLATFORM_ERROR';
   return new PayError({
     code,
-    message: `CloudPay ${api} failed: ${text || 'returnCode/resultCode FAIL'}`,
-    detail: { platformCode: String(result.errCodeDes ?? result.returnMsg ?? ''), returnCode: result.returnCode, resultCode: result.resultCode },
+    message: `CloudPay ${api} failed: ${description || 'returnCode/resultCode FAIL'}`,
+    detail: { platformCode: said ?? '', returnCode: result.returnCode, resultCode: result.resultCode },
+  });
+}
+
+/** closeOrder on a paid order, the same from both backends (wxpay-v3.md §1.3: a paid order is refunded, not closed). */
+export function paidOrderNotClosable(err: PayError): PayError {
+  const platformCode = err.detail?.platformCode;
+  return new PayError({
+    code: 'ORDER_PAID',
+    message: 'the order is already paid and cannot be closed; refund it instead',
+    detail: { field: 'outTradeNo', issue: 'paid', ...(platformCode ? { platformCode } : {}) },
+    ...(err.requestId ? { requestId: err.requestId } : {}),
+    cause: err,
   });
 }

@@ -9,7 +9,7 @@ export * from './manifest';
 export * from './connector';
 export type { PaymentProvider } from './providers/provider';
 export { V3Provider } from './providers/v3';
-export { CloudPayProvider, CLOUDPAY_APIS } from './providers/cloudpay';
+export { CloudPayProvider } from './providers/cloudpay';
 export type { CloudPayApi } from './providers/cloudpay';
 export * from './errors';
 export * from './export';

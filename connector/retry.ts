@@ -1,4 +1,4 @@
-import { PayError } from '../wxpay';
+import { isPayError, PayError } from '../wxpay';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (0 = no retry). */
@@ -21,9 +21,9 @@ export async function withRetry<T>(policy: RetryPolicy, attempt: () => Promise<T
     try {
       return await attempt();
     } catch (err) {
-      const retryable = err instanceof PayError && err.retryable;
+      const retryable = isPayError(err) && err.retryable;
       if (!retryable || n >= policy.maxRetries) {
-        if (err instanceof PayError && n > 0) {
+        if (isPayError(err) && n > 0) {
           throw new PayError({
             code: err.code,
             message: `${err.message} (after ${n + 1} attempts)`,
@@ -37,7 +37,7 @@ export async function withRetry<T>(policy: RetryPolicy, attempt: () => Promise<T
         throw err;
       }
       // FREQUENCY_LIMITED asks for a longer pause than a transient 5xx.
-      const base = (err as PayError).code === 'FREQUENCY_LIMITED' ? policy.baseDelayMs * 5 : policy.baseDelayMs;
+      const base = isPayError(err, 'FREQUENCY_LIMITED') ? policy.baseDelayMs * 5 : policy.baseDelayMs;
       await sleep(Math.round(Math.random() * base * 2 ** n));
     }
   }

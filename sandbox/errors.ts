@@ -6,7 +6,7 @@ import { PayError, PayErrorDetail } from '../wxpay';
  * numbers the reference documents where it has one (268498688, 268449538, 268512771, 268501013, 268443699), else 1.
  * v3 is the canonical vocabulary; a CloudPay façade (issue 4) maps these codes to v2 ones.
  */
-export class SandboxError extends PayError {
+export class SandboxError extends PayError<string> {
   readonly status: number;
   readonly internalCode: number;
 

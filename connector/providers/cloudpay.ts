@@ -1,15 +1,12 @@
-import { chinaTimeToRfc3339, createNonce, parseWechatTime, PayError, toChinaCompact } from '../../wxpay';
+import { chinaTimeToRfc3339, CloudPayApiName, createNonce, isPayError, parseWechatTime, PayError, toChinaCompact } from '../../wxpay';
 import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput,
   RefundInput, RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput,
 } from '../../schemas/types.generated';
 import { billOutput, isoBillDate } from '../bill';
-import { cloudPayFailure } from '../errors';
+import { cloudPayFailure, paidOrderNotClosable } from '../errors';
+import { compact } from './output';
 import { PaymentProvider } from './provider';
-import { compact } from './v3';
-
-export const CLOUDPAY_APIS = ['unifiedOrder', 'queryOrder', 'closeOrder', 'refund', 'queryRefund', 'downloadBill'] as const;
-type CloudPayApiName = (typeof CLOUDPAY_APIS)[number];
 
 /**
  * `cloud.cloudPay` from wx-server-sdk (a Proxy; no typings ship with it, wxpay-v2-cloudpay.md §5.1), or the
@@ -97,11 +94,8 @@ export class CloudPayProvider implements PaymentProvider {
     } catch (err) {
       // v2 answers ORDERCLOSED "订单已关闭，无法重复关闭" to a repeat close; the connector's close is re-entrant
       // (as v3's 204, wxpay-v3.md §1.3), so an already-closed order is the answer asked for.
-      if (err instanceof PayError && err.code === 'ORDER_CLOSED') return { outTradeNo: input.outTradeNo, closed: true };
-      if (err instanceof PayError && err.code === 'ORDER_PAID') {
-        throw new PayError({ code: 'ORDER_PAID', message: 'the order is already paid and cannot be closed; refund it instead', detail: { field: 'outTradeNo', issue: 'paid' } });
-      }
-      throw err;
+      if (isPayError(err, 'ORDER_CLOSED')) return { outTradeNo: input.outTradeNo, closed: true };
+      throw isPayError(err, 'ORDER_PAID') ? paidOrderNotClosable(err) : err;
     }
     return { outTradeNo: input.outTradeNo, closed: true };
   }
@@ -144,7 +138,7 @@ export class CloudPayProvider implements PaymentProvider {
     for (let k = 0; k < Math.max(count, 1); k++) if (pick('outRefundNoList', 'outRefundNo', k) === input.outRefundNo) i = k;
     const rawStatus = pick('refundStatusList', 'refundStatus', i);
     if (typeof rawStatus !== 'string') {
-      throw new PayError({ code: 'REFUND_STATUS_UNKNOWN', message: `CloudPay queryRefund returned no status for ${input.outRefundNo} (refundCount ${count}); rely on the refund callback or query again`, retryable: true });
+      throw new PayError({ code: 'REFUND_STATUS_UNKNOWN', message: `CloudPay queryRefund returned no status for ${input.outRefundNo} (refundCount ${count}); rely on the refund callback or query again` });
     }
     const successTime = pick('refundSuccessTimeList', 'refundSuccessTime', i);
     return compact({

@@ -1,4 +1,5 @@
 import { buildAuthorization, PayError, RequestSigner, WechatpayVerifier } from '../../wxpay';
+import { NotFoundCode, v3Failure } from '../errors';
 
 export interface V3ClientOptions {
   baseUrl: string;
@@ -19,7 +20,7 @@ export interface V3Response<T> {
 /**
  * Signed HTTP to WeChat Pay v3: signs every request over the exact bytes sent, verifies every 2xx response
  * (a 2xx without a valid signature is treated as forged, wxpay-v3.md §3), and turns error bodies
- * `{code, message, detail}` into PayError with the platform's Request-ID.
+ * `{code, message, detail}` into PayError in the vocabulary with the platform's Request-ID (v3Failure).
  */
 export class V3Client {
   private readonly base: URL;
@@ -30,10 +31,11 @@ export class V3Client {
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
-  async request<T>(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<V3Response<T>> {
+  /** `notFound`: what RESOURCE_NOT_EXISTS means on this endpoint (see v3Failure). */
+  async request<T>(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown, opts: { notFound?: NotFoundCode } = {}): Promise<V3Response<T>> {
     const { res, raw, requestId } = await this.send(method, new URL(pathAndQuery, this.base), body);
     const text = raw.toString('utf8');
-    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, text, requestId);
+    if (res.status < 200 || res.status > 299) throw v3Failure(res.status, text, requestId, opts.notFound);
     this.opts.verifier.verify(res.headers, raw);
     return { status: res.status, data: (text ? JSON.parse(text) : undefined) as T, ...(requestId ? { requestId } : {}) };
   }
@@ -49,7 +51,7 @@ export class V3Client {
       throw new PayError({ code: 'INVALID_REQUEST', message: `bill download URL ${url.origin} is not on ${this.base.origin}`, detail: { field: 'download_url', issue: 'foreign host' } });
     }
     const { res, raw, requestId } = await this.send('GET', url);
-    if (res.status < 200 || res.status > 299) throw errorFromResponse(res.status, raw.toString('utf8'), requestId);
+    if (res.status < 200 || res.status > 299) throw v3Failure(res.status, raw.toString('utf8'), requestId);
     return raw;
   }
 
@@ -78,17 +80,4 @@ export class V3Client {
     const raw = Buffer.from(await res.arrayBuffer());
     return { res, raw, requestId: res.headers.get('Request-ID') ?? undefined };
   }
-}
-
-function errorFromResponse(status: number, raw: string, requestId: string | undefined): PayError {
-  let parsed: { code?: string; message?: string; detail?: Record<string, unknown> } = {};
-  try { parsed = JSON.parse(raw); } catch { /* non-JSON error page */ }
-  const code = parsed.code ?? (status >= 500 ? 'SYSTEM_ERROR' : status === 429 ? 'FREQUENCY_LIMITED' : 'HTTP_' + status);
-  return new PayError({
-    code,
-    message: parsed.message ?? `HTTP ${status}`,
-    ...(parsed.detail ? { detail: parsed.detail } : {}),
-    ...(requestId ? { requestId } : {}),
-    httpStatus: status,
-  });
 }

@@ -1,10 +1,11 @@
-import { assertBillHash, chinaTimeToRfc3339, buildJsapiPayment, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
+import { assertBillHash, chinaTimeToRfc3339, buildJsapiPayment, isPayError, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
 import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput, RefundInput,
   RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput, V3Transaction,
 } from '../../schemas/types.generated';
 import { billOutput, isoBillDate } from '../bill';
-import { normaliseCode, withNotFoundMeaning } from '../errors';
+import { paidOrderNotClosable } from '../errors';
+import { compact } from './output';
 import { PaymentProvider } from './provider';
 import { V3Client } from './v3-client';
 
@@ -69,12 +70,7 @@ export class V3Provider implements PaymentProvider {
     const path = input.outTradeNo
       ? `/v3/pay/transactions/out-trade-no/${encodeURIComponent(input.outTradeNo)}?mchid=${mchid}`
       : `/v3/pay/transactions/id/${encodeURIComponent(input.transactionId!)}?mchid=${mchid}`;
-    let t: V3Transaction;
-    try {
-      t = (await this.client.request<V3Transaction>('GET', path)).data;
-    } catch (err) {
-      throw withNotFoundMeaning(err, 'ORDER_NOT_EXIST');
-    }
+    const t = (await this.client.request<V3Transaction>('GET', path, undefined, { notFound: 'ORDER_NOT_EXIST' })).data;
     return compact({
       outTradeNo: t.out_trade_no,
       transactionId: t.transaction_id,
@@ -95,7 +91,7 @@ export class V3Provider implements PaymentProvider {
     try {
       await this.client.request('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(input.outTradeNo)}/close`, { mchid: this.s.mchid });
     } catch (err) {
-      throw explainClose(err);
+      throw isPayError(err, 'ORDER_PAID') ? paidOrderNotClosable(err) : err;
     }
     return { outTradeNo: input.outTradeNo, closed: true };
   }
@@ -108,21 +104,13 @@ export class V3Provider implements PaymentProvider {
       ...(this.s.refundNotifyUrl ? { notify_url: this.s.refundNotifyUrl } : {}),
       amount: { refund: input.refundFee, total: input.totalFee, currency: 'CNY' },
     };
-    try {
-      const { data } = await this.client.request<V3Refund>('POST', '/v3/refund/domestic/refunds', body);
-      return refundOutput(data);
-    } catch (err) {
-      throw withNotFoundMeaning(err, 'ORDER_NOT_EXIST');
-    }
+    const { data } = await this.client.request<V3Refund>('POST', '/v3/refund/domestic/refunds', body, { notFound: 'ORDER_NOT_EXIST' });
+    return refundOutput(data);
   }
 
   async queryRefund(input: QueryRefundInput): Promise<QueryRefundOutput> {
-    try {
-      const { data } = await this.client.request<V3Refund>('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(input.outRefundNo)}`);
-      return refundOutput(data);
-    } catch (err) {
-      throw withNotFoundMeaning(err, 'REFUND_NOT_EXIST');
-    }
+    const { data } = await this.client.request<V3Refund>('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(input.outRefundNo)}`, undefined, { notFound: 'REFUND_NOT_EXIST' });
+    return refundOutput(data);
   }
 
   /** Two steps: tradebill → {hash_value, download_url}; download (unsigned) → SHA-1 check → parse (wxpay-v3.md §1.6–1.7). */
@@ -132,7 +120,8 @@ export class V3Provider implements PaymentProvider {
     const { data } = await this.client.request<{ hash_type: string; hash_value: string; download_url: string }>(
       'GET', `/v3/bill/tradebill?bill_date=${billDate}&bill_type=${billType}`);
     const bytes = await this.client.download(data.download_url);
-    if (data.hash_type !== 'SHA1') throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `unsupported bill hash type ${data.hash_type}` });
+    // Asking again will not change the hash type: unlike a mismatch, not retryable.
+    if (data.hash_type !== 'SHA1') throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `unsupported bill hash type ${data.hash_type}`, retryable: false });
     assertBillHash(bytes, data.hash_value);
     return billOutput(bytes.toString('utf8'), billDate, billType, input.raw === true);
   }
@@ -159,16 +148,4 @@ function refundOutput(r: V3Refund): RefundOutput {
     channel: r.channel,
     userReceivedAccount: r.user_received_account,
   }) as RefundOutput;
-}
-
-function explainClose(err: unknown): unknown {
-  if (err instanceof PayError && normaliseCode(err.code) === 'ORDER_PAID') {
-    return new PayError({ code: 'ORDER_PAID', message: 'the order is already paid and cannot be closed; refund it instead', ...(err.requestId ? { requestId: err.requestId } : {}), detail: { field: 'outTradeNo', issue: 'paid' } });
-  }
-  return err;
-}
-
-/** Drops undefined values: outputs are closed schemas, and v3 may omit null-valued keys (wxpay-v3.md §0). */
-export function compact<T extends Record<string, unknown>>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
