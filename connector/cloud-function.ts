@@ -1,10 +1,20 @@
-import { PayError } from '../wxpay';
+import { httpStatusFor, isPayError, PayError, PayErrorCode } from '../wxpay';
 import { Connector } from './connector';
 
-/** What the connector cloud function answers; the exported callee unwraps it (export.ts). */
-export type ConnectorFunctionResult =
-  | { ok: true; data: unknown }
-  | { ok: false; error: { code: string; message: string; detail?: unknown; requestId?: string; retryable: boolean } };
+/**
+ * What the connector cloud function answers; the exported callee unwraps it (export.ts). `status` is the
+ * code's one HTTP status (httpStatusFor), the same whichever backend ran.
+ */
+export type ConnectorFunctionResult = { ok: true; data: unknown } | { ok: false; error: ConnectorFunctionError };
+
+export interface ConnectorFunctionError {
+  code: PayErrorCode;
+  message: string;
+  detail?: unknown;
+  requestId?: string;
+  retryable: boolean;
+  status: number;
+}
 
 /**
  * The connector cloud function's body: `{ method, params }` in, `{ ok, data | error }` out. Errors are
@@ -18,8 +28,8 @@ export function connectorFunctionHandler(connector: Pick<Connector, 'call'>) {
       }
       return { ok: true, data: await connector.call(event.method, event.params) };
     } catch (err) {
-      const e = err instanceof PayError ? err : new PayError({ code: 'SYSTEM_ERROR', message: (err as Error).message ?? String(err), retryable: false });
-      return { ok: false, error: e.toJSON() as Extract<ConnectorFunctionResult, { ok: false }>['error'] };
+      const e = isPayError(err) ? err : new PayError({ code: 'SYSTEM_ERROR', message: (err as Error).message ?? String(err), retryable: false });
+      return { ok: false, error: { ...(e.toJSON() as Omit<ConnectorFunctionError, 'status'>), status: httpStatusFor(e.code) } };
     }
   };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { AddressInfo } from 'node:net';
-import { PayError } from '../wxpay';
+import { httpStatusFor, PayError } from '../wxpay';
 import { createConnector, createProvider, Connector } from '../connector';
 import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES } from '../config';
 import { openSqliteStore } from '../datasources/sqlite-store';
@@ -193,8 +193,7 @@ async function seedGoods(weda: WedaSdk, resolved: ResolvedConfig): Promise<void>
 function sendError(res: ServerResponse, err: unknown): void {
   if (res.headersSent) { res.destroy(); return; }
   if (err instanceof PayError) {
-    const status = err.code === 'PARAM_ERROR' ? 400 : err.httpStatus && err.httpStatus >= 400 ? err.httpStatus : 502;
-    return sendJson(res, status, err.toJSON());
+    return sendJson(res, httpStatusFor(err.code), err.toJSON());
   }
   if (err instanceof WedaModelError) return sendJson(res, 400, { code: err.code, message: err.message, requestId: err.requestId });
   const status = (err as { statusCode?: number }).statusCode ?? 500;
