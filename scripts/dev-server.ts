@@ -11,8 +11,8 @@ import { OrdersRepository } from '../callbacks/runtime/orders';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
 import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import type { CallbackOptions } from '../callbacks/runtime/options';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
-import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
@@ -77,7 +77,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
     const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider), { baseDir: opts.dataDir });
-    const connector = createConnector(createProvider(resolved, { cloudPay: createSandboxCloudPay(sandbox.info.baseUrl) }), { retry: resolved.retry });
+    const connector = createConnector(createProvider(resolved, { cloudPay: createHttpCloudPay(sandbox.info.baseUrl) }), { retry: resolved.retry });
     if (resolved.cloudpay) {
       // CloudPay calls callbacks as cloud functions by name; here a "function" is this server's route.
       for (const name of [resolved.cloudpay.payCallbackFunction, resolved.cloudpay.refundCallbackFunction]) {

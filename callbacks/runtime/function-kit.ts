@@ -10,6 +10,7 @@
  */
 import { WechatpayVerifier } from '../../wxpay';
 import { createConnector, createProvider, type CloudPayApi, type Connector } from '../../connector';
+import { createHttpCloudPay } from '../../connector/providers/cloudpay-http';
 import { resolveConfig, type ResolvedConfig } from '../../config';
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
 import { CallbackLog, jsonLineLog } from './answers';
@@ -69,7 +70,7 @@ export class FunctionKit {
     if (!this.connectorInstance && this.o.connector) this.connectorInstance = this.o.connector;
     if (!this.connectorInstance) {
       const resolved = this.resolved();
-      const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? httpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL, this.o.fetch) : undefined);
+      const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? createHttpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL, this.o.fetch ? { fetch: this.o.fetch } : {}) : undefined);
       const provider = createProvider(resolved, { ...(this.o.fetch ? { fetch: this.o.fetch } : {}), ...(cloudPay ? { cloudPay } : {}) });
       this.connectorInstance = createConnector(provider, { retry: resolved.retry });
     }
@@ -107,31 +108,4 @@ export class FunctionKit {
   confirmCloudPayEvents(): boolean {
     return this.options.confirmCloudPayEvents !== false;
   }
-}
-
-/**
- * `cloud.cloudPay` over the sandbox's CloudPay emulation (`POST {baseUrl}/cloudpay/{api}`, answers shaped as
- * wx-server-sdk resolves them). Local runs only; production uses wx-server-sdk.
- */
-export function httpCloudPay(baseUrl: string, fetchImpl: typeof fetch = fetch): CloudPayApi {
-  const base = baseUrl.replace(/\/+$/, '');
-  const call = (api: string) => async (params: Record<string, unknown>) => {
-    const res = await fetchImpl(`${base}/cloudpay/${api}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(params ?? {}), signal: AbortSignal.timeout(15_000) });
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`cloudPay.${api}:fail HTTP ${res.status} with a non-JSON answer`);
-    }
-    if (!res.ok || typeof body !== 'object' || body === null) {
-      const b = (body ?? {}) as { errMsg?: string; message?: string };
-      throw new Error(`cloudPay.${api}:fail ${b.errMsg ?? b.message ?? `HTTP ${res.status}`}`);
-    }
-    return body as Record<string, unknown>;
-  };
-  return {
-    unifiedOrder: call('unifiedOrder'), queryOrder: call('queryOrder'), closeOrder: call('closeOrder'),
-    refund: call('refund'), queryRefund: call('queryRefund'), downloadBill: call('downloadBill'),
-  };
 }
