@@ -3,20 +3,17 @@
  * payment settings (secrets turned into environment variable names), plus the `callbacks` options. The
  * output is the readable index.js of each function; scripts/build.ts writes it next to the bundled runtime.
  */
-import { CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES, DEFAULT_ORDER_FIELDS } from '../config';
-import { assertValid } from '../schemas/validate';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_FILE_NAME, configSettings } from '../config';
 import { PayError } from '../wxpay';
-import { CONFIG_SCHEMA } from '../schemas';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
-import { callbackFields, CallbackOrderFields } from './runtime/orders';
 import { CallbackOptions, DEFAULT_RECONCILE_SCHEDULE } from './runtime/options';
 import { FunctionKind, TemplateValues } from './templates/common';
 import { payNotifyTemplate } from './templates/pay-notify';
 import { reconcileTemplate } from './templates/reconcile';
 import { connectorTemplate } from './templates/connector';
 import { refundNotifyTemplate } from './templates/refund-notify';
-
-export const FUNCTION_KINDS: readonly FunctionKind[] = ['pay-notify', 'refund-notify', 'reconcile', 'connector'];
 
 /** Environment variable names for secrets that the configuration gives as files or values. */
 export const SECRET_ENV = {
@@ -33,7 +30,7 @@ export const FUNCTION_DEPENDENCIES = {
 
 export interface GenerateInput {
   /** weda-wxpay.config.json, optionally with its `callbacks` section. */
-  config: WedaWxpayConfig & { callbacks?: CallbackOptions };
+  config: WedaWxpayConfig;
   /** Shown in the generated header. */
   generatedFrom?: string;
 }
@@ -64,51 +61,84 @@ export interface DeployConfig {
   secretEnv: string[];
 }
 
+/** One secret of the configuration: the environment variable the deployed functions read it from, and where its value is now. */
+interface Secret {
+  env: string;
+  /** A key file (relative to the configuration file), a value written in the configuration, or already an environment variable. */
+  from: { path: string } | { value: string } | { env: string } | undefined;
+}
+
+function secretSource(o: { path?: string | undefined; value?: string | undefined; env?: string | undefined }): Secret['from'] {
+  if (o.env) return { env: o.env };
+  if (o.path) return { path: o.path };
+  if (o.value) return { value: o.value };
+  return undefined;
+}
+
 /**
  * The configuration as it is written into the functions: key files and key values become environment
- * variable names (values never leave the builder's machine); everything else is kept.
+ * variable names (values never leave the builder's machine); everything else but the `callbacks` section
+ * (written out on its own) is kept.
  */
 export function deployConfig(config: WedaWxpayConfig): DeployConfig {
+  const { config: out, secrets } = separateSecrets(config);
+  return { config: out, secretEnv: [...new Set(secrets.map((s) => s.env))] };
+}
+
+/**
+ * The values of the environment variables `deployConfig` names, read from the key files and values of the
+ * configuration (what a deployer puts in .env; the local function host passes them as the functions' environment).
+ */
+export function deploySecrets(config: WedaWxpayConfig, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const s of separateSecrets(config).secrets) {
+    const from = s.from;
+    if (!from) continue;
+    const value = 'path' in from ? fs.readFileSync(path.resolve(opts.baseDir, from.path), 'utf8') : 'value' in from ? from.value : (opts.env ?? process.env)[from.env];
+    if (value !== undefined) values[s.env] = value;
+  }
+  return values;
+}
+
+function separateSecrets(config: WedaWxpayConfig): { config: WedaWxpayConfig; secrets: Secret[] } {
   const out = structuredClone(config);
   delete out.$schema;
-  const secretEnv: string[] = [];
-  if (out.v3) {
-    const v3 = out.v3;
-    if (!v3.privateKeyEnv) v3.privateKeyEnv = SECRET_ENV.privateKey;
+  delete out.callbacks;
+  const secrets: Secret[] = [];
+  const v3 = out.v3;
+  if (v3) {
+    const privateKeyEnv = v3.privateKeyEnv ?? SECRET_ENV.privateKey;
+    secrets.push({ env: privateKeyEnv, from: secretSource({ env: v3.privateKeyEnv, path: v3.privateKeyPath }) });
+    v3.privateKeyEnv = privateKeyEnv;
     delete v3.privateKeyPath;
-    secretEnv.push(v3.privateKeyEnv);
-    if (!v3.apiV3KeyEnv) v3.apiV3KeyEnv = SECRET_ENV.apiV3Key;
+    const apiV3KeyEnv = v3.apiV3KeyEnv ?? SECRET_ENV.apiV3Key;
+    secrets.push({ env: apiV3KeyEnv, from: secretSource({ env: v3.apiV3KeyEnv, value: v3.apiV3Key }) });
+    v3.apiV3KeyEnv = apiV3KeyEnv;
     delete v3.apiV3Key;
-    secretEnv.push(v3.apiV3KeyEnv);
     if (v3.platformKeys) {
       v3.platformKeys = v3.platformKeys.map((k, i) => {
         const env = k.env ?? SECRET_ENV.platformKey(i);
-        secretEnv.push(env);
+        secrets.push({ env, from: secretSource({ env: k.env, path: k.path }) });
         return { id: k.id, env };
       }) as typeof v3.platformKeys;
     }
   }
-  return { config: out, secretEnv: [...new Set(secretEnv)] };
+  return { config: out, secrets };
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
-  // One validation of the whole file (config.json includes the callbacks schema); an absent `callbacks`
-  // is validated as {} so its defaults are filled in.
-  const whole = structuredClone({ ...input.config, callbacks: input.config.callbacks ?? {} });
-  assertValid(CONFIG_SCHEMA, whole, CONFIG_FILE_NAME);
-  const { callbacks: validCallbacks, ...rest } = whole;
-  const config = rest as WedaWxpayConfig;
-  const callbacks = validCallbacks as CallbackOptions;
-
-  const fields: CallbackOrderFields = callbackFields({ ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) });
-  const ordersModel = config.models?.orders ?? 'orders';
+  // One validation of the whole file, callbacks included, and the defaults as the config module derives them.
+  const settings = configSettings(input.config);
+  const { config } = settings;
+  const { callbacks } = config;
+  const { model: ordersModel, fields, envType } = settings.orders;
   for (const [key, name] of [['models.orders', ordersModel], ...Object.entries(fields).map(([k, n]) => [`fields.${k}`, n])] as Array<[string, string]>) {
     // The schema already says so; the generated code relies on it (names appear as object keys).
     if (!IDENT.test(name)) throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: ${key} must match ${IDENT.source}`, detail: { field: key, issue: 'pattern' } });
   }
-  const names = { ...DEFAULT_FUNCTION_NAMES, ...(config.functions ?? {}) };
+  const names = settings.functions;
   const { config: wxpay, secretEnv } = deployConfig(config);
   const envVariables = Object.fromEntries(secretEnv.map((n) => [n, `{{env.${n}}}`]));
   const needsWxServerSdk = config.provider === 'cloudpay' || callbacks.payerMessage !== undefined;
@@ -132,7 +162,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     kind: p.kind,
     name: p.name,
     source: p.template({
-      functionName: p.name, ordersModel, envType: config.envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
+      functionName: p.name, ordersModel, envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
       generatedFrom: input.generatedFrom ?? CONFIG_FILE_NAME,
     }),
     envVariables,

@@ -1,34 +1,52 @@
 /**
- * The three callback functions hosted in-process, for the dev server (`npm start`): a request to
- * `POST /functions/<name>` reaches exactly the entry points a deployed function's index.js calls.
- * - With WeChat Pay v3 notification headers (or a v3 envelope body), the request is what the function's HTTP
- *   trigger would turn into an event: the answer is the function's HTTP answer (204 / 401 / 500 …).
- * - Otherwise the JSON body is the event of a direct invocation (a CloudPay payment or refund event, the
- *   timer's event for reconcile), and the answer is HTTP 200 with the function's return value — what the
- *   sandbox's CloudPay emulation reads (`{ errcode: 0 }` = delivered).
- * Function names: the kind (`pay-notify`, `refund-notify`, `reconcile`) and the configured names
- * (`functions.*`, `cloudpay.payCallbackFunction` / `refundCallbackFunction`).
+ * The generated functions, run in-process for the dev server (`npm start`). When the host is created, the
+ * functions are generated from the configuration by the generator `npm run build` uses (generate.ts), and a
+ * request to `POST /functions/<name>` calls that generated index.js's `exports.main(event, context)`: what runs
+ * locally is the code that deploys, its written-out `orders` object and `weda.callModel` calls included.
+ *
+ * A generated index.js requires only `./weda-wxpay-runtime`. Here that is the runtime module itself (the source
+ * of the bundle the build writes next to index.js), with what CloudBase's environment would give swapped in:
+ * - `createWeda()` answers the `weda` passed in (callModel on the local store), where on CloudBase it opens the
+ *   environment's data models;
+ * - `functionKit(spec)` is given the function's environment: its environment variables (the secrets, as
+ *   cloudbaserc.json `envVariables` provide them), `cloud.cloudPay`, `cloud.openapi.subscribeMessage.send`, a log.
+ *
+ * Requests:
+ * - With WeChat Pay v3 notification headers (or a v3 envelope body), a request to pay-notify / refund-notify is
+ *   what the function's HTTP trigger would turn into an event: the answer is the function's HTTP answer
+ *   (204 / 401 / 500 …).
+ * - Otherwise the JSON body is the event of a direct invocation (a CloudPay payment or refund event, the timer's
+ *   event for reconcile, `{method, params}` for the connector), and the answer is HTTP 200 with the function's
+ *   return value — what the sandbox's CloudPay emulation reads (`{ errcode: 0 }` = delivered).
+ * Function names: the kind (`pay-notify`, `refund-notify`, `reconcile`, `connector`), the configured names
+ * (`functions.*`) and the CloudPay callback names (`cloudpay.payCallbackFunction` / `refundCallbackFunction`).
  */
-import type { Connector } from '../connector';
-import type { ResolvedConfig } from '../config';
+import path from 'node:path';
+import type { CloudPayApi } from '../connector';
+import type { WedaSdk } from '../datasources/weda';
+import type { WedaWxpayConfig } from '../schemas/types.generated';
+import { deploySecrets, generateFunctions, type GeneratedFunction } from './generate';
 import * as runtime from './runtime';
-import { FunctionKit } from './runtime/function-kit';
-import type { HttpTriggerEvent } from './runtime/http-event';
-import type { CallbackOptions } from './runtime/options';
-import type { OrdersPort } from './runtime/orders';
-import type { SendSubscribeMessage, SubscribeMessage } from './runtime/payer-message';
-import type { FunctionKind } from './templates/common';
+import type { FunctionSpec } from './runtime/function-kit';
+import type { HttpTriggerEvent, HttpTriggerResult } from './runtime/http-event';
+import type { SendSubscribeMessage } from './runtime/payer-message';
+import { RUNTIME_MODULE, type FunctionKind } from './templates/common';
 
 export interface LocalFunctionHostOptions {
-  resolved: ResolvedConfig;
-  connector: Connector;
-  orders: OrdersPort;
-  callbacks?: CallbackOptions;
+  /** weda-wxpay.config.json, its `callbacks` section included. */
+  config: WedaWxpayConfig;
+  /** Where the configuration's key file paths are relative to. */
+  baseDir: string;
+  /** `weda.callModel` on the local store. */
+  weda: WedaSdk;
+  /** `cloud.cloudPay`; without it the functions use WEDA_WXPAY_CLOUDPAY_URL from `env`, else wx-server-sdk. */
+  cloudPay?: CloudPayApi;
+  /** `cloud.openapi.subscribeMessage.send`; without it WEDA_WXPAY_MESSAGES_URL from `env`, else wx-server-sdk. */
+  sendSubscribeMessage?: SendSubscribeMessage;
+  /** Environment variables besides the secrets (which are read from the configuration's key files and values). */
+  env?: NodeJS.ProcessEnv;
   /** One line per callback event (JSON). */
   log: (line: string) => void;
-  /** Where payer messages go; default: recorded in `messages`. */
-  sendSubscribeMessage?: SendSubscribeMessage;
-  now?: () => number;
 }
 
 export interface LocalRequest {
@@ -42,54 +60,48 @@ export interface LocalAnswer {
 }
 
 export interface LocalFunctionHost {
-  /** The kind of function a URL name refers to, or undefined. */
-  kindOf(name: string): FunctionKind | undefined;
   invoke(name: string, req: LocalRequest): Promise<LocalAnswer>;
-  /** Payer messages recorded when no sender was given. */
-  readonly messages: SubscribeMessage[];
+}
+
+type Main = (event: unknown, context: Record<string, unknown>) => Promise<unknown>;
+
+interface LoadedFunction {
+  kind: FunctionKind;
+  name: string;
+  main: Main;
 }
 
 export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunctionHost {
-  const r = o.resolved;
-  const names = new Map<string, FunctionKind>();
-  const add = (kind: FunctionKind, ...aliases: Array<string | undefined>) => aliases.forEach((a) => a && names.set(a, kind));
-  add('pay-notify', 'pay-notify', r.functions.payNotify, r.cloudpay?.payCallbackFunction);
-  add('refund-notify', 'refund-notify', r.functions.refundNotify, r.cloudpay?.refundCallbackFunction);
-  add('reconcile', 'reconcile', r.functions.reconcile);
-  add('connector', 'connector', r.functions.connector);
-
-  const messages: SubscribeMessage[] = [];
-  const send: SendSubscribeMessage = o.sendSubscribeMessage ?? (async (m) => {
-    messages.push(m);
-    return { errCode: 0, errMsg: 'openapi.subscribeMessage.send:ok (recorded by the dev server)' };
-  });
-  const kits = new Map<FunctionKind, FunctionKit>();
-  const kitFor = (kind: FunctionKind) => {
-    let kit = kits.get(kind);
-    if (!kit) {
-      kit = new FunctionKit(
-        { name: kind, config: r.config, ...(o.callbacks ? { callbacks: o.callbacks } : {}) },
-        {
-          resolved: r, connector: o.connector, sendSubscribeMessage: send,
-          log: (event) => o.log(JSON.stringify({ source: kind, ...event })),
-          ...(o.now ? { now: o.now } : {}),
-        },
-      );
-      kits.set(kind, kit);
-    }
-    return kit;
+  const env = { ...deploySecrets(o.config, { baseDir: o.baseDir }), ...(o.env ?? {}) };
+  const functionRuntime: typeof runtime = {
+    ...runtime,
+    createWeda: () => o.weda,
+    functionKit: (spec: FunctionSpec) => runtime.functionKit(spec, {
+      env,
+      ...(o.cloudPay ? { cloudPay: o.cloudPay } : {}),
+      ...(o.sendSubscribeMessage ? { sendSubscribeMessage: o.sendSubscribeMessage } : {}),
+      log: (event) => o.log(JSON.stringify({ source: spec.name, ...event })),
+    }),
   };
+  const loaded = generateFunctions({ config: o.config }).map((fn) => load(fn, functionRuntime));
+
+  const byName = new Map<string, LoadedFunction>();
+  const add = (kind: FunctionKind, ...aliases: Array<string | undefined>) => {
+    const fn = loaded.find((f) => f.kind === kind)!;
+    for (const a of aliases) if (a) byName.set(a, fn);
+  };
+  for (const fn of loaded) add(fn.kind, fn.kind, fn.name);
+  add('pay-notify', o.config.cloudpay?.payCallbackFunction);
+  add('refund-notify', o.config.cloudpay?.refundCallbackFunction);
 
   return {
-    messages,
-    kindOf: (name) => names.get(name),
     async invoke(name, req) {
-      const kind = names.get(name);
-      if (!kind) return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...names.keys()].join(', ')})` } };
-      const kit = kitFor(kind);
-      if ((kind === 'pay-notify' || kind === 'refund-notify') && isV3Notification(req)) {
+      const fn = byName.get(name);
+      if (!fn) return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...byName.keys()].join(', ')})` } };
+      const context = { function_name: fn.name };
+      if ((fn.kind === 'pay-notify' || fn.kind === 'refund-notify') && isV3Notification(req)) {
         const event: HttpTriggerEvent = { httpMethod: 'POST', path: `/${name}`, headers: req.headers, body: req.rawBody.toString('base64'), isBase64Encoded: true };
-        const result = kind === 'pay-notify' ? await runtime.v3PayNotify(event, o.orders, kit) : await runtime.v3RefundNotify(event, o.orders, kit);
+        const result = (await fn.main(event, context)) as HttpTriggerResult;
         return { status: result.statusCode, ...(result.body ? { body: JSON.parse(result.body) } : {}) };
       }
       let event: unknown;
@@ -98,12 +110,25 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
       } catch {
         return { status: 400, body: { code: 'INVALID_REQUEST', message: 'the event must be JSON' } };
       }
-      if (kind === 'pay-notify') return { status: 200, body: await runtime.cloudPayPayNotify(event, o.orders, kit) };
-      if (kind === 'refund-notify') return { status: 200, body: await runtime.cloudPayRefundNotify(event, o.orders, kit) };
-      if (kind === 'connector') return { status: 200, body: await runtime.connectorCall(event, kit) };
-      return { status: 200, body: await runtime.reconcileOrders(event, o.orders, kit) };
+      return { status: 200, body: await fn.main(event, context) };
     },
   };
+}
+
+/** Evaluates a generated index.js as CommonJS, its one `require` answered with `functionRuntime`. */
+function load(fn: GeneratedFunction, functionRuntime: typeof runtime): LoadedFunction {
+  const filename = path.join('functions', fn.name, 'index.js');
+  const module = { exports: {} as { main?: unknown } };
+  const requireRuntime = (id: string): unknown => {
+    if (id === RUNTIME_MODULE) return functionRuntime;
+    throw new Error(`${filename} requires ${id}; a generated function requires only ${RUNTIME_MODULE}`);
+  };
+  // The source URL names the function in stack traces.
+  const evaluate = new Function('exports', 'require', 'module', '__filename', '__dirname', `${fn.source}\n//# sourceURL=${filename}`);
+  evaluate(module.exports, requireRuntime, module, filename, path.dirname(filename));
+  const main = module.exports.main;
+  if (typeof main !== 'function') throw new Error(`${filename} exports no main function`);
+  return { kind: fn.kind, name: fn.name, main: main as Main };
 }
 
 /** WeChat Pay v3 POSTs an envelope with Wechatpay-* headers; a CloudPay invocation is a flat event. */

@@ -47,41 +47,71 @@ export interface ResolvedCloudPay {
   refundCallbackFunction?: string;
 }
 
-export interface ResolvedConfig {
-  config: WedaWxpayConfig;
+/** Cloud function names, defaults filled in. */
+export interface FunctionNames {
+  connector: string;
+  payNotify: string;
+  refundNotify: string;
+  reconcile: string;
+}
+
+export const DEFAULT_FUNCTION_NAMES: FunctionNames = { connector: 'wxpay-connector', payNotify: 'wxpay-pay-notify', refundNotify: 'wxpay-refund-notify', reconcile: 'wxpay-reconcile' };
+
+/** The configured function names over the defaults. */
+export function functionNames(configured: Partial<FunctionNames> = {}): FunctionNames {
+  return { ...DEFAULT_FUNCTION_NAMES, ...configured };
+}
+
+/**
+ * The configuration validated, with the schema's defaults and every derived default filled in, and no key
+ * material read: what generating the functions needs (a build machine holds no secrets).
+ */
+export interface ConfigSettings {
+  /** Validated; `callbacks` is always present (an absent section is validated as {}, so its defaults apply). */
+  config: WedaWxpayConfig & { callbacks: NonNullable<WedaWxpayConfig['callbacks']> };
   orders: OrdersBinding;
   retry: { maxRetries: number; baseDelayMs: number };
-  /** Cloud function names, defaults filled in. */
-  functions: { connector: string; payNotify: string; refundNotify: string; reconcile: string };
+  functions: FunctionNames;
+  /** The merchant number CloudPay events carry (`subMchId`, else `mchid`). */
+  merchantNo?: string;
+}
+
+export interface ResolvedConfig extends ConfigSettings {
   v3?: ResolvedV3;
   cloudpay?: ResolvedCloudPay;
 }
 
-export const DEFAULT_FUNCTION_NAMES = { connector: 'wxpay-connector', payNotify: 'wxpay-pay-notify', refundNotify: 'wxpay-refund-notify', reconcile: 'wxpay-reconcile' };
+/** Validates a configuration object against schemas/config.json and derives its defaults. Every failure names the field. */
+export function configSettings(raw: unknown): ConfigSettings {
+  const config = structuredClone(raw) as ConfigSettings['config'];
+  if (config && typeof config === 'object' && config.callbacks === undefined) config.callbacks = {};
+  assertValid(CONFIG_SCHEMA, config, CONFIG_FILE_NAME);
+  const merchantNo = config.subMchId ?? config.mchid;
+  return {
+    config,
+    orders: {
+      model: config.models?.orders ?? 'orders',
+      goodsModel: config.models?.goods ?? 'goods',
+      fields: { ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) },
+      envType: config.envType,
+    },
+    retry: { maxRetries: config.retry?.maxRetries ?? 2, baseDelayMs: config.retry?.baseDelayMs ?? 200 },
+    functions: functionNames(config.functions),
+    ...(merchantNo ? { merchantNo } : {}),
+  };
+}
 
 /**
- * Validates a configuration object against schemas/config.json and resolves key material: file paths are
- * relative to `baseDir`; `*Env` names are read from `env`. Every failure names the field.
+ * `configSettings`, then the key material: file paths are relative to `baseDir`; `*Env` names are read from
+ * `env`. Every failure names the field.
  */
 export function resolveConfig(raw: unknown, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): ResolvedConfig {
-  const config = structuredClone(raw) as WedaWxpayConfig;
-  assertValid(CONFIG_SCHEMA, config, CONFIG_FILE_NAME);
+  const resolved: ResolvedConfig = configSettings(raw);
+  const { config } = resolved;
   const env = opts.env ?? process.env;
-  const orders: OrdersBinding = {
-    model: config.models?.orders ?? 'orders',
-    goodsModel: config.models?.goods ?? 'goods',
-    fields: { ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) },
-    envType: config.envType,
-  };
-  const resolved: ResolvedConfig = {
-    config,
-    orders,
-    retry: { maxRetries: config.retry?.maxRetries ?? 2, baseDelayMs: config.retry?.baseDelayMs ?? 200 },
-    functions: { ...DEFAULT_FUNCTION_NAMES, ...(config.functions ?? {}) },
-  };
   if (config.provider === 'cloudpay') {
     if (!config.cloudpay) throw configError('cloudpay', 'is required when provider is "cloudpay" (envId, payCallbackFunction)');
-    const subMchId = config.subMchId ?? config.mchid;
+    const subMchId = resolved.merchantNo;
     if (!subMchId) throw configError('subMchId', 'is required when provider is "cloudpay" (the merchant number)');
     resolved.cloudpay = {
       subMchId,

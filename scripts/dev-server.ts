@@ -4,22 +4,22 @@ import path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { httpStatusFor, PayError } from '../wxpay';
 import { createConnector, createProvider, Connector } from '../connector';
-import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES } from '../config';
+import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, functionNames } from '../config';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
-import { OrdersRepository } from '../callbacks/runtime/orders';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
 import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import type { CallbackOptions } from '../callbacks/runtime/options';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
-import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
 /**
  * `npm start`: the whole flow on loopback. The sandbox plays WeChat Pay; the SQLite store plays WeDa's data
- * models; the connector and the pay-notify callback are the production modules, wired by configuration
- * only (a base URL and key paths), so what runs here is what runs on CloudBase.
+ * models; the connector is the production module, wired by configuration only (a base URL and key paths), and
+ * the callback functions are the generated ones `npm run build` deploys, run in-process (callbacks/local-host.ts),
+ * so what runs here is what runs on CloudBase.
  */
 export interface DevServerOptions {
   dataDir: string;
@@ -52,7 +52,7 @@ export interface RunningDevServer {
   weda: WedaSdk;
   connector: Connector;
   resolved: ResolvedConfig;
-  /** pay-notify, refund-notify and reconcile, as `POST /functions/<name>` reaches them. */
+  /** The generated functions (pay-notify, refund-notify, reconcile, connector), as `POST /functions/<name>` reaches them. */
   functions: LocalFunctionHost;
   close(): Promise<void>;
 }
@@ -76,8 +76,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
     const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
-    const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider), { baseDir: opts.dataDir });
-    const connector = createConnector(createProvider(resolved, { cloudPay: createSandboxCloudPay(sandbox.info.baseUrl) }), { retry: resolved.retry });
+    const devConfig = sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider);
+    const resolved = resolveConfig(devConfig, { baseDir: opts.dataDir });
+    // CloudPay pointed at the sandbox: the connector and the functions share this one `cloud.cloudPay` stand-in.
+    const cloudPay = createHttpCloudPay(sandbox.info.baseUrl);
+    const connector = createConnector(createProvider(resolved, { cloudPay }), { retry: resolved.retry });
     if (resolved.cloudpay) {
       // CloudPay calls callbacks as cloud functions by name; here a "function" is this server's route.
       for (const name of [resolved.cloudpay.payCallbackFunction, resolved.cloudpay.refundCallbackFunction]) {
@@ -87,11 +90,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       }
     }
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
-    const orders = new OrdersRepository(weda, resolved.orders);
-    const callbacks = opts.callbacks ?? (userConfig as { callbacks?: CallbackOptions } | undefined)?.callbacks;
+    const callbacks = opts.callbacks ?? userConfig?.callbacks;
     // Payer messages are recorded by the sandbox (GET {baseUrl}/sandbox/messages), next to its other logs.
     const functions = createLocalFunctionHost({
-      resolved, connector, orders, log, ...(callbacks ? { callbacks } : {}),
+      config: { ...devConfig, ...(callbacks ? { callbacks } : {}) }, baseDir: opts.dataDir, weda, cloudPay, log,
       sendSubscribeMessage: httpMessageSender(`${sandbox.info.baseUrl}/sandbox/messages`),
     });
 
@@ -143,7 +145,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 
 /** The configuration the dev server runs with: the user's data settings, the sandbox's keys and URLs. */
 function sandboxConfig(info: SandboxReadyInfo, notifyUrl: string, user: Partial<WedaWxpayConfig> | undefined, refundNotifyUrl: string, provider: 'v3' | 'cloudpay'): WedaWxpayConfig {
-  const functions = { ...DEFAULT_FUNCTION_NAMES, ...(user?.functions ?? {}) };
+  const functions = functionNames(user?.functions);
   return {
     provider: provider === 'cloudpay' ? 'cloudpay' : 'sandbox',
     appid: info.merchant.appid,

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
+import type { CloudPayApi } from '../connector';
 import { createOldOrders, createOrder, newOrderNo, orderOf, startCallbackDev, TestDev } from './helpers/callback-harness';
 import { buildInto, runFunction } from './helpers/callback-bundle';
 
@@ -18,7 +19,7 @@ const dirOf = (kind: string) => built.functions.find((f) => f.kind === kind)!.di
 
 beforeAll(async () => {
   t = await startCallbackDev();
-  cloudPay = createSandboxCloudPay(t.dev.info.baseUrl);
+  cloudPay = createHttpCloudPay(t.dev.info.baseUrl);
   built = await buildInto({
     provider: 'cloudpay', appid: t.dev.info.merchant.appid, subMchId: t.dev.info.merchant.mchid, envType: 'pre',
     cloudpay: { envId: ENV, payCallbackFunction: 'wxpay-pay-notify', refundCallbackFunction: 'wxpay-refund-notify' },

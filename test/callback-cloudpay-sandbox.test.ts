@@ -4,7 +4,8 @@
  * with the §5.4 / §5.5 events and redelivers until they return `{errcode: 0}`. Confirmation (queryOrder /
  * queryRefund) goes to the same sandbox state through the v3 API.
  */
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
+import type { CloudPayApi } from '../connector';
 import { registerFunction } from './helpers/cloudpay-functions';
 import { createOrder, orderOf, startCallbackDev, TestDev } from './helpers/callback-harness';
 
@@ -13,7 +14,7 @@ let t: TestDev;
 let cloudPay: CloudPayApi;
 beforeAll(async () => {
   t = await startCallbackDev();
-  cloudPay = createSandboxCloudPay(t.dev.info.baseUrl);
+  cloudPay = createHttpCloudPay(t.dev.info.baseUrl);
   await registerFunction(t.dev.info, ENV, 'wxpay-pay-notify', `${t.dev.info.devServer.functions}/wxpay-pay-notify`);
   await registerFunction(t.dev.info, ENV, 'wxpay-refund-notify', `${t.dev.info.devServer.functions}/wxpay-refund-notify`);
 });

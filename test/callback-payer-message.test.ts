@@ -4,7 +4,6 @@
  * fails or hangs never fails the payment callback.
  */
 import { createLocalFunctionHost } from '../callbacks/local-host';
-import { OrdersRepository } from '../callbacks/runtime/orders';
 import type { CallbackOptions } from '../callbacks/runtime/options';
 import { renderPayerMessage } from '../callbacks/runtime/payer-message';
 import {
@@ -69,11 +68,11 @@ it.each([
   ['fails', async () => { throw new Error('errcode 43101: user refused to accept the msg'); }],
   ['never answers', () => new Promise(() => {})],
 ])('still records and acknowledges the payment when the sender %s', async (_what, send) => {
+  // The dev server's functions, generated again with a sender that fails or hangs.
   const host = createLocalFunctionHost({
-    resolved: t.dev.resolved,
-    connector: t.dev.connector,
-    orders: new OrdersRepository(t.dev.weda, t.dev.resolved.orders),
-    callbacks: { payerMessage: { ...callbacks.payerMessage!, timeoutMs: 200 } },
+    config: { ...t.dev.resolved.config, callbacks: { payerMessage: { ...callbacks.payerMessage!, timeoutMs: 200 } } },
+    baseDir: t.dataDir,
+    weda: t.dev.weda,
     log: (l) => logs.push(l),
     sendSubscribeMessage: send,
   });

@@ -1,23 +1,21 @@
 /**
  * The seed tutorial's hand-built model, unchanged: name `wxzfmbddsj_e3xp7j6`, `ddh` = order number, `zfzt` =
  * pay status, envType `pre`. The generated source names them (builders recognise their model in it), and it
- * works: in-process against a store that enforces the model (every field the callbacks write must exist and
- * have the model's type), through the dev server's v3 spine, and as a built bundle in a fresh process.
+ * works: the generated functions run in-process against a store that enforces the model (every field they
+ * write must exist and have the model's type), through the dev server's v3 spine, and as a built bundle in a
+ * fresh process.
  */
 import vm from 'node:vm';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PayError } from '../wxpay';
+import { CLOUDPAY_API_NAMES } from '../wxpay';
+import type { CloudPayApi } from '../connector';
 import { generateFunctions } from '../callbacks/generate';
-import { OrdersRepository } from '../callbacks/runtime/orders';
-import { handleCloudPayPayment } from '../callbacks/runtime/pay-notify';
-import { handleCloudPayRefund } from '../callbacks/runtime/refund-notify';
-import { reconcile } from '../callbacks/runtime/reconcile';
+import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
 import { buildModelDefinitions } from '../datasources/models';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore } from '../datasources/weda';
-import { DEFAULT_ORDER_FIELDS } from '../config';
 import {
   cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, orderOf, placeAndPay, SEED_VIEW, sinkConnector, startCallbackDev,
   startSink, Sink, TestDev,
@@ -62,23 +60,26 @@ describe('generated source', () => {
     expect(prod.find((f) => f.kind === 'connector')!.source).not.toContain('callModel');
   });
 
-  it('reads the refund result by ORDER number, not by refund number (the seed matched ddh to outRefundNo)', () => {
+  it('matches refund updates on the order number, not the refund number (the seed matched ddh to outRefundNo)', () => {
     const source = fns.find((f) => f.kind === 'refund-notify')!.source;
-    expect(source).toContain('finds the order by its ORDER number (out_trade_no → ddh)');
     expect(source).not.toMatch(/val: outRefundNo/);
   });
 });
 
-describe('the runtime against a store that enforces the seed model', () => {
+describe('the generated functions, run against a store that enforces the seed model', () => {
   let dir: string;
   let store: ModelStore;
-  let orders: OrdersRepository;
-  const logs: Record<string, unknown>[] = [];
-  const log = (e: Record<string, unknown>) => { logs.push(e); };
+  let host: LocalFunctionHost;
+  const logs: string[] = [];
+  // CloudPay as it answers for an order it never placed: reconcile closes such an order once it is old enough.
+  const neverPlaced = async () => ({ returnCode: 'SUCCESS', resultCode: 'FAIL', errCode: 0, errCodeDes: '订单不存在', errMsg: 'cloudPay.queryOrder:ok' });
+  const cloudPay = Object.fromEntries(CLOUDPAY_API_NAMES.map((api) => [api, neverPlaced])) as unknown as CloudPayApi;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weda-wxpay-seed-'));
     store = openSqliteStore({ dataDir: dir, models: buildModelDefinitions({ model: SEED.models.orders, fields: SEED.fields }), now: () => Date.now() - 3600_000 });
-    orders = new OrdersRepository(createWeda({ store }), { model: SEED.models.orders, goodsModel: 'goods', fields: { ...DEFAULT_ORDER_FIELDS, ...SEED.fields }, envType: 'pre' });
+    host = createLocalFunctionHost({
+      config: seedConfig({ callbacks: { confirmCloudPayEvents: false } }), baseDir: dir, weda: createWeda({ store }), cloudPay, log: (l) => logs.push(l),
+    });
   });
   afterAll(async () => {
     await store.close();
@@ -86,28 +87,33 @@ describe('the runtime against a store that enforces the seed model', () => {
   });
   const create = (ddh: string, amount: number, zfzt = 1) => store.callModel({ name: SEED.models.orders, methodName: 'wedaCreate', params: { ddh, amount, zfzt }, envType: 'pre' });
   const get = (ddh: string) => store.callModel({ name: SEED.models.orders, methodName: 'wedaGetItem', params: { where: [{ key: 'ddh', rel: 'eq', val: ddh }] }, envType: 'pre' });
+  const run = async (name: string, event: unknown): Promise<any> => (await host.invoke(name, { headers: {}, rawBody: Buffer.from(JSON.stringify(event)) })).body;
 
-  it('pays, refunds and closes with fields the model has', async () => {
+  it('pays, refunds and closes, writing ddh / zfzt and only fields the model has', async () => {
     await create('SEED0001', 1);
-    const paid = await handleCloudPayPayment(
-      { returnCode: 'SUCCESS', resultCode: 'SUCCESS', outTradeNo: 'SEED0001', transactionId: '4200001234202403011234567890', totalFee: 1, subOpenid: 'o-seed', timeEnd: '20240301120005' },
-      { orders, log },
-    );
+    const paid = await run('wxpay-pay-notify', { returnCode: 'SUCCESS', resultCode: 'SUCCESS', outTradeNo: 'SEED0001', transactionId: '4200001234202403011234567890', totalFee: 1, subOpenid: 'o-seed', timeEnd: '20240301120005' });
     expect(paid).toEqual({ errcode: 0, errmsg: 'OK' });
     expect(await get('SEED0001')).toMatchObject({ ddh: 'SEED0001', zfzt: 2, transactionId: '4200001234202403011234567890', openid: 'o-seed', paidAt: Date.parse('2024-03-01T12:00:05+08:00') });
 
-    const refunded = await handleCloudPayRefund(cloudPayRefundEvent({ outTradeNo: 'SEED0001', outRefundNo: 'RSEED0001', refundStatus: 'SUCCESS', totalFee: 1 }), { orders, log });
+    const refunded = await run('wxpay-refund-notify', cloudPayRefundEvent({ outTradeNo: 'SEED0001', outRefundNo: 'RSEED0001', refundStatus: 'SUCCESS', totalFee: 1 }));
     expect(refunded).toEqual({ errcode: 0, errmsg: 'OK' });
     expect(await get('SEED0001')).toMatchObject({ zfzt: 4, refundNo: 'RSEED0001', refundAmount: 1, refundedAt: Date.parse('2024-03-01T12:00:05+08:00') });
 
     await create('SEED0002', 1);
-    const summary = await reconcile({
-      orders,
-      log,
-      connector: { call: async () => { throw new PayError({ code: 'ORDER_NOT_EXIST', message: 'no such order' }); } },
-    });
+    const summary = await run('wxpay-reconcile', { Type: 'Timer', TriggerName: 'reconcile', Time: new Date().toISOString() });
     expect(summary.errors).toEqual([]);
     expect(await get('SEED0002')).toMatchObject({ zfzt: 1, closedAt: expect.any(Number) });
+  });
+
+  it('finds the refunded order by its ORDER number, even when another order\'s ddh is the refund number', async () => {
+    await create('SEED0003', 5, 3);
+    // The seed looked the order up with ddh = outRefundNo: this one would have been "refunded" instead.
+    await create('RSEED0003', 5, 3);
+    const answer = await run('wxpay-refund-notify', cloudPayRefundEvent({ outTradeNo: 'SEED0003', outRefundNo: 'RSEED0003', refundStatus: 'SUCCESS', totalFee: 5 }));
+    expect(answer).toEqual({ errcode: 0, errmsg: 'OK' });
+    expect(await get('SEED0003')).toMatchObject({ zfzt: 4, refundNo: 'RSEED0003' });
+    expect(await get('RSEED0003')).toMatchObject({ zfzt: 3 });
+    expect((await get('RSEED0003')).refundNo).toBeUndefined();
   });
 });
 

@@ -4,7 +4,7 @@
  * request — and for v3 the SHA-1 is checked. A day without trades says NO_STATEMENT_EXIST.
  */
 import { createConnector, CloudPayProvider, Connector } from '../connector';
-import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startTestDev, newOrderNo, TestDev } from './helpers/dev';
 
 let t: TestDev;
@@ -17,7 +17,7 @@ beforeAll(async () => {
   t = await startTestDev({ seedGoods: false });
   backends = {
     v3: t.dev.connector,
-    cloudpay: createConnector(new CloudPayProvider({ cloudPay: createSandboxCloudPay(t.dev.info.baseUrl), subMchId: t.dev.info.merchant.mchid, envId: 'local-env', payCallbackFunction: 'wxpay-pay-notify' })),
+    cloudpay: createConnector(new CloudPayProvider({ cloudPay: createHttpCloudPay(t.dev.info.baseUrl), subMchId: t.dev.info.merchant.mchid, envId: 'local-env', payCallbackFunction: 'wxpay-pay-notify' })),
   };
   for (const totalFee of [1, 1800, 19900]) {
     const outTradeNo = newOrderNo('B');

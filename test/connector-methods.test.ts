@@ -3,7 +3,7 @@
  * outputs are the same whichever backend runs (only the paySign flavour differs: RSA for v3, MD5 for CloudPay).
  */
 import { createConnector, CloudPayProvider, Connector } from '../connector';
-import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startTestDev, newOrderNo, TestDev } from './helpers/dev';
 
 let t: TestDev;
@@ -13,7 +13,7 @@ beforeAll(async () => {
   t = await startTestDev({ seedGoods: false });
   backends.v3 = t.dev.connector;
   backends.cloudpay = createConnector(new CloudPayProvider({
-    cloudPay: createSandboxCloudPay(t.dev.info.baseUrl),
+    cloudPay: createHttpCloudPay(t.dev.info.baseUrl),
     subMchId: t.dev.info.merchant.mchid,
     appid: t.dev.info.merchant.appid,
     envId: 'local-env',

@@ -7,7 +7,8 @@
  */
 import Ajv from 'ajv';
 import { RunningSandbox, startSandbox } from '../sandbox';
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
+import type { CloudPayApi } from '../connector';
 import { EVENT_SCHEMAS } from '../schemas';
 import { control, newOutTradeNo, startReceiver, tempDataDir, v3Request, waitFor } from './helpers/sandbox-harness';
 import { cloudPayDeliveries, FakeCloudFunction, registerFunction, startCloudFunction } from './helpers/cloudpay-functions';
@@ -25,7 +26,7 @@ const cleanups: (() => Promise<void> | void)[] = [];
 beforeAll(async () => {
   data = tempDataDir();
   sandbox = await startSandbox({ dataDir: data.dir, notifyTimeoutMs: 300, refundSettleSeconds: null });
-  cloudPay = createSandboxCloudPay(sandbox.baseUrl);
+  cloudPay = createHttpCloudPay(sandbox.baseUrl);
 });
 
 afterAll(async () => {
@@ -207,7 +208,7 @@ describe('with a short schedule, across a restart', () => {
       const refusing = await startCloudFunction(() => ({ result: { errcode: -1, errmsg: 'busy' } }));
       cleanups.push(refusing.close);
       await registerFunction(s.info, ENV, 'payGiveUp', refusing.url);
-      const cp = createSandboxCloudPay(s.baseUrl);
+      const cp = createHttpCloudPay(s.baseUrl);
       const order = (no: string, functionName: string) => cp.unifiedOrder({ subMchId: s.info.merchant.mchid, envId: ENV, functionName, body: 'b', outTradeNo: no, totalFee: 1, spbillCreateIp: '127.0.0.1' });
       const no = newOutTradeNo('GU');
       await order(no, 'payGiveUp');
@@ -244,7 +245,7 @@ describe('with a short schedule, across a restart', () => {
       await waitFor(() => up.events.length === 1, 'the delivery after restart');
       expect(up.events[0].outTradeNo).toBe(no2);
       // CloudPay still knows the order's callback after the restart
-      expect(await createSandboxCloudPay(s.baseUrl).queryOrder({ subMchId: s.info.merchant.mchid, outTradeNo: no2 })).toMatchObject({ tradeState: 'SUCCESS' });
+      expect(await createHttpCloudPay(s.baseUrl).queryOrder({ subMchId: s.info.merchant.mchid, outTradeNo: no2 })).toMatchObject({ tradeState: 'SUCCESS' });
     } finally {
       await s.close();
       dir.remove();

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { RunningSandbox, startSandbox } from '../sandbox';
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
+import type { CloudPayApi } from '../connector';
 import { camelToSnakeKey, snakeToCamelKey, toCamelCase, toSnakeCase } from '../sandbox/cloudpay/case';
 import { v2PaySign, v2Sign } from '../sandbox/cloudpay/v2-sign';
 import { control, newOutTradeNo, tempDataDir, v3Request } from './helpers/sandbox-harness';
@@ -53,7 +54,7 @@ describe('CloudPay APIs on the sandbox', () => {
   beforeAll(async () => {
     data = tempDataDir();
     sandbox = await startSandbox({ dataDir: data.dir, refundSettleSeconds: null });
-    cloudPay = createSandboxCloudPay(sandbox.baseUrl);
+    cloudPay = createHttpCloudPay(sandbox.baseUrl);
     mchid = sandbox.info.merchant.mchid;
     v2Key = (await cloudPayInfo(sandbox.info)).v2Key;
   });
@@ -90,7 +91,7 @@ describe('CloudPay APIs on the sandbox', () => {
 
   it('accepts snake_case params too, and the caller context (X-WX-OPENID) as the payer', async () => {
     const no = newOutTradeNo('CPS');
-    const asUser = createSandboxCloudPay(sandbox.baseUrl, { openid: 'o-context-user-0000000000001' });
+    const asUser = createHttpCloudPay(sandbox.baseUrl, { openid: 'o-context-user-0000000000001' });
     const r = await asUser.unifiedOrder({ sub_mch_id: mchid, env_id: 'test-env', function_name: 'payCallback', body: 'x', out_trade_no: no, total_fee: 1, spbill_create_ip: '127.0.0.1' });
     expect(r).toMatchObject({ returnCode: 'SUCCESS', resultCode: 'SUCCESS' });
     await pay(no);
@@ -180,7 +181,7 @@ describe('CloudPay APIs on the sandbox', () => {
     expect(await res.json()).toMatchObject({ errCode: -1, errMsg: expect.stringContaining('INVALID_API') });
     const bad = await fetch(`${sandbox.baseUrl}/cloudpay/queryOrder`, { method: 'POST', body: '[1,2]' });
     expect(bad.status).toBe(400);
-    const down = createSandboxCloudPay('http://127.0.0.1:1');
+    const down = createHttpCloudPay('http://127.0.0.1:1');
     await expect(down.queryOrder({ subMchId: mchid, outTradeNo: 'X1234567' })).rejects.toMatchObject({ name: 'CloudSDKError', errCode: -1 });
   });
 
@@ -290,7 +291,7 @@ describe('CloudPay downloadBill', () => {
   });
 
   it('answers {data: CSV text} (or gzip bytes), the same file as the v3 trade bill; No Bill Exist → errorCode 20002', async () => {
-    const cloudPay = createSandboxCloudPay(sandbox.baseUrl);
+    const cloudPay = createHttpCloudPay(sandbox.baseUrl);
     const mchid = sandbox.info.merchant.mchid;
     const no = newOutTradeNo('CPB');
     await cloudPay.unifiedOrder({ subMchId: mchid, envId: 'e', functionName: 'f', body: '账单测试', outTradeNo: no, totalFee: 123, spbillCreateIp: '127.0.0.1' });

@@ -4,13 +4,15 @@
  * the v3 notification verifier, the payer-message sender, and a log. Each piece is created on first use,
  * so a function only loads what its events need.
  *
- * Local switches (never set on CloudBase): `WEDA_WXPAY_STORE` (see store-from-env.ts),
- * `WEDA_WXPAY_CLOUDPAY_URL` (CloudPay calls go to the sandbox's `POST {url}/cloudpay/{api}` instead of
- * wx-server-sdk), `WEDA_WXPAY_MESSAGES_URL` (subscribe messages are POSTed to a recorder instead of sent).
+ * On CloudBase, CloudPay and subscribe messages go through wx-server-sdk. A local host passes the same things
+ * as `KitOverrides` (callbacks/local-host.ts), or a local run sets the switches `WEDA_WXPAY_STORE` (see
+ * store-from-env.ts), `WEDA_WXPAY_CLOUDPAY_URL` (CloudPay calls go to `POST {url}/cloudpay/{api}`, the sandbox's
+ * CloudPay surface) and `WEDA_WXPAY_MESSAGES_URL` (subscribe messages are POSTed to a recorder instead of sent).
  */
 import { WechatpayVerifier } from '../../wxpay';
 import { createConnector, createProvider, type CloudPayApi, type Connector } from '../../connector';
-import { resolveConfig, type ResolvedConfig } from '../../config';
+import { createHttpCloudPay } from '../../connector/providers/cloudpay-http';
+import { configSettings, resolveConfig, type ConfigSettings, type ResolvedConfig } from '../../config';
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
 import { CallbackLog, jsonLineLog } from './answers';
 import type { CallbackOptions } from './options';
@@ -24,21 +26,21 @@ export interface FunctionSpec {
   callbacks?: CallbackOptions;
 }
 
+/** What the function's environment provides, when it is not CloudBase's (the local function host). */
 export interface KitOverrides {
+  /** The function's environment variables (default process.env). */
   env?: NodeJS.ProcessEnv;
-  /** An already resolved configuration (the dev server's, pointing at the sandbox). */
-  resolved?: ResolvedConfig;
-  /** An already built connector (the dev server's). */
-  connector?: Connector;
+  /** `cloud.cloudPay` (default: over HTTP if WEDA_WXPAY_CLOUDPAY_URL is set, else wx-server-sdk's). */
   cloudPay?: CloudPayApi;
-  fetch?: typeof fetch;
+  /** `cloud.openapi.subscribeMessage.send` (default: WEDA_WXPAY_MESSAGES_URL if set, else wx-server-sdk's). */
   sendSubscribeMessage?: SendSubscribeMessage;
+  /** Default: one JSON line per event on stdout (CloudBase keeps function logs). */
   log?: CallbackLog;
-  now?: () => number;
 }
 
 export class FunctionKit {
   readonly log: CallbackLog;
+  private settingsOf?: ConfigSettings;
   private resolvedConfig?: ResolvedConfig;
   private connectorInstance?: Connector;
   private verifierInstance?: WechatpayVerifier;
@@ -56,21 +58,22 @@ export class FunctionKit {
     return this.spec.callbacks ?? {};
   }
 
-  get now(): () => number {
-    return this.o.now ?? Date.now;
+  /** The configuration with its defaults, no key material read. */
+  settings(): ConfigSettings {
+    this.settingsOf ??= this.resolvedConfig ?? configSettings(this.spec.config);
+    return this.settingsOf;
   }
 
   resolved(): ResolvedConfig {
-    this.resolvedConfig ??= this.o.resolved ?? resolveConfig(this.spec.config, { baseDir: process.cwd(), env: this.env });
+    this.resolvedConfig ??= resolveConfig(this.spec.config, { baseDir: process.cwd(), env: this.env });
     return this.resolvedConfig;
   }
 
   connector(): Connector {
-    if (!this.connectorInstance && this.o.connector) this.connectorInstance = this.o.connector;
     if (!this.connectorInstance) {
       const resolved = this.resolved();
-      const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? httpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL, this.o.fetch) : undefined);
-      const provider = createProvider(resolved, { ...(this.o.fetch ? { fetch: this.o.fetch } : {}), ...(cloudPay ? { cloudPay } : {}) });
+      const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? createHttpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL) : undefined);
+      const provider = createProvider(resolved, cloudPay ? { cloudPay } : {});
       this.connectorInstance = createConnector(provider, { retry: resolved.retry });
     }
     return this.connectorInstance;
@@ -86,7 +89,7 @@ export class FunctionKit {
 
   /** The configured merchant number, to ignore other merchants' CloudPay events. */
   subMchId(): string | undefined {
-    return this.spec.config.subMchId ?? this.spec.config.mchid;
+    return this.settings().merchantNo;
   }
 
   /** Undefined unless `callbacks.payerMessage` is configured. */
@@ -97,7 +100,7 @@ export class FunctionKit {
         this.notifier = null;
       } else {
         const send = this.o.sendSubscribeMessage
-          ?? (this.env.WEDA_WXPAY_MESSAGES_URL ? httpMessageSender(this.env.WEDA_WXPAY_MESSAGES_URL, this.o.fetch) : wxServerSdkMessageSender());
+          ?? (this.env.WEDA_WXPAY_MESSAGES_URL ? httpMessageSender(this.env.WEDA_WXPAY_MESSAGES_URL) : wxServerSdkMessageSender());
         this.notifier = payerNotifier(s, send, this.spec.config.envType, this.log);
       }
     }
@@ -107,31 +110,4 @@ export class FunctionKit {
   confirmCloudPayEvents(): boolean {
     return this.options.confirmCloudPayEvents !== false;
   }
-}
-
-/**
- * `cloud.cloudPay` over the sandbox's CloudPay emulation (`POST {baseUrl}/cloudpay/{api}`, answers shaped as
- * wx-server-sdk resolves them). Local runs only; production uses wx-server-sdk.
- */
-export function httpCloudPay(baseUrl: string, fetchImpl: typeof fetch = fetch): CloudPayApi {
-  const base = baseUrl.replace(/\/+$/, '');
-  const call = (api: string) => async (params: Record<string, unknown>) => {
-    const res = await fetchImpl(`${base}/cloudpay/${api}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(params ?? {}), signal: AbortSignal.timeout(15_000) });
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`cloudPay.${api}:fail HTTP ${res.status} with a non-JSON answer`);
-    }
-    if (!res.ok || typeof body !== 'object' || body === null) {
-      const b = (body ?? {}) as { errMsg?: string; message?: string };
-      throw new Error(`cloudPay.${api}:fail ${b.errMsg ?? b.message ?? `HTTP ${res.status}`}`);
-    }
-    return body as Record<string, unknown>;
-  };
-  return {
-    unifiedOrder: call('unifiedOrder'), queryOrder: call('queryOrder'), closeOrder: call('closeOrder'),
-    refund: call('refund'), queryRefund: call('queryRefund'), downloadBill: call('downloadBill'),
-  };
 }

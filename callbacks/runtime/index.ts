@@ -15,10 +15,9 @@ import { confirmRefundByQuery, handleCloudPayRefund, handleV3RefundNotification 
 import type { QueryOrderOutput, QueryRefundOutput } from '../../schemas/types.generated';
 import { connectorFunctionHandler, type ConnectorFunctionResult } from '../../connector/cloud-function';
 
-export { wedaFromEnv as createWeda, closeSharedStore, openStoreFromEnv } from './store-from-env';
-export { isHttpTriggerEvent, FunctionKit };
-export { OrderStatus } from './order-status';
-export type { OrdersPort, FunctionSpec, KitOverrides, HttpTriggerEvent, HttpTriggerResult, CloudPayAnswer, ReconcileSummary };
+export { wedaFromEnv as createWeda, closeSharedStore } from './store-from-env';
+export { isHttpTriggerEvent };
+export type { OrdersPort, FunctionKit, FunctionSpec, KitOverrides, HttpTriggerEvent, HttpTriggerResult, CloudPayAnswer, ReconcileSummary };
 
 /** connector: `{ method, params }` → `{ ok, data }` or `{ ok: false, error }` (connector/cloud-function.ts). */
 export async function connectorCall(event: unknown, kit: FunctionKit): Promise<ConnectorFunctionResult> {
@@ -100,7 +99,6 @@ export async function reconcileOrders(_event: unknown, orders: OrdersPort, kit: 
     connector: { call: (method, params) => kit.connector().call(method, params) },
     log: kit.log,
     settings: kit.options.reconcile ?? {},
-    now: kit.now,
     ...(notifyPayer ? { notifyPayer } : {}),
   });
 }

@@ -104,9 +104,9 @@ export function payerNotifier(s: PayerMessageSettings, send: SendSubscribeMessag
 }
 
 /** Locally: POST the message as JSON to a recorder (`{sandbox}/sandbox/messages` or the dev server's). */
-export function httpMessageSender(url: string, fetchImpl: typeof fetch = fetch): SendSubscribeMessage {
+export function httpMessageSender(url: string): SendSubscribeMessage {
   return async (message) => {
-    const res = await fetchImpl(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(message) });
+    const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(message) });
     const text = await res.text();
     if (!res.ok) throw new Error(`message recorder answered HTTP ${res.status}: ${text.slice(0, 200)}`);
     return text ? JSON.parse(text) : {};

@@ -14,7 +14,7 @@ import { createWeda, type ModelStore, type WedaSdk } from '../../datasources/wed
 
 export const STORE_ENV = 'WEDA_WXPAY_STORE';
 
-export function openStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ModelStore {
+function openStoreFromEnv(env: NodeJS.ProcessEnv = process.env): ModelStore {
   const spec = (env[STORE_ENV] ?? '').trim();
   if (spec.startsWith('sqlite:')) {
     const dataDir = spec.slice('sqlite:'.length);

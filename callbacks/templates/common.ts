@@ -4,7 +4,7 @@
  * match ^[A-Za-z_][A-Za-z0-9_]*$ by the configuration schema, so they can also appear as object keys).
  */
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
-import type { CallbackOrderFields } from '../runtime/orders';
+import type { OrderFields } from '../../config';
 import type { CallbackOptions } from '../runtime/options';
 
 export type FunctionKind = 'pay-notify' | 'refund-notify' | 'reconcile' | 'connector';
@@ -14,7 +14,7 @@ export interface TemplateValues {
   functionName: string;
   ordersModel: string;
   envType: 'pre' | 'prod';
-  fields: CallbackOrderFields;
+  fields: OrderFields;
   /** Payment settings as deployed: secrets only as environment variable names. */
   wxpay: WedaWxpayConfig;
   callbacks: CallbackOptions;
@@ -49,7 +49,7 @@ export function str(s: string): string {
   return `'${escaped}'`;
 }
 
-const FIELD_NOTES: Record<keyof CallbackOrderFields, string> = {
+const FIELD_NOTES: Record<keyof OrderFields, string> = {
   orderNo: '订单号 (out_trade_no)',
   status: '支付状态: 1 未支付, 2 已支付, 3 退款中, 4 已退款',
   amount: '订单金额（分）',
@@ -83,7 +83,7 @@ const wxpay = require(${str(RUNTIME_MODULE)});
 }
 
 export function modelSection(v: TemplateValues): string {
-  const keys = Object.keys(FIELD_NOTES) as Array<keyof CallbackOrderFields>;
+  const keys = Object.keys(FIELD_NOTES) as Array<keyof OrderFields>;
   const code = keys.map((k) => `  ${k}: ${str(v.fields[k])},`);
   const width = Math.max(...code.map((c) => c.length)) + 1;
   const fieldLines = code.map((c, i) => `${c.padEnd(width)}// ${FIELD_NOTES[keys[i]!]}`).join('\n');

@@ -87,6 +87,3 @@ export function attachCloudPay(d: CloudPayDeps): CloudPayEmulation {
     },
   };
 }
-
-export { createSandboxCloudPay } from './client';
-export type { CloudPayApi } from './client';
