@@ -6,6 +6,7 @@ import { CONFIG_FILE_NAME, loadConfigFile } from '../config';
 import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';
+import { packageForWeda, DEFAULT_CONNECTOR_NAME } from './package';
 
 /** Where keys and SQLite files live unless --data or WEDA_WXPAY_DATA say otherwise (git-ignored). */
 export function defaultDataDir(): string {
@@ -92,6 +93,20 @@ export function buildProgram(): Command {
       } else {
         process.stdout.write(text);
       }
+    });
+
+  program.command('package')
+    .description('write dist/weda-import/: data models, template app, connector spec, functions + cloudbaserc.json, .env.example, IMPORT.md')
+    .option('--config <file>', 'configuration file', CONFIG_FILE_NAME)
+    .option('--out <dir>', 'output folder (replaced only when complete)', path.join('dist', 'weda-import'))
+    .option('--app <file>', 'template app JSON (default: app-template/app.json)')
+    .option('--env-id <id>', 'CloudBase environment id (default: {{env.ENV_ID}} from .env)')
+    .option('--name <identifier>', 'custom API identifier in WeDa', DEFAULT_CONNECTOR_NAME)
+    .action(async (o: { config: string; out: string; app?: string; envId?: string; name: string }) => {
+      await packageForWeda({
+        configPath: path.resolve(o.config), outDir: path.resolve(o.out), connectorName: o.name, log: logToStderr,
+        ...(o.app ? { appJson: path.resolve(o.app) } : {}), ...(o.envId ? { envId: o.envId } : {}),
+      });
     });
 
   return program;
