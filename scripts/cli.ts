@@ -19,6 +19,13 @@ function parsePort(value: string): number {
   return n;
 }
 
+function parseSettleSeconds(value: string): number {
+  const n = Number(value);
+  // A day is the longest WeChat Pay takes for most refunds; a week covers bank-card returns.
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 7 * 86400) throw new InvalidArgumentError('--refund-settle-seconds must be a number of seconds from 0 to 604800');
+  return n;
+}
+
 /**
  * Runs `start`, then prints the ready line; SIGINT/SIGTERM close everything before exiting. The handlers go in
  * before the ready line is written: a supervisor may signal the moment it reads that line.
@@ -55,9 +62,10 @@ export function buildProgram(): Command {
     .option('--port <n>', 'sandbox port (0 = any free port)', parsePort, 0)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
     .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
-    .action(async (o: { port: number; data?: string; config: string }) => {
+    .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds)
+    .action(async (o: { port: number; data?: string; config: string; refundSettleSeconds?: number }) => {
       const dev = await serveUntilSignal(
-        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr }),
+        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}) }),
         (d) => d.info,
         (d) => d.close(),
       );
@@ -68,9 +76,10 @@ export function buildProgram(): Command {
     .description('run only the WeChat Pay sandbox on 127.0.0.1; prints one JSON ready line')
     .option('--port <n>', 'port (0 = any free port)', parsePort, 0)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
-    .action(async (o: { port: number; data?: string }) => {
+    .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds)
+    .action(async (o: { port: number; data?: string; refundSettleSeconds?: number }) => {
       await serveUntilSignal(
-        () => startSandbox({ dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr }),
+        () => startSandbox({ dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr, ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}) }),
         (s) => s.info,
         (s) => s.close(),
       );

@@ -29,6 +29,8 @@ export interface DevServerOptions {
   configPath?: string;
   log?: (line: string) => void;
   seedGoods?: boolean;
+  /** Seconds after which a PROCESSING refund settles SUCCESS on the sandbox clock (null = only by hand). */
+  refundSettleSeconds?: number | null;
   /** The `callbacks` section (reconcile settings, payer message); default: the user config's. */
   callbacks?: CallbackOptions;
   /**
@@ -67,7 +69,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const log = opts.log ?? (() => {});
   const userConfig = readUserConfig(opts.configPath);
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log });
+  const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log, ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}) });
   const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models') });
   const server = http.createServer();
   try {
