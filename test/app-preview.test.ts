@@ -312,6 +312,13 @@ describe('app preview rendered from app-template/app.json', () => {
     await card('微搭贴纸').waitFor();
     expect(page.url()).toMatch(/#\/goods$/);
   });
+
+  test('a page opens from the URL hash (historyType HASH)', async () => {
+    await page.goto(`${preview.url}/app#/orders`);
+    await expect(page.getByTestId('nav-title').textContent()).resolves.toBe('我的订单');
+    await page.locator('[data-wd-id="orderCard"]').first().waitFor();
+    expect(await page.getByRole('button', { name: '返回' }).isHidden()).toBe(true);
+  });
 });
 
 describe('app preview of any CALS app', () => {
@@ -325,6 +332,7 @@ describe('app preview of any CALS app', () => {
         items: [
           { id: 'hello', component: 'WdText', attributes: { text: '其余部分照常显示' } },
           { id: 'chart1', module: 'gsd-h5-react', component: 'WdEcharts', attributes: {} },
+          { id: 'broken', component: 'WdText', attributes: { ':text': '$w.nothing.deep' } },
           {
             id: 'openBtn', component: 'WdButton', attributes: { text: '打开弹窗' },
             listeners: [{ id: 'open', eventName: 'tap', type: 'platform', handler: { module: 'platform', name: 'invoke', params: [{ component: 'modal1', method: 'open', params: { info: 'x' } }] } }],
@@ -356,8 +364,10 @@ describe('app preview of any CALS app', () => {
     const problems = page.getByTestId('preview-problems');
     await problems.waitFor();
     await expect(problems.locator('li[data-id="chart1"]').textContent()).resolves.toMatch(/WdEcharts.*chart1.*items\[0\]\.items\[1\]$/);
-    await expect(problems.locator('li[data-id="magicBtn"]').textContent()).resolves.toMatch(/magicBtn.*magic.*home:doMagic.*items\[0\]\.items\[3\]\.listeners\[0\]$/);
+    await expect(problems.locator('li[data-id="magicBtn"]').textContent()).resolves.toMatch(/magicBtn.*magic.*home:doMagic.*items\[0\]\.items\[4\]\.listeners\[0\]$/);
     await expect(page.locator('.preview-unsupported[data-wd-id="chart1"]').textContent()).resolves.toContain('items[0].items[1]');
+    // A binding that throws while drawing is listed too (the text stays empty, as in WeDa).
+    await expect(problems.locator('li[data-id="broken"]').textContent()).resolves.toMatch(/broken.*\$w\.nothing\.deep.*items\[0\]\.items\[2\]\.attributes\[":text"\]$/);
     await page.getByText('其余部分照常显示').waitFor();
 
     await page.getByRole('button', { name: '打开弹窗' }).click();

@@ -96,10 +96,19 @@ export class PreviewRuntime {
 
   start(): void {
     this.scanApp();
-    const fromHash = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
-    const first = this.app.items.find((p) => p.id === fromHash) ?? this.app.items.find((p) => p.id === this.app.main) ?? this.app.items[0]!;
+    const first = this.pageFromHash() ?? this.app.items.find((p) => p.id === this.app.main) ?? this.app.items[0]!;
     this.stack = [this.instantiate(first, {})];
     this.pageChanged();
+    // `#/<pageId>` opens that page (extra.historyType HASH), also when the address is edited.
+    window.addEventListener('hashchange', () => {
+      const page = this.pageFromHash();
+      if (page && page !== this.current.page) this.reLaunch(page.id, {});
+    });
+  }
+
+  private pageFromHash(): CalsPage | undefined {
+    const id = decodeURIComponent(location.hash.replace(/^#\/?/, ''));
+    return this.app.items.find((p) => p.id === id);
   }
 
   get current(): PageInstance {
@@ -129,7 +138,7 @@ export class PreviewRuntime {
         this.report({ id: node.id, path: `${path}.directives[":for"]`, message: `:for 只支持在 Repeater 的 RepeaterItem 上（组件 id ${node.id}）` });
       }
       (node.listeners ?? []).forEach((l, i) => {
-        const reason = this.unsupportedAction(l);
+        const reason = node.type === 'PAGE' ? `页面事件 ${l.eventName} 预览暂不支持（不会触发）` : this.unsupportedAction(l);
         if (reason) this.report({ id: node.id, path: `${path}.listeners[${i}]`, message: `组件 ${node.id} 的事件 ${l.eventName}（监听器 ${l.id}）：${reason}` });
       });
     });

@@ -39,11 +39,12 @@ const REQUIRED = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as 
 
 interface SandboxTransaction {
   out_trade_no: string;
+  prepay_id?: string;
   mchid?: string;
   description?: string;
   amount?: { total?: number };
   trade_state?: string;
-  _sandbox?: { description?: string };
+  _sandbox?: { description?: string; prepay_id?: string };
 }
 
 type PayerChoice = { kind: 'pay' } | { kind: 'fail'; result: string } | { kind: 'cancel' };
@@ -103,7 +104,7 @@ async function requestPayment(shell: Shell, sandboxUrl: string, payment: Payment
     let tx: SandboxTransaction | undefined;
     try {
       const found = await sandboxCall<{ transactions?: SandboxTransaction[] }>(`${sandboxUrl}/sandbox/transactions?prepay_id=${encodeURIComponent(prepayId)}`, 'GET');
-      tx = found.transactions?.[0];
+      tx = pickTransaction(found.transactions ?? [], prepayId);
     } catch (err) {
       await sheet.showError(`沙箱查询交易失败：${(err as Error).message}`);
       throw new PaymentFailed(`requestPayment:fail ${(err as Error).message}`);
@@ -129,6 +130,16 @@ async function requestPayment(shell: Shell, sandboxUrl: string, payment: Payment
   } finally {
     sheet.close();
   }
+}
+
+/**
+ * The sandbox filters by `prepay_id`; entries that carry their prepay_id are matched here too, so a list
+ * that is not filtered never pays the wrong order.
+ */
+function pickTransaction(list: SandboxTransaction[], prepayId: string): SandboxTransaction | undefined {
+  const carried = list.filter((t) => (t.prepay_id ?? t._sandbox?.prepay_id) !== undefined);
+  if (carried.length > 0) return carried.find((t) => (t.prepay_id ?? t._sandbox?.prepay_id) === prepayId);
+  return list.length === 1 ? list[0] : undefined;
 }
 
 async function sandboxCall<T>(url: string, method: 'GET' | 'POST', body?: unknown): Promise<T> {
