@@ -2,11 +2,13 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { startSandbox } from '../sandbox';
 import fs from 'node:fs';
-import { CONFIG_FILE_NAME, loadConfigFile } from '../config';
+import { CONFIG_FILE_NAME, loadConfigFile, type OrdersBinding } from '../config';
 import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';
 import { packageForWeda, DEFAULT_CONNECTOR_NAME } from './package';
+import { MANIFEST } from '../connector/manifest';
+import { buildWedaModels } from '../datasources/models';
 
 /** Where keys and SQLite files live unless --data or WEDA_WXPAY_DATA say otherwise (git-ignored). */
 export function defaultDataDir(): string {
@@ -17,6 +19,34 @@ function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be an integer from 0 to 65535');
   return n;
+}
+
+function readAppJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read the app JSON ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`${file} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The static checks of app-template/check.ts, as warnings: the preview still runs, and shows in the page what
+ * it cannot draw. Loaded lazily: the checks need @cloudbase/cals, which only the preview and the tests use.
+ */
+async function reportAppProblems(app: unknown, orders: OrdersBinding): Promise<void> {
+  const { checkApp } = await import('../app-template/check');
+  const problems = checkApp(app, {
+    connectorMethods: { [DEFAULT_CONNECTOR_NAME]: MANIFEST.map((m) => m.name) },
+    models: buildWedaModels({ model: orders.model, goodsModel: orders.goodsModel, fields: orders.fields }),
+  });
+  for (const p of problems) logToStderr(`weda-wxpay preview: ${p.path}: ${p.message}`);
+  if (!problems.length) logToStderr('weda-wxpay preview: the app passes every static check');
 }
 
 function parseSettleSeconds(value: string): number {
@@ -69,7 +99,24 @@ export function buildProgram(): Command {
         (d) => d.info,
         (d) => d.close(),
       );
-      logToStderr(`weda-wxpay: console ${dev.info.console} · connector ${dev.info.devServer.connector}/{method} · envType ${dev.info.devServer.envType} · Ctrl-C to stop`);
+      logToStderr(`weda-wxpay: app preview ${dev.info.devServer.app} · console ${dev.info.console} · connector ${dev.info.devServer.connector}/{method} · envType ${dev.info.devServer.envType} · Ctrl-C to stop`);
+    });
+
+  program.command('preview')
+    .description('run a CALS app JSON in the local app preview (/app) against the sandbox; prints one JSON ready line')
+    .argument('<app.json>', 'a CALS application JSON (e.g. app-template/app.json)')
+    .option('--port <n>', 'sandbox port (0 = any free port)', parsePort, 0)
+    .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
+    .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
+    .action(async (appFile: string, o: { port: number; data?: string; config: string }) => {
+      const app = readAppJson(appFile);
+      const dev = await serveUntilSignal(
+        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, previewApp: app }),
+        (d) => d.info,
+        (d) => d.close(),
+      );
+      await reportAppProblems(app, dev.resolved.orders);
+      logToStderr(`weda-wxpay: app preview ${dev.info.devServer.app} · console ${dev.info.console} · Ctrl-C to stop`);
     });
 
   program.command('sandbox')

@@ -12,6 +12,7 @@ import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import type { CallbackOptions } from '../callbacks/runtime/options';
 import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
+import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
@@ -31,6 +32,8 @@ export interface DevServerOptions {
   seedGoods?: boolean;
   /** Seconds after which a PROCESSING refund settles SUCCESS on the sandbox clock (null = only by hand). */
   refundSettleSeconds?: number | null;
+  /** The CALS app served at /app (default: app-template/app.json); `weda-wxpay preview <app.json>` sets it. */
+  previewApp?: unknown;
   /** The `callbacks` section (reconcile settings, payer message); default: the user config's. */
   callbacks?: CallbackOptions;
   /**
@@ -44,7 +47,7 @@ export interface DevServerOptions {
 export const LOCAL_ENV_ID = 'local-dev';
 
 export interface DevReadyInfo extends SandboxReadyInfo {
-  devServer: { baseUrl: string; provider: 'v3' | 'cloudpay'; connector: string; payNotify: string; refundNotify: string; functions: string; models: string; envType: EnvType };
+  devServer: { baseUrl: string; app: string; provider: 'v3' | 'cloudpay'; connector: string; payNotify: string; refundNotify: string; functions: string; models: string; envType: EnvType };
 }
 
 export interface RunningDevServer {
@@ -99,7 +102,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       sendSubscribeMessage: httpMessageSender(`${sandbox.info.baseUrl}/sandbox/messages`),
     });
 
+    // The app preview talks to this server and the sandbox over HTTP, as the app talks to WeDa's.
+    const preview = createPreviewHandler({ app: opts.previewApp ?? loadTemplateApp(), devServerUrl: baseUrl, sandboxUrl: sandbox.info.baseUrl });
     server.on('request', (req, res) => {
+      if (preview(req, res)) return;
       route(req, res).catch((err) => sendError(res, err));
     });
     async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -119,7 +125,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
         return sendJson(res, 200, await weda.callModel({ name: parts[1]!, methodName: parts[2]!, params, envType }));
       }
       if (req.method === 'GET' && url.pathname === '/') {
-        return sendJson(res, 200, { console: sandbox.info.console, connector: `${baseUrl}/connector/{method}`, models: `${baseUrl}/models/{name}/{methodName}` });
+        return sendJson(res, 200, { app: `${baseUrl}/app`, console: sandbox.info.console, connector: `${baseUrl}/connector/{method}`, models: `${baseUrl}/models/{name}/{methodName}` });
       }
       sendJson(res, 404, { code: 'NOT_FOUND', message: `no route for ${req.method} ${url.pathname}` });
     }
@@ -127,7 +133,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     if (opts.seedGoods !== false) await seedGoods(weda, resolved);
     const info: DevReadyInfo = {
       ...sandbox.info,
-      devServer: { baseUrl, provider, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, refundNotify: refundNotifyUrl, functions: `${baseUrl}/functions`, models: `${baseUrl}/models`, envType: resolved.orders.envType },
+      devServer: { baseUrl, app: `${baseUrl}/app`, provider, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, refundNotify: refundNotifyUrl, functions: `${baseUrl}/functions`, models: `${baseUrl}/models`, envType: resolved.orders.envType },
     };
     return {
       info, sandbox, store, weda, connector, resolved, functions,
