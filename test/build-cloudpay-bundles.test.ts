@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay/client';
 import { createOldOrders, createOrder, newOrderNo, orderOf, startCallbackDev, TestDev } from './helpers/callback-harness';
 import { buildInto, runFunction } from './helpers/callback-bundle';
 

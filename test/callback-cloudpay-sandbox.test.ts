@@ -4,7 +4,7 @@
  * with the §5.4 / §5.5 events and redelivers until they return `{errcode: 0}`. Confirmation (queryOrder /
  * queryRefund) goes to the same sandbox state through the v3 API.
  */
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay/client';
 import { registerFunction } from './helpers/cloudpay-functions';
 import { createOrder, orderOf, startCallbackDev, TestDev } from './helpers/callback-harness';
 

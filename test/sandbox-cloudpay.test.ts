@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { RunningSandbox, startSandbox } from '../sandbox';
-import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay';
+import { createSandboxCloudPay, CloudPayApi } from '../sandbox/cloudpay/client';
 import { camelToSnakeKey, snakeToCamelKey, toCamelCase, toSnakeCase } from '../sandbox/cloudpay/case';
 import { v2PaySign, v2Sign } from '../sandbox/cloudpay/v2-sign';
 import { control, newOutTradeNo, tempDataDir, v3Request } from './helpers/sandbox-harness';
