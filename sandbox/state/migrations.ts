@@ -263,7 +263,7 @@ export const MIGRATIONS: readonly string[] = [
     SELECT id, 'http', event_type, url, out_trade_no, out_refund_no, resource_json, create_time, status, next_attempt_at, created_at, fault, held
     FROM notifications ORDER BY rowid;
   INSERT INTO outbox_attempts (notification_id, attempt, at, url, acked, status_code, latency_ms, error, fault, request_headers, request_body, response_headers, response_body)
-    SELECT a.notification_id, a.attempt, a.at, n.url, a.status_code IN (200, 204), a.status_code, a.latency_ms, a.error, a.fault,
+    SELECT a.notification_id, a.attempt, a.at, n.url, COALESCE(a.status_code IN (200, 204), 0), a.status_code, a.latency_ms, a.error, a.fault,
       a.request_headers, a.request_body, a.response_headers, a.response_body
     FROM notification_attempts a JOIN notifications n ON n.id = a.notification_id ORDER BY a.rowid;
 
