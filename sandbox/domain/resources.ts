@@ -1,7 +1,6 @@
+/** The v3 objects the sandbox answers with and notifies (wxpay-v3.md §1.2, §1.4, §4), built from stored rows. */
 import type { RefundRow } from '../state/refunds';
 import type { TradeState, TransactionRow } from '../state/transactions';
-
-/** The v3 objects the sandbox answers with and notifies (wxpay-v3.md §1.2, §1.4, §4), built from stored rows. */
 
 /** Trade-state descriptions as the API words them. */
 const STATE_DESC: Record<TradeState, string> = {
