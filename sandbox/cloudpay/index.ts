@@ -1,4 +1,4 @@
-import { createNonce } from '../../wxpay';
+import { CLOUDPAY_API_NAMES, createNonce } from '../../wxpay';
 import type { Bills } from '../domain/bills';
 import type { SandboxClock } from '../domain/clock';
 import { SandboxError } from '../domain/errors';
@@ -80,7 +80,7 @@ export class CloudPay {
     if (typeof params !== 'object' || params === null || Array.isArray(params)) return { status: 400, body: platformError('INVALID_PARAM', 'request data must be a JSON object') };
     const snake = toSnakeCase<Record<string, unknown>>(params);
     const raw = this.backend.call(api, snake, { ...(openid ? { openid } : {}), fault: await this.fault(api, snake) });
-    if (!raw) return { status: 404, body: platformError('INVALID_API', `cloudPay.${api} is not an API the sandbox emulates (unifiedOrder, queryOrder, closeOrder, refund, queryRefund, downloadBill)`) };
+    if (!raw) return { status: 404, body: platformError('INVALID_API', `cloudPay.${api} is not an API the sandbox emulates (${CLOUDPAY_API_NAMES.join(', ')})`) };
     this.d.log(`cloudpay ${api} → ${raw.kind === 'bill' ? 'bill' : `${String(raw.body.return_code)}/${String(raw.body.result_code ?? '-')}${raw.body.err_code ? ` ${String(raw.body.err_code)}` : ''}`}`);
     // A non-JSON reply (a bill) becomes {data}; JSON is camelCased, then errCode/errMsg overwrite (clobber) its own.
     const result = raw.kind === 'bill' ? { data: raw.data } : toCamelCase<Record<string, unknown>>(raw.body);
@@ -96,7 +96,7 @@ export class CloudPay {
       v2Key: this.v2Key,
       settings: this.settings(),
       functions: this.functions(),
-      apis: 'POST /cloudpay/{unifiedOrder|queryOrder|closeOrder|refund|queryRefund|downloadBill}',
+      apis: `POST /cloudpay/{${CLOUDPAY_API_NAMES.join('|')}}`,
     };
   }
 

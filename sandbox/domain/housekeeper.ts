@@ -8,6 +8,7 @@ export interface HousekeeperDeps {
   clock: SandboxClock;
   refunds: Refunds;
   events: DomainEvents;
+  log: (line: string) => void;
   /** How often the housekeeper looks on its own (real ms); requests and clock advances also make it look. */
   tickMs?: number;
 }
@@ -31,7 +32,13 @@ export class Housekeeper {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.maybeRun(), this.d.tickMs ?? 200);
+    this.timer = setInterval(() => {
+      try {
+        this.maybeRun();
+      } catch (err) {
+        this.d.log(`housekeeping failed: ${String(err)}`); // a timer must not take the process down; the next tick tries again
+      }
+    }, this.d.tickMs ?? 200);
     this.timer.unref();
   }
 

@@ -68,7 +68,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const refunds = new Refunds({ state, clock, merchant, events, wake, settleSeconds, notifyUrl: opts.refundNotifyUrl ?? null });
     const bills = new Bills({ state, clock, merchant });
     const messages = new Messages({ store: state.messages, clock });
-    const housekeeper = new Housekeeper({ state, clock, refunds, events });
+    const housekeeper = new Housekeeper({ state, clock, refunds, events, log });
     const cloudpay = new CloudPay({ state, clock, merchant, payments, refunds, bills, events, wake, log });
     housekeeper.run(); // whatever fell due while the sandbox was stopped (CloudPay already listening)
 
