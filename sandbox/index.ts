@@ -1,26 +1,26 @@
 /**
- * The local WeChat Pay v3 sandbox (DESIGN.md "Sandbox (contract)"): a signed, stateful double of the v3 API
- * that standard SDKs cannot tell from the real thing. Uses `wxpay/` for the protocol, never `connector/`.
+ * The local WeChat Pay sandbox (DESIGN.md "Sandbox (contract)"): a signed, stateful double of the v3 API that
+ * standard SDKs cannot tell from the real thing, with a CloudPay emulation on the same state. Uses `wxpay/` for the
+ * protocol, never `connector/`. Layout and import directions: README.md.
  *
- * In-process façades (the CloudPay emulation) reuse the same state through `RunningSandbox.core` /
- * `RunningSandbox.payments` and the domain functions exported below; they never go through HTTP.
+ * The public entry: start a sandbox, and the types of its options and ready line. The domain's rules and wire
+ * objects are exported too, for tools that want to reason about the sandbox's answers without HTTP.
  */
-export type { SandboxOptions, SandboxReadyInfo, RunningSandbox } from './options';
-export { WECHAT_RETRY_SCHEDULE_SECONDS, DEFAULT_REFUND_SETTLE_SECONDS } from './options';
-export { startSandbox } from './server';
+export type { SandboxOptions, SandboxReadyInfo, RunningSandbox } from './http/options';
+export { startSandbox } from './http/server';
+export { WECHAT_RETRY_SCHEDULE_SECONDS, NOTIFY_TIMEOUT_MS } from './delivery/sender';
 
-export type { SandboxCore, SandboxEvents, SandboxSettings } from './core';
-export { SandboxError } from './errors';
-export { Payments, PAY_RESULTS, effectiveExpiry, expiryOf } from './payments';
-export type { PayResult } from './payments';
-export type { JsapiPrepayRequest } from './prepay-validation';
-export { canonicalJson, validateJsapiPrepay } from './prepay-validation';
-export { transactionResource } from './transactions';
-export type { TradeState, TransactionRow } from './transactions';
-export {
-  createRefund, getRefund, settleRefund, settleDueRefunds, refundResource, refundNotificationResource, validateRefundRequest,
-  REFUND_OUTCOMES, MAX_REFUNDS_PER_ORDER,
-} from './refunds';
-export type { RefundInput, RefundOutcome, RefundRow, RefundStatus } from './refunds';
-export { buildBill, tradeBill, requestTradeBill, downloadBillFile, checkBillDate, checkBillType, SANDBOX_BILL_TYPES } from './bills';
-export type { StoredBill } from './bills';
+export { SandboxError } from './domain/errors';
+export type { SandboxEvents } from './domain/events';
+export { Payments, PAY_RESULTS, effectiveExpiry, expiryOf } from './domain/payments';
+export type { PayResult } from './domain/payments';
+export type { JsapiPrepayRequest } from './domain/prepay-validation';
+export { canonicalJson, validateJsapiPrepay } from './domain/prepay-validation';
+export { Refunds, validateRefundRequest, REFUND_OUTCOMES, MAX_REFUNDS_PER_ORDER, DEFAULT_REFUND_SETTLE_SECONDS } from './domain/refunds';
+export type { RefundInput } from './domain/refunds';
+export { Bills, checkBillType, SANDBOX_BILL_TYPES } from './domain/bills';
+export { transactionResource, refundResource, refundNotificationResource } from './domain/resources';
+export type { TradeState, TransactionRow } from './state/transactions';
+export type { RefundOutcome, RefundRow, RefundStatus } from './state/refunds';
+export type { StoredBill } from './state/bills';
+export type { DeliveryChannel, DeliveryStatus } from './state/outbox';

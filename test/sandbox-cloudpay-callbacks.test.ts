@@ -3,7 +3,8 @@
  * CloudPay's camelCase shape (validated against schemas/events/cloudpay-*.json), delivered to the function
  * named at unifiedOrder / refund, and redelivered on the v3 retry schedule (sandbox clock) until the function
  * returns `{errcode: 0}` — `{return_code:'SUCCESS'}`, `true`, HTTP errors and timeouts are not acks
- * (peers.md §3.2). Attempts are logged in `GET /sandbox/notifications` (kind "cloudpay") and can be resent.
+ * (peers.md §3.2). Attempts are logged in `GET /sandbox/notifications` (kind "cloudpay", channel "cloud-function"),
+ * in the same shape as v3 notifications, and can be resent.
  */
 import Ajv from 'ajv';
 import { RunningSandbox, startSandbox } from '../sandbox';
@@ -77,11 +78,14 @@ test('a paid CloudPay order invokes its payment function with the §5.4 event; n
   const log = await (await fetch(`${sandbox.baseUrl}/sandbox/notifications?out_trade_no=${outTradeNo}`)).json() as { notifications: any[] };
   expect(log.notifications).toHaveLength(1); // the CloudPay delivery only: no v3 TRANSACTION.SUCCESS for this order
   expect(log.notifications[0]).toMatchObject({
-    kind: 'cloudpay', event_type: 'CLOUDPAY.PAYMENT', url: `cloudfunction://${ENV}/payCallback`, function_name: 'payCallback', env_id: ENV, out_trade_no: outTradeNo,
-    status: 'delivered', nextRetryAt: null, attempts: [{ attempt: 1, statusCode: 200, functionUrl: f.url, responseBody: '{"errcode":0,"errmsg":"OK"}' }],
+    kind: 'cloudpay', channel: 'cloud-function', event_type: 'CLOUDPAY.PAYMENT', url: `cloudfunction://${ENV}/payCallback`, out_trade_no: outTradeNo,
+    status: 'delivered', nextRetryAt: null, attempts: [{ attempt: 1, url: f.url, statusCode: 200, acked: true, responseBody: '{"errcode":0,"errmsg":"OK"}' }],
   });
+  // The full entry has the v3 entries' shape too: what was sent (the event, as the function received it) and what came back.
   const full = await (await fetch(`${sandbox.baseUrl}/sandbox/notifications/${log.notifications[0].id}`)).json() as any;
-  expect(full.event).toEqual(event);
+  expect(full.attempts[0].request.headers).toEqual({ 'Content-Type': 'application/json' });
+  expect(JSON.parse(full.attempts[0].request.body)).toEqual(event);
+  expect(full.attempts[0].response).toMatchObject({ statusCode: 200, body: '{"errcode":0,"errmsg":"OK"}', headers: expect.objectContaining({ 'content-type': 'application/json' }) });
 });
 
 test('retried on the schedule (sandbox clock) until {errcode: 0}: {return_code:"SUCCESS"}, true, HTTP 500 and a timeout are failures', async () => {

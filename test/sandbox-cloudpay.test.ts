@@ -103,6 +103,16 @@ describe('CloudPay APIs on the sandbox', () => {
     expect((await v3Query(no2)).json.payer).toEqual({ openid: 'o-explicit-payer-00000000001' });
   });
 
+  it("GET /sandbox/transactions?prepay_id= finds a CloudPay order from its payment's package", async () => {
+    const no = newOutTradeNo('CPP');
+    const r = await cloudPay.unifiedOrder(order(no));
+    const prepayId = String((r.payment as Record<string, string>).package).replace(/^prepay_id=/, '');
+    expect(prepayId).toBe(r.prepayId);
+    const found = (await control(sandbox.info, 'GET', `/sandbox/transactions?prepay_id=${encodeURIComponent(prepayId)}`)).json.transactions as any[];
+    expect(found.map((t) => t.out_trade_no)).toEqual([no]);
+    expect(found[0]).toMatchObject({ trade_state: 'NOTPAY', amount: { total: 100 }, _sandbox: { notify_url: '' } });
+  });
+
   it('shares state with v3: a CloudPay order is a v3 order and the other way round', async () => {
     const no = newOutTradeNo('CPX');
     await cloudPay.unifiedOrder(order(no));

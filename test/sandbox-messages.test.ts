@@ -1,6 +1,6 @@
 /**
- * Payer subscribe messages are recorded by the sandbox (issue 6 §4): a valid subscribeMessage.send body is
- * answered like the platform does and listed; an invalid one is refused naming the field; both survive a restart.
+ * Payer subscribe messages are recorded by the sandbox, not delivered, so a developer sees what the payer would
+ * have received: a valid subscribeMessage.send body is answered like the platform does and listed; an invalid one is refused naming the field; both survive a restart.
  */
 import { startSandbox, RunningSandbox } from '../sandbox';
 import { control, tempDataDir } from './helpers/sandbox-harness';

@@ -152,6 +152,25 @@ test('prepay re-entry: identical params → a fresh prepay_id; different params 
   expect(closePaid.json.code).toBe('ORDER_PAID');
 });
 
+test('GET /sandbox/transactions?prepay_id= finds the order behind a prepay_id (what wx.requestPayment carries)', async () => {
+  const rx = await receiver();
+  const [a, b] = [newOutTradeNo('PPA'), newOutTradeNo('PPB')];
+  const first = (await prepay(sandbox.info, a, rx.url)).json.prepay_id as string;
+  const fresh = (await prepay(sandbox.info, a, rx.url)).json.prepay_id as string; // re-entry: a second prepay_id, same order
+  const other = (await prepay(sandbox.info, b, rx.url)).json.prepay_id as string;
+  const byPrepayId = async (id: string) => (await control(sandbox.info, 'GET', `/sandbox/transactions?prepay_id=${encodeURIComponent(id)}`)).json.transactions as any[];
+  for (const id of [first, fresh]) {
+    const found = await byPrepayId(id);
+    expect(found.map((t) => t.out_trade_no)).toEqual([a]);
+    expect(found[0]).toMatchObject({ trade_state: 'NOTPAY', amount: { total: 100 }, _sandbox: { notify_url: rx.url } });
+  }
+  expect((await byPrepayId(other)).map((t) => t.out_trade_no)).toEqual([b]);
+  expect(await byPrepayId('wx_no_such_prepay_id')).toEqual([]);
+  // Without the filter, both orders are listed.
+  const all = (await control(sandbox.info, 'GET', '/sandbox/transactions')).json.transactions as any[];
+  expect(all.map((t) => t.out_trade_no)).toEqual(expect.arrayContaining([a, b]));
+});
+
 test('close answers a signed empty 204, is re-entrant, and a closed order can be neither re-ordered nor paid', async () => {
   const outTradeNo = newOutTradeNo('CL');
   expect((await prepay(sandbox.info, outTradeNo, 'https://merchant.example.com/notify')).status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * The payment spine through real HTTP on 127.0.0.1 (issue 3):
+ * The payment spine through real HTTP on 127.0.0.1 (DESIGN.md "Shape of the system"):
  * order row (status 1) → connector unifiedOrder → sandbox prepay → sandbox "user pays" → signed, AES-GCM
  * encrypted TRANSACTION.SUCCESS notification → pay-notify callback → callModel wedaBatchUpdate → status 2.
  */
@@ -48,12 +48,17 @@ it('pays one order end to end and moves it from 1 to 2', async () => {
   const after = await t.connector('queryOrder', { outTradeNo: orderNo });
   expect(after.body).toMatchObject({ tradeState: 'SUCCESS', transactionId: order.transactionId, openid });
 
+  // The notification log (DESIGN.md contract; one shape for v3 and CloudPay entries, sandbox/delivery/view.ts).
   const log = await t.get(`${t.dev.info.baseUrl}/sandbox/notifications`);
-  const list = Array.isArray(log.body) ? log.body : log.body.notifications;
-  const mine = list.filter((n: any) => n.out_trade_no === orderNo || n.outTradeNo === orderNo);
+  expect(log.status).toBe(200);
+  expect(log.body).toEqual({ now: expect.any(String), notifications: expect.any(Array) });
+  const mine = log.body.notifications.filter((n: any) => n.out_trade_no === orderNo);
   expect(mine).toHaveLength(1);
-  expect(mine[0].status).toBe('delivered');
-  expect(mine[0].attempts.map((a: any) => a.statusCode)).toEqual([204]);
+  expect(mine[0]).toMatchObject({
+    id: expect.any(String), kind: 'v3', channel: 'http', event_type: 'TRANSACTION.SUCCESS', url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\//),
+    out_trade_no: orderNo, create_time: expect.any(String), status: 'delivered', nextRetryAt: null,
+  });
+  expect(mine[0].attempts).toEqual([{ attempt: 1, at: expect.any(String), url: mine[0].url, statusCode: 204, acked: true, latencyMs: expect.any(Number) }]);
 
   // The dev server writes to envType "pre" by default; "prod" is a different database.
   expect(await getOrder(orderNo, 'prod')).toEqual({});

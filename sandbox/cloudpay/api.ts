@@ -1,57 +1,36 @@
-import { chinaTimeToRfc3339, createNonce, toChinaCompact, unixSeconds } from '../../wxpay';
-import { SandboxCore } from '../core';
-import { SandboxError } from '../errors';
-import { Payments } from '../payments';
-import { canonicalJson, JsapiPrepayRequest, OUT_TRADE_NO_PATTERN } from '../prepay-validation';
-import { TransactionRow } from '../transactions';
+import { chinaTimeToRfc3339, createNonce, isCloudPayApiName, toChinaCompact, unixSeconds } from '../../wxpay';
+import type { Bills } from '../domain/bills';
+import type { SandboxClock } from '../domain/clock';
+import { SandboxError } from '../domain/errors';
+import type { Merchant } from '../domain/merchant';
+import type { Payments } from '../domain/payments';
+import { canonicalJson, JsapiPrepayRequest, OUT_TRADE_NO_PATTERN } from '../domain/prepay-validation';
+import type { Refunds } from '../domain/refunds';
+import type { TransactionRow } from '../state/transactions';
 import { CONTEXT_OPENID, PROVIDER_APPID, PROVIDER_MCHID, providerOpenid, parseRfc3339 } from './format';
-import { CloudPaySettings, CloudPayStore } from './store';
+import { ApiContext, fen, optString, paramFail, Params, RawResult, required } from './params';
+import { downloadBill, queryRefund, refund } from './refund-api';
 import { businessFail, protocolFail, V2_TEXT, V2Failure, v2FailureOf } from './v2-errors';
 import { v2PaySign, v2Sign } from './v2-sign';
-
-/** The APIs `cloud.cloudPay` is used for (wxpay-v2-cloudpay.md §5.2). */
-export const CLOUDPAY_API_NAMES = ['unifiedOrder', 'queryOrder', 'closeOrder', 'refund', 'queryRefund', 'downloadBill'] as const;
-export type CloudPayApiName = (typeof CLOUDPAY_API_NAMES)[number];
-
-/** What the CloudPay backend answers before the SDK reshapes it: snake_case v2 fields, or a bill body. */
-export type RawResult = { kind: 'json'; body: Record<string, unknown> } | { kind: 'bill'; data: string | Buffer };
 
 /** The v2 closeOrder rule: not within 5 minutes of creation (wxpay-v2-cloudpay.md §7). */
 const EARLY_CLOSE_MS = 5 * 60_000;
 
 export interface CloudPayBackendDeps {
-  core: SandboxCore;
+  state: ApiContext['state'];
+  clock: SandboxClock;
+  merchant: Merchant;
   payments: Payments;
-  store: CloudPayStore;
+  refunds: Refunds;
+  bills: Bills;
   v2Key: string;
-  settings: () => CloudPaySettings;
-  /** refund, queryRefund and downloadBill (refund-api.ts). */
-  refunds: CloudPayRefundBackend;
 }
 
 export interface CallContext {
   /** The calling mini-program user (the `X-WX-OPENID` header); CloudPay fills sub_openid from it. */
   openid?: string;
-  /** An injected API fault to answer with instead of the handling (see http.ts). */
+  /** An injected API fault to answer with instead of the handling (see index.ts). */
   fault?: 'SYSTEM_ERROR' | 'FREQUENCY_LIMITED' | 'NOT_ENOUGH' | undefined;
-}
-
-export interface CloudPayRefundBackend {
-  refund(p: Params, ctx: ApiContext): Record<string, unknown>;
-  queryRefund(p: Params, ctx: ApiContext): Record<string, unknown>;
-  downloadBill(p: Params, ctx: ApiContext): RawResult;
-}
-
-export type Params = Record<string, unknown>;
-
-/** Shared helpers the refund/bill part uses too. */
-export interface ApiContext {
-  core: SandboxCore;
-  store: CloudPayStore;
-  settings: CloudPaySettings;
-  /** The v2 answer: the common fields + `fields`, signed with the sandbox v2 key (§2). */
-  ok(fields: Record<string, unknown>, subAppid?: string): Record<string, unknown>;
-  checkSubMch(p: Params): string;
 }
 
 /**
@@ -65,20 +44,20 @@ export class CloudPayBackend {
   constructor(private readonly d: CloudPayBackendDeps) {}
 
   call(api: string, params: Params, ctx: CallContext = {}): RawResult | undefined {
-    if (!(CLOUDPAY_API_NAMES as readonly string[]).includes(api)) return undefined;
+    if (!isCloudPayApiName(api)) return undefined;
     const c = this.context();
     try {
       if (ctx.fault) {
         const status = ctx.fault === 'SYSTEM_ERROR' ? 500 : ctx.fault === 'FREQUENCY_LIMITED' ? 429 : 403;
         throw new SandboxError(status, ctx.fault, `injected fault ${ctx.fault}`);
       }
-      switch (api as CloudPayApiName) {
+      switch (api) {
         case 'unifiedOrder': return json(this.unifiedOrder(params, c, ctx));
         case 'queryOrder': return json(this.queryOrder(params, c));
         case 'closeOrder': return json(this.closeOrder(params, c));
-        case 'refund': return json(this.d.refunds.refund(params, c));
-        case 'queryRefund': return json(this.d.refunds.queryRefund(params, c));
-        case 'downloadBill': return this.d.refunds.downloadBill(params, c);
+        case 'refund': return json(refund(params, c));
+        case 'queryRefund': return json(queryRefund(params, c));
+        case 'downloadBill': return downloadBill(params, c);
       }
     } catch (err) {
       const failure = err instanceof V2Failure ? err : err instanceof SandboxError ? v2FailureOf(err, api) : undefined;
@@ -90,16 +69,20 @@ export class CloudPayBackend {
   }
 
   private context(): ApiContext {
-    const { core, store, v2Key } = this.d;
+    const { state, clock, merchant, payments, refunds, bills, v2Key } = this.d;
     return {
-      core,
-      store,
-      settings: this.d.settings(),
-      ok: (fields, subAppid) => signed({ return_code: 'SUCCESS', return_msg: 'OK', ...common(core.mchid, subAppid), result_code: 'SUCCESS', ...fields }, v2Key),
+      state,
+      clock,
+      merchant,
+      payments,
+      refunds,
+      bills,
+      settings: state.cloudpay.settings(),
+      ok: (fields, subAppid) => signed({ return_code: 'SUCCESS', return_msg: 'OK', ...common(merchant.mchid, subAppid), result_code: 'SUCCESS', ...fields }, v2Key),
       checkSubMch: (p) => {
         const sub = optString(p, 'sub_mch_id');
         if (sub === undefined || sub === '') throw protocolFail(V2_TEXT.SUB_MCH_MISSING);
-        if (sub !== core.mchid) throw protocolFail(V2_TEXT.SUB_MCH_UNAUTHORISED);
+        if (sub !== merchant.mchid) throw protocolFail(V2_TEXT.SUB_MCH_UNAUTHORISED);
         return sub;
       },
     };
@@ -108,14 +91,14 @@ export class CloudPayBackend {
   private failure(f: V2Failure, p: Params, c: ApiContext): Record<string, unknown> {
     if (f.level === 'protocol') return { return_code: 'FAIL', return_msg: f.errCodeDes };
     const sub = typeof p.sub_appid === 'string' ? p.sub_appid : undefined;
-    return signed({ return_code: 'SUCCESS', return_msg: 'OK', ...common(c.core.mchid, sub), result_code: 'FAIL', err_code: f.errCode, err_code_des: f.errCodeDes }, this.d.v2Key);
+    return signed({ return_code: 'SUCCESS', return_msg: 'OK', ...common(c.merchant.mchid, sub), result_code: 'FAIL', err_code: f.errCode, err_code_des: f.errCodeDes }, this.d.v2Key);
   }
 
   /** §1.1 / §5.2: place (or re-enter) a JSAPI order and return the `payment` for wx.requestPayment, MD5-signed. */
   private unifiedOrder(p: Params, c: ApiContext, ctx: CallContext): Record<string, unknown> {
     const mchid = c.checkSubMch(p);
-    const subAppid = optString(p, 'sub_appid') || c.core.appid;
-    if (subAppid !== c.core.appid) throw protocolFail(V2_TEXT.SUB_APPID_MISMATCH);
+    const subAppid = optString(p, 'sub_appid') || c.merchant.appid;
+    if (subAppid !== c.merchant.appid) throw protocolFail(V2_TEXT.SUB_APPID_MISMATCH);
     const envId = required(p, 'env_id');
     const functionName = required(p, 'function_name');
     const body = required(p, 'body');
@@ -143,7 +126,7 @@ export class CloudPayBackend {
       out_trade_no: outTradeNo,
       ...(timeExpire ? { time_expire: timeExpire } : {}),
       ...(attach ? { attach } : {}),
-      notify_url: '', // no v3 HTTP notification: CloudPay calls the cloud function instead (core.events)
+      notify_url: '', // no v3 notification: CloudPay calls the cloud function instead (index.ts, on 'transaction.paid')
       amount: { total: totalFee, currency: feeType },
       payer: { openid: payer },
       scene_info: { payer_client_ip: spbillCreateIp },
@@ -153,10 +136,10 @@ export class CloudPayBackend {
       via: 'cloudpay', body, out_trade_no: outTradeNo, total_fee: totalFee, fee_type: feeType, trade_type: tradeType, payer, attach: attach ?? null,
       time_expire: timeExpireV2 ?? null, goods_tag: optString(p, 'goods_tag') ?? null, detail: p.detail ?? null, limit_pay: optString(p, 'limit_pay') ?? null,
     });
-    const { prepay_id: prepayId } = this.d.payments.prepay(req, keyParams);
-    c.store.rememberOrder({ mchid, out_trade_no: outTradeNo, sub_appid: subAppid, env_id: envId, function_name: functionName, created_at: c.core.clock.now() });
+    const { prepay_id: prepayId } = c.payments.prepay(req, keyParams);
+    c.state.cloudpay.rememberOrder({ mchid, out_trade_no: outTradeNo, sub_appid: subAppid, env_id: envId, function_name: functionName, created_at: c.clock.now() });
 
-    const payment = { appId: subAppid, timeStamp: String(unixSeconds(c.core.clock.now())), nonceStr: createNonce(32), package: `prepay_id=${prepayId}`, signType: 'MD5' as const };
+    const payment = { appId: subAppid, timeStamp: String(unixSeconds(c.clock.now())), nonceStr: createNonce(32), package: `prepay_id=${prepayId}`, signType: 'MD5' as const };
     const answer = c.ok({ trade_type: 'JSAPI', prepay_id: prepayId }, subAppid);
     // `payment` sits beside the signed v2 fields; snake_case here, camelCased by the SDK like everything else.
     return {
@@ -172,11 +155,11 @@ export class CloudPayBackend {
     const outTradeNo = optString(p, 'out_trade_no');
     let row: TransactionRow | undefined;
     if (transactionId) {
-      this.d.payments.queryByTransactionId(mchid, transactionId); // throws ORDER_NOT_EXIST
-      row = c.core.transactions.findByTransactionId(mchid, transactionId);
+      c.payments.queryByTransactionId(mchid, transactionId); // throws ORDER_NOT_EXIST
+      row = c.state.transactions.findByTransactionId(mchid, transactionId);
     } else if (outTradeNo) {
-      this.d.payments.queryByOutTradeNo(mchid, outTradeNo);
-      row = c.core.transactions.find(mchid, outTradeNo);
+      c.payments.queryByOutTradeNo(mchid, outTradeNo);
+      row = c.state.transactions.find(mchid, outTradeNo);
     } else {
       throw businessFail('LACK_PARAMS', '缺少参数out_trade_no或transaction_id');
     }
@@ -188,19 +171,19 @@ export class CloudPayBackend {
   private closeOrder(p: Params, c: ApiContext): Record<string, unknown> {
     const mchid = c.checkSubMch(p);
     const outTradeNo = required(p, 'out_trade_no');
-    const row = c.core.transactions.find(mchid, outTradeNo);
+    const row = c.state.transactions.find(mchid, outTradeNo);
     if (!row) throw businessFail('ORDERNOTEXIST', V2_TEXT.ORDERNOTEXIST);
     if (row.trade_state === 'SUCCESS' || row.trade_state === 'REFUND') throw businessFail('ORDERPAID', V2_TEXT.ORDERPAID);
     if (row.trade_state === 'CLOSED') throw businessFail('ORDERCLOSED', V2_TEXT.CLOSE_CLOSED);
-    if (c.settings.earlyClose === 'SYSTEMERROR' && c.core.clock.now() - row.created_at < EARLY_CLOSE_MS) {
+    if (c.settings.earlyClose === 'SYSTEMERROR' && c.clock.now() - row.created_at < EARLY_CLOSE_MS) {
       throw businessFail('SYSTEMERROR', '订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟');
     }
-    this.d.payments.close(mchid, outTradeNo);
+    c.payments.close(mchid, outTradeNo);
     return c.ok({ result_msg: 'OK' }, row.appid);
   }
 }
 
-/** The v3 request the same operation would be (method and path), to match API faults against (http.ts). */
+/** The v3 request the same operation would be (method and path), to match API faults against (index.ts). */
 export function v3Equivalent(api: string, p: Params): { method: string; path: string } | undefined {
   const str = (k: string): string => encodeURIComponent(typeof p[k] === 'string' || typeof p[k] === 'number' ? String(p[k]) : '');
   switch (api) {
@@ -251,31 +234,4 @@ function common(mchid: string, subAppid: string | undefined): Record<string, unk
 /** Adds `sign` (MD5, §2) over the flat fields. */
 export function signed(fields: Record<string, unknown>, v2Key: string): Record<string, unknown> {
   return { ...fields, sign: v2Sign(fields, v2Key) };
-}
-
-export function optString(p: Params, key: string): string | undefined {
-  const v = p[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw paramFail(key, '须为字符串');
-}
-
-export function required(p: Params, key: string): string {
-  const v = optString(p, key);
-  if (v === undefined || v === '') throw businessFail('LACK_PARAMS', `缺少参数${key}`);
-  return v;
-}
-
-/** An amount in fen: an integer ≥ 1, as a JSON number or a digit string (v2 XML sends strings). */
-export function fen(p: Params, key: string): number {
-  const v = p[key];
-  if (v === undefined || v === null || v === '') throw businessFail('LACK_PARAMS', `缺少参数${key}`);
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw paramFail(key, '须为大于0的整数（单位：分）');
-  return n;
-}
-
-export function paramFail(key: string, issue: string): V2Failure {
-  return businessFail('PARAM_ERROR', `${key}参数错误：${issue}`);
 }

@@ -1,7 +1,7 @@
 import { createNonce, toChinaCompact, toChinaDateTime } from '../../wxpay';
 import { PROVIDER_APPID, PROVIDER_MCHID, parseRfc3339, providerOpenid } from './format';
 
-/** What a paid order looks like to the payment event (a TransactionRow of sandbox/transactions.ts, structurally). */
+/** What a paid order looks like to the payment event (a TransactionRow of state/transactions.ts, structurally). */
 export interface PaidOrder {
   appid: string;
   mchid: string;

@@ -1,4 +1,4 @@
-import { SandboxError } from '../errors';
+import { SandboxError } from '../domain/errors';
 
 /**
  * A v2 failure, thrown inside a CloudPay API and turned into the v2 answer (wxpay-v2-cloudpay.md §0 "two-level
