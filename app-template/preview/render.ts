@@ -6,12 +6,12 @@
  */
 import { CalsComponent, componentType, propPath, repeaterSuffix } from '../cals';
 import { Child, h } from './dom';
-import type { PageInstance, PreviewRuntime, Scope, Target } from './runtime';
+import type { PageInstance, RenderHost, Scope, Target } from './model';
 
 type Props = Record<string, unknown>;
 
 interface Ctx {
-  rt: PreviewRuntime;
+  rt: RenderHost;
   node: CalsComponent;
   path: string;
   props: Props;
@@ -46,7 +46,7 @@ const RENDERERS: Record<string, Renderer> = {
 export const SUPPORTED_COMPONENTS: ReadonlySet<string> = new Set(Object.keys(RENDERERS));
 
 /** Draws the current page into the phone. */
-export function renderPage(rt: PreviewRuntime, inst: PageInstance): void {
+export function renderPage(rt: RenderHost, inst: PageInstance): void {
   const scope: Scope = { vars: {} };
   const root = h('div', { class: 'wd-page', attrs: { 'data-page': inst.page.id } });
   applyStyle(root, inst.page.attributes?.style, undefined);
@@ -54,7 +54,7 @@ export function renderPage(rt: PreviewRuntime, inst: PageInstance): void {
   rt.shell.pageHost.replaceChildren(root);
 }
 
-function renderNode(rt: PreviewRuntime, node: CalsComponent, path: string, scope: Scope): Node[] {
+function renderNode(rt: RenderHost, node: CalsComponent, path: string, scope: Scope): Node[] {
   const type = componentType(node);
   const evaluate = (expr: string, p: string): unknown => rt.evaluate(expr, p, node.id, scope);
   const cond = node.directives?.[':if'];

@@ -5,10 +5,11 @@
  * Whatever it cannot run is listed in the page, with the component id and JSON path — never a blank page.
  */
 import {
-  actionKey, CALL_DATA_SOURCE_ACTIONS, CalsApp, CalsComponent, CalsHandler, CalsListener, CalsPage, CalsQuery,
+  actionKey, CALL_DATA_SOURCE_ACTIONS, CalsApp, CalsHandler, CalsListener, CalsPage,
   compileExpression, componentType, handlerArgs, initialState, isModelCall, propPath, queryHandler, resolveBound,
   runExpression, walkComponents,
 } from '../cals';
+import { PAGE_SCOPE, PageInstance, QueryInstance, RenderHost, Scope, Target } from './model';
 import { renderPage, SUPPORTED_COMPONENTS } from './render';
 import { ModalResult, Problem, Shell } from './shell';
 import { createWx, PreviewWx } from './wx';
@@ -19,41 +20,6 @@ export interface PreviewConfig {
   /** Base URL of the sandbox control API (`/sandbox/transactions…`). */
   sandboxUrl: string;
   openid: string;
-}
-
-/** Names a Repeater puts in scope for its items: `item_<suffix>`, `index_<suffix>`. */
-export interface Scope {
-  vars: Record<string, unknown>;
-  /** Index of the innermost Repeater item (`$index`). */
-  index?: number;
-}
-
-export const PAGE_SCOPE: Scope = { vars: {} };
-
-export interface Target {
-  node: CalsComponent;
-  path: string;
-}
-
-interface QueryInstance {
-  def: CalsQuery;
-  path: string;
-  data: unknown;
-  error: unknown;
-  isLoading: boolean;
-  /** Arguments of the last run (auto queries run again when these change). */
-  argsKey?: string;
-  seq: number;
-}
-
-export interface PageInstance {
-  page: CalsPage;
-  path: string;
-  state: Record<string, unknown>;
-  params: Record<string, unknown>;
-  queries: Map<string, QueryInstance>;
-  components: Map<string, Target>;
-  widgets: Map<string, Record<string, unknown>>;
 }
 
 /** Platform actions the preview runs (the `platform:<name>` of a listener). */
@@ -71,7 +37,7 @@ export class CallError extends Error {
 /** Something in the app the preview cannot run: reported in the page instead of failing silently. */
 class Unsupported extends Error {}
 
-export class PreviewRuntime {
+export class PreviewRuntime implements RenderHost {
   readonly app: CalsApp;
   readonly shell: Shell;
   readonly wx: PreviewWx;
