@@ -77,7 +77,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
     const resolved = resolveConfig(sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider), { baseDir: opts.dataDir });
-    const connector = createConnector(createProvider(resolved, { cloudPay: createSandboxCloudPay(sandbox.info.baseUrl) }), { retry: resolved.retry });
+    const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
+    const connector = createConnector(createProvider(resolved, { cloudPay: createSandboxCloudPay(sandbox.info.baseUrl) }), { retry: resolved.retry, models: { weda, binding: resolved.orders } });
     if (resolved.cloudpay) {
       // CloudPay calls callbacks as cloud functions by name; here a "function" is this server's route.
       for (const name of [resolved.cloudpay.payCallbackFunction, resolved.cloudpay.refundCallbackFunction]) {
@@ -86,7 +87,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
         if (!r.ok) throw new Error(`registering CloudPay function ${name} with the sandbox failed: ${r.status} ${await r.text()}`);
       }
     }
-    const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
     const orders = new OrdersRepository(weda, resolved.orders);
     const callbacks = opts.callbacks ?? (userConfig as { callbacks?: CallbackOptions } | undefined)?.callbacks;
     // Payer messages are recorded by the sandbox (GET {baseUrl}/sandbox/messages), next to its other logs.

@@ -12,9 +12,11 @@ import { WechatpayVerifier } from '../../wxpay';
 import { createConnector, createProvider, type CloudPayApi, type Connector } from '../../connector';
 import { resolveConfig, type ResolvedConfig } from '../../config';
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
+import type { CallModelParams } from '../../datasources/weda';
 import { CallbackLog, jsonLineLog } from './answers';
 import type { CallbackOptions } from './options';
 import { httpMessageSender, payerNotifier, wxServerSdkMessageSender, type PayerNotifier, type SendSubscribeMessage } from './payer-message';
+import { wedaFromEnv } from './store-from-env';
 
 export interface FunctionSpec {
   /** The function's name (for logs). */
@@ -71,7 +73,9 @@ export class FunctionKit {
       const resolved = this.resolved();
       const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? httpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL, this.o.fetch) : undefined);
       const provider = createProvider(resolved, { ...(this.o.fetch ? { fetch: this.o.fetch } : {}), ...(cloudPay ? { cloudPay } : {}) });
-      this.connectorInstance = createConnector(provider, { retry: resolved.retry });
+      // checkout / requestRefund read and write this function's data models (opened on first use).
+      const weda = { callModel: (p: CallModelParams) => wedaFromEnv(this.env).callModel(p) };
+      this.connectorInstance = createConnector(provider, { retry: resolved.retry, models: { weda, binding: resolved.orders } });
     }
     return this.connectorInstance;
   }
