@@ -13,6 +13,7 @@ import { buildModelDefinitions } from '../datasources/models';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore } from '../datasources/weda';
 import { startCallbackDev, TestDev } from './helpers/callback-harness';
+import { buildInto, runFunction, sandboxBuildConfig, sandboxSecrets } from './helpers/callback-bundle';
 
 const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
 const SEED = { models: { orders: 'wxzfmbddsj_e3xp7j6' }, fields: { orderNo: 'ddh', status: 'zfzt' }, envType: 'pre' as const };
@@ -55,8 +56,11 @@ describe.each(['v3', 'cloudpay'] as const)('checkout on %s', (provider) => {
   afterAll(async () => { await t?.close(); });
 
   it('writes the order at the goods price × quantity, and paying it charges exactly that', async () => {
+    const sent = await b.sent();
     const res = await t.connector('checkout', { goodsId: coffee, quantity: 2, openid: OPENID });
     expect(res.status).toBe(200);
+    // One request to WeChat Pay: the order placed (what the bad-input cases below count is real).
+    expect(await b.sent()).toBe(sent + 1);
     expect(res.body).toEqual({ orderNo: expect.stringMatching(/^\d{14}[0-9A-Z]{10}$/), amount: 39800, payment: expect.objectContaining({ package: expect.stringMatching(/^prepay_id=/), signType: provider === 'v3' ? 'RSA' : 'MD5' }) });
     const { orderNo } = res.body;
     expect(await rowOf(t, 'orders', 'orderNo', orderNo)).toMatchObject({ orderNo, status: 1, amount: 39800, goodsId: coffee, goodsName: '咖啡券', openid: OPENID });
@@ -161,6 +165,29 @@ describe('checkout with the seed tutorial\'s hand-built model (ddh / zfzt)', () 
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('the built connector function', () => {
+  let t: TestDev;
+  beforeAll(async () => { t = await startCallbackDev(); });
+  afterAll(async () => { await t?.close(); });
+
+  it('runs checkout against its own data models in a fresh process', async () => {
+    const built = await buildInto(sandboxBuildConfig(t));
+    try {
+      const goodsId = await addGoods(t, { name: '年度会员', price: 19900 });
+      const dir = built.functions.find((f) => f.kind === 'connector')!.dir;
+      const env = { ...sandboxSecrets(t), WEDA_WXPAY_STORE: `sqlite:${path.join(t.dataDir, 'models')}` };
+      const run = await runFunction(dir, { method: 'checkout', params: { goodsId, quantity: 2, openid: OPENID } }, env);
+      expect(run.result).toMatchObject({ ok: true, data: { amount: 39800, payment: { signType: 'RSA' } } });
+      const { orderNo } = run.result.data;
+      expect(await rowOf(t, 'orders', 'orderNo', orderNo)).toMatchObject({ status: 1, amount: 39800, goodsId, openid: OPENID });
+      const refused = await runFunction(dir, { method: 'checkout', params: { goodsId, openid: OPENID, amount: 1 } }, env);
+      expect(refused.result).toMatchObject({ ok: false, error: { code: 'PARAM_ERROR', status: 400, detail: { field: 'amount' } } });
+    } finally {
+      built.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('the server methods in the manifest', () => {
