@@ -316,7 +316,7 @@ export interface RequestRefundInput {
    */
   refundFee?: number;
   /**
-   * Shown to the payer with the refund (≤ 80 chars; wxpay-v3.md §1.4 reason).
+   * Why the refund, ≤ 80 chars; shown to the payer except on partial refunds ≤ ¥1 (wxpay-v3.md §1.4 reason).
    */
   reason?: string;
 }
