@@ -15,8 +15,6 @@ export interface ConnectorOptions {
   retry?: RetryPolicy;
   /** The data models, for the methods answered on the server (checkout, requestRefund); without it they answer CONFIG_ERROR. */
   models?: ModelsPort;
-  /** Clock for order numbers (tests). */
-  now?: () => number;
 }
 
 export function createConnector(provider: PaymentProvider, opts: ConnectorOptions = {}): Connector {
@@ -59,7 +57,7 @@ export function createConnector(provider: PaymentProvider, opts: ConnectorOption
     return {
       models: opts.models,
       provider: viaConnector,
-      now: opts.now ?? Date.now,
+      now: Date.now,
     };
   }
 

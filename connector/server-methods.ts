@@ -89,9 +89,7 @@ export async function requestRefund(ctx: ServerContext, input: RequestRefundInpu
   const { orderNo } = input;
   const f = ctx.models.binding.fields;
   const order = await findOrder(ctx.models, orderNo);
-  if (!order) {
-    throw new PayError({ code: 'ORDER_NOT_EXIST', message: `orderNo: no order ${orderNo} in model ${ctx.models.binding.model} (${ctx.models.binding.envType})`, detail: { field: 'orderNo', issue: 'no such order', value: orderNo } });
-  }
+  if (!order) throw orderNotFound(ctx.models, orderNo);
   const status = Number(order[f.status]);
   if (status !== OrderStatus.PAID) throw notRefundable(orderNo, status);
   const amount = order[f.amount];
@@ -101,26 +99,28 @@ export async function requestRefund(ctx: ServerContext, input: RequestRefundInpu
   const remaining = amount - refunded;
   const refundFee = input.refundFee ?? remaining;
   if (remaining < 1 || refundFee > remaining) {
+    const left = `${amount} fen, ${refunded} already refunded: ${Math.max(remaining, 0)} left`;
     throw new PayError({
       code: 'INVALID_REQUEST',
-      message: `refundFee: ${refundFee} fen is more than order ${orderNo} has left to refund (${amount} fen, ${refunded} already refunded: ${remaining} left)`,
+      message: remaining < 1 ? `refundFee: order ${orderNo} has nothing left to refund (${left})` : `refundFee: ${refundFee} fen is more than order ${orderNo} has left to refund (${left})`,
       detail: { field: 'refundFee', issue: `must be ≤ ${remaining} fen (the order amount minus what was already refunded)`, value: refundFee },
     });
   }
   const outRefundNo = nextRefundNo(orderNo, order[f.refundNo]);
   // The refund number is written with the claim: whatever happens next, reconcile can ask WeChat Pay about it.
   if (!(await moveOrder(ctx.models, orderNo, OrderStatus.PAID, OrderStatus.REFUNDING, { [f.refundNo]: outRefundNo }))) {
-    const now = await findOrder(ctx.models, orderNo);
-    throw notRefundable(orderNo, Number(now?.[f.status]));
+    const current = await findOrder(ctx.models, orderNo);
+    throw current ? notRefundable(orderNo, Number(current[f.status])) : orderNotFound(ctx.models, orderNo);
   }
   try {
     const refund = await ctx.provider('refund', { outTradeNo: orderNo, outRefundNo, totalFee: amount, refundFee, ...(input.reason ? { refundDesc: input.reason } : {}) });
     return { orderNo, outRefundNo, refundFee: refund.refundFee, status: refund.status };
   } catch (err) {
-    if (!isPayError(err) || err.retryable) {
+    // Unknown outcome: a retryable failure, or a system error (ours or WeChat Pay's: the refund may exist).
+    if (!isPayError(err) || err.retryable || err.code === 'SYSTEM_ERROR') {
       throw refundFailed(err, { orderNo, outRefundNo }, 'the order stays refunding (status 3) until the refund notification or reconcile settles it', true);
     }
-    // WeChat Pay refused: no refund exists under this number, so the order is paid again.
+    // Refused (by WeChat Pay, or by validation before sending): no refund exists under this number, so the order is paid again.
     let note = 'the order is paid again (status 2)';
     try {
       if (!(await moveOrder(ctx.models, orderNo, OrderStatus.REFUNDING, OrderStatus.PAID, {}))) note = 'the order had already left refunding (status 3)';
@@ -153,8 +153,9 @@ export function newOrderNo(now: number): string {
  * The refund number of an order's next refund: `{orderNo}-R{n}`, n = 1 for the first and one more than the
  * order's last refund number of this shape (the one written when its refund was claimed). The same order in
  * the same state gives the same number, so resending it is the same refund (out_refund_no, wxpay-v3.md §1.4);
- * a refund that closed or was refused leaves its number on the order, so the next one is new. At most
- * 32 + 2 + digits characters, well inside out_refund_no's 64.
+ * a refund that closed or was refused leaves its number on the order, so the next one is new. A number of
+ * another shape (a refund made in the merchant console) restarts the count at 1. At most 32 + 2 + digits
+ * characters, well inside out_refund_no's 64.
  */
 export function nextRefundNo(orderNo: string, lastRefundNo: unknown): string {
   const prefix = `${orderNo}-R`;
@@ -227,6 +228,11 @@ async function callModel(models: ModelsPort, name: string, methodName: string, p
       cause: err,
     });
   }
+}
+
+function orderNotFound(models: ModelsPort, orderNo: string): PayError {
+  const { model, envType } = models.binding;
+  return new PayError({ code: 'ORDER_NOT_EXIST', message: `orderNo: no order ${orderNo} in model ${model} (${envType})`, detail: { field: 'orderNo', issue: 'no such order', value: orderNo } });
 }
 
 function notRefundable(orderNo: string, status: number): PayError {

@@ -5,6 +5,7 @@
  * order unchanged; two concurrent requests make one refund; a refusal by WeChat Pay puts the order back to paid.
  */
 import { createConnector, createProvider } from '../connector';
+import { newOrderNo, nextRefundNo } from '../connector/server-methods';
 import type { CallModelParams } from '../datasources/weda';
 import { createSandboxCloudPay } from '../sandbox/cloudpay/client';
 import { startCallbackDev, TestDev } from './helpers/callback-harness';
@@ -185,5 +186,26 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     const again = await t.connector('requestRefund', { orderNo });
     expect(again.body).toEqual({ orderNo, outRefundNo: `${orderNo}-R2`, refundFee: 400, status: 'PROCESSING' });
     expect((await refundsOf(orderNo)).map((r) => [r.out_refund_no, r.status]).sort()).toEqual([[`${orderNo}-R1`, 'CLOSED'], [`${orderNo}-R2`, 'PROCESSING']]);
+  });
+});
+
+describe('the numbers the server makes', () => {
+  it('order numbers: China time, then 10 random characters, inside out_trade_no\'s pattern', () => {
+    const at = Date.parse('2024-03-01T12:00:05+08:00');
+    const numbers = Array.from({ length: 200 }, () => newOrderNo(at));
+    for (const n of numbers) expect(n).toMatch(/^20240301120005[0-9A-Z]{10}$/);
+    expect(new Set(numbers).size).toBe(numbers.length);
+  });
+
+  it('refund numbers: {orderNo}-R{n}, one more than the order\'s last of that shape, ≤ 64 characters', () => {
+    expect(nextRefundNo('ORDER000001', undefined)).toBe('ORDER000001-R1');
+    expect(nextRefundNo('ORDER000001', '')).toBe('ORDER000001-R1');
+    expect(nextRefundNo('ORDER000001', 'ORDER000001-R1')).toBe('ORDER000001-R2');
+    expect(nextRefundNo('ORDER000001', 'ORDER000001-R9')).toBe('ORDER000001-R10');
+    // A refund made elsewhere (the merchant console) under its own number: ours start again from 1.
+    expect(nextRefundNo('ORDER000001', 'CONSOLE-REFUND-7')).toBe('ORDER000001-R1');
+    expect(nextRefundNo('ORDER000001', 'ORDER000001-Rx')).toBe('ORDER000001-R1');
+    const longest = nextRefundNo('x'.repeat(32), `${'x'.repeat(32)}-R49`);
+    expect(longest).toMatch(/^[0-9A-Za-z_\-|*@]{1,64}$/);
   });
 });
