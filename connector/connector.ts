@@ -1,7 +1,8 @@
 import { PayError } from '../wxpay';
 import { MANIFEST, findMethod, MethodName, MethodRow } from './manifest';
-import { callProvider, PaymentProvider, ProviderMethodTypes } from './providers/provider';
+import { callProvider, PaymentProvider, ProviderMethodName, ProviderMethodTypes } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
+import { callServer, ModelsPort, ServerContext, ServerMethodTypes } from './server-methods';
 import { assertValid, findProblems } from '../schemas/validate';
 
 export interface Connector {
@@ -10,9 +11,15 @@ export interface Connector {
   call(methodName: string, params: unknown): Promise<unknown>;
 }
 
-export function createConnector(provider: PaymentProvider, opts: { retry?: RetryPolicy } = {}): Connector {
+export interface ConnectorOptions {
+  retry?: RetryPolicy;
+  /** The data models, for the methods answered on the server (checkout, requestRefund); without it they answer CONFIG_ERROR. */
+  models?: ModelsPort;
+}
+
+export function createConnector(provider: PaymentProvider, opts: ConnectorOptions = {}): Connector {
   const retry = opts.retry ?? DEFAULT_RETRY;
-  return {
+  const connector: Connector = {
     provider,
     async call(methodName, params) {
       const method = findMethod(methodName);
@@ -21,7 +28,7 @@ export function createConnector(provider: PaymentProvider, opts: { retry?: Retry
       }
       const input = params === undefined || params === null ? {} : structuredClone(params);
       assertValid(method.input, input, method.name);
-      const output = await withRetry(retry, () => dispatch(method, provider, input));
+      const output = await dispatch(method, input);
       // Same output whichever backend runs: a provider that drifts from the schema is a bug, said loudly.
       const problems = findProblems(method.output, output);
       if (problems.length) {
@@ -30,13 +37,36 @@ export function createConnector(provider: PaymentProvider, opts: { retry?: Retry
       return output;
     },
   };
-}
 
-/** Runs a row by its target. The input has passed the row's input schema, so it is that method's input type. */
-function dispatch(row: MethodRow, provider: PaymentProvider, input: unknown): Promise<unknown> {
-  switch (row.target) {
-    case 'provider': return callProvider(provider, row.name, input as ProviderMethodTypes[typeof row.name]['input']);
+  /**
+   * Runs a row by its target. The input has passed the row's input schema, so it is that method's input type.
+   * Provider calls are retried with the same input; a server method is not (it writes rows), its payment
+   * calls are, through `connector.call`.
+   */
+  function dispatch(row: MethodRow, input: unknown): Promise<unknown> {
+    switch (row.target) {
+      case 'provider': return withRetry(retry, () => callProvider(provider, row.name, input as ProviderMethodTypes[typeof row.name]['input']));
+      case 'server': return callServer(serverContext(row.name), row.name, input as ServerMethodTypes[typeof row.name]['input']);
+    }
   }
+
+  function serverContext(methodName: MethodName): ServerContext {
+    if (!opts.models) {
+      throw new PayError({ code: 'CONFIG_ERROR', message: `${methodName} runs on the server against the data models, and this connector was created without them (createConnector(provider, { models }))`, detail: { field: 'models', issue: 'required for server methods' } });
+    }
+    return {
+      models: opts.models,
+      provider: viaConnector,
+      now: Date.now,
+    };
+  }
+
+  /** A provider method as any caller reaches it: validated, retried, its output checked (the output schema makes the cast true). */
+  async function viaConnector<N extends ProviderMethodName>(name: N, input: ProviderMethodTypes[N]['input']): Promise<ProviderMethodTypes[N]['output']> {
+    return (await connector.call(name, input)) as ProviderMethodTypes[N]['output'];
+  }
+
+  return connector;
 }
 
 export type { MethodName };

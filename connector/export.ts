@@ -24,7 +24,7 @@ export function exportWedaConnector(opts: ExportOptions = {}): Record<string, un
     id: name,
     name,
     title: opts.title ?? '微信支付（weda-wxpay）',
-    description: 'WeChat Pay for mini-programs: unified order, query, close, refund, refund query and trade bills. CloudPay or APIv3, chosen by the connector function\'s configuration.',
+    description: 'WeChat Pay for mini-programs: unified order, query, close, refund, refund query and trade bills, plus checkout and refund by order on the server (prices from the goods model). CloudPay or APIv3, chosen by the connector function\'s configuration.',
     type: 'cloud-integration',
     subType: 'custom-connector',
     configuration: {},

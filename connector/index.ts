@@ -11,6 +11,7 @@ export type { PaymentProvider } from './providers/provider';
 export { V3Provider } from './providers/v3';
 export { CloudPayProvider } from './providers/cloudpay';
 export type { CloudPayApi } from './providers/cloudpay';
+export type { ModelsPort } from './server-methods';
 export * from './errors';
 export * from './export';
 export * from './cloud-function';

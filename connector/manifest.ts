@@ -1,5 +1,6 @@
 import { METHOD_SCHEMAS, JsonSchema } from '../schemas';
 import type { ProviderMethodName } from './providers/provider';
+import type { ServerMethodName } from './server-methods';
 
 export type MethodName = keyof typeof METHOD_SCHEMAS;
 
@@ -24,21 +25,32 @@ export interface ProviderMethodRow extends RowColumns {
 }
 
 /**
- * One row per connector method: data, not code. `target` says who answers it (the connector dispatches on
- * it); everything else — validation, error model, WeDa export — is derived from these rows. Methods that
- * run on the server rather than the payment backend will be rows of another target kind.
+ * Answered on the server, against the data models (connector/server-methods.ts): the connector needs its
+ * `models` port for these; payment calls inside go through the provider methods.
  */
-export type MethodRow = ProviderMethodRow;
+export interface ServerMethodRow extends RowColumns {
+  target: 'server';
+  name: MethodName & ServerMethodName;
+}
 
-const providerRow = (name: ProviderMethodRow['name'], title: string, intent: MethodIntent): ProviderMethodRow => ({
+/**
+ * One row per connector method: data, not code. `target` says who answers it (the connector dispatches on
+ * it); everything else — validation, error model, WeDa export — is derived from these rows.
+ */
+export type MethodRow = ProviderMethodRow | ServerMethodRow;
+
+const columns = (name: MethodName, title: string, intent: MethodIntent): RowColumns => ({
   name,
   title,
   description: String(METHOD_SCHEMAS[name].input.description ?? title),
   intent,
-  target: 'provider',
   input: METHOD_SCHEMAS[name].input,
   output: METHOD_SCHEMAS[name].output,
 });
+
+const providerRow = (name: ProviderMethodRow['name'], title: string, intent: MethodIntent): ProviderMethodRow => ({ ...columns(name, title, intent), name, target: 'provider' });
+
+const serverRow = (name: ServerMethodRow['name'], title: string, intent: MethodIntent): ServerMethodRow => ({ ...columns(name, title, intent), name, target: 'server' });
 
 export const MANIFEST: readonly MethodRow[] = [
   providerRow('unifiedOrder', '统一下单', 'create'),
@@ -47,6 +59,8 @@ export const MANIFEST: readonly MethodRow[] = [
   providerRow('downloadBill', '下载交易账单', 'query'),
   providerRow('refund', '申请退款', 'create'),
   providerRow('queryRefund', '查询退款', 'query'),
+  serverRow('checkout', '下单并支付', 'create'),
+  serverRow('requestRefund', '按订单申请退款', 'create'),
 ];
 
 export function findMethod(name: string): MethodRow | undefined {

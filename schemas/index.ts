@@ -14,6 +14,10 @@ import refundInput from './methods/refund.input.json';
 import refundOutput from './methods/refund.output.json';
 import queryRefundInput from './methods/queryRefund.input.json';
 import queryRefundOutput from './methods/queryRefund.output.json';
+import checkoutInput from './methods/checkout.input.json';
+import checkoutOutput from './methods/checkout.output.json';
+import requestRefundInput from './methods/requestRefund.input.json';
+import requestRefundOutput from './methods/requestRefund.output.json';
 import v3NotificationEnvelope from './events/v3-notification-envelope.json';
 import v3Transaction from './events/v3-transaction.json';
 import v3Refund from './events/v3-refund.json';
@@ -33,6 +37,8 @@ export const METHOD_SCHEMAS = {
   downloadBill: { input: downloadBillInput, output: downloadBillOutput },
   refund: { input: refundInput, output: refundOutput },
   queryRefund: { input: queryRefundInput, output: queryRefundOutput },
+  checkout: { input: checkoutInput, output: checkoutOutput },
+  requestRefund: { input: requestRefundInput, output: requestRefundOutput },
 } as const satisfies Record<string, { input: JsonSchema; output: JsonSchema }>;
 
 export const EVENT_SCHEMAS = { v3NotificationEnvelope, v3Transaction, v3Refund, cloudPayPayment, cloudPayRefund } as const satisfies Record<string, JsonSchema>;

@@ -260,6 +260,90 @@ export interface QueryRefundOutput {
 }
 
 /**
+ * 下单并支付：服务端按商品价格创建订单并统一下单，客户端不传金额。Checkout on the server: the price and name are read from the goods model, the order row is written (unpaid, amount = price × quantity) and placed with WeChat Pay. The client never sends an amount.
+ */
+export interface CheckoutInput {
+  /**
+   * _id of the goods record to buy; its price (fen) and name are read on the server.
+   */
+  goodsId: string;
+  /**
+   * How many (1–99, default 1); the order amount is the goods price × quantity.
+   */
+  quantity?: number;
+  /**
+   * Payer openid under the mini-program appid. Required: the order is placed server-side, where no backend can infer the payer (wxpay-v2-cloudpay.md §5.2).
+   */
+  openid: string;
+}
+
+/**
+ * 下单结果：订单号、服务端计算的金额和 wx.requestPayment 参数。The order as written (number, amount computed on the server) and the arguments for wx.requestPayment.
+ */
+export interface CheckoutOutput {
+  /**
+   * Merchant order number (out_trade_no), made on the server: 6–32 chars of [0-9A-Za-z_-|*] (wxpay-v3.md §1.1).
+   */
+  orderNo: string;
+  /**
+   * Order amount in fen: the goods price × quantity, as written to the order row and sent to WeChat Pay.
+   */
+  amount: number;
+  payment: RequestPayment;
+}
+/**
+ * Arguments for wx.requestPayment, signed for the backend in use.
+ */
+export interface RequestPayment {
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA' | 'MD5' | 'HMAC-SHA256';
+  paySign: string;
+  appId?: string;
+}
+
+/**
+ * 按订单申请退款：服务端按订单金额和已退金额核对后退款。Refund a paid order by its number: the server checks the order is paid and the fee is within what remains, claims the order (paid → refunding), and asks WeChat Pay. Accepted is not refunded: the final status comes by notification or reconcile.
+ */
+export interface RequestRefundInput {
+  /**
+   * Merchant order number (out_trade_no) of the paid order: 6–32 chars of [0-9A-Za-z_-|*] (wxpay-v3.md §1.1).
+   */
+  orderNo: string;
+  /**
+   * Amount to refund in fen, at most what remains (the order amount minus what was already refunded); default: all that remains.
+   */
+  refundFee?: number;
+  /**
+   * Why the refund, ≤ 80 chars; shown to the payer except on partial refunds ≤ ¥1 (wxpay-v3.md §1.4 reason).
+   */
+  reason?: string;
+}
+
+/**
+ * 退款已受理：订单已转为退款中。The refund as WeChat Pay accepted it; the order is now refunding (status 3) until the refund notification or reconcile settles it.
+ */
+export interface RequestRefundOutput {
+  /**
+   * Merchant order number (out_trade_no): 6–32 chars of [0-9A-Za-z_-|*] (wxpay-v3.md §1.1).
+   */
+  orderNo: string;
+  /**
+   * Merchant refund number: 1–64 chars of [0-9A-Za-z_-|*@]; the same number is the same refund (wxpay-v3.md §1.4).
+   */
+  outRefundNo: string;
+  /**
+   * Amount refunded in fen.
+   */
+  refundFee: number;
+  /**
+   * v3 refund status as accepted (usually PROCESSING); CloudPay REFUNDCLOSE→CLOSED, CHANGE→ABNORMAL (wxpay-v3.md §7).
+   */
+  status: 'SUCCESS' | 'CLOSED' | 'PROCESSING' | 'ABNORMAL';
+}
+
+/**
  * What WeChat Pay POSTs to notify_url (wxpay-v3.md §4).
  */
 export interface V3NotificationEnvelope {

@@ -85,7 +85,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const resolved = resolveConfig(devConfig, { baseDir: opts.dataDir });
     // CloudPay pointed at the sandbox: the connector and the functions share this one `cloud.cloudPay` stand-in.
     const cloudPay = createHttpCloudPay(sandbox.info.baseUrl);
-    const connector = createConnector(createProvider(resolved, { cloudPay }), { retry: resolved.retry });
+    const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
+    const connector = createConnector(createProvider(resolved, { cloudPay }), { retry: resolved.retry, models: { weda, binding: resolved.orders } });
     if (resolved.cloudpay) {
       // CloudPay calls callbacks as cloud functions by name; here a "function" is this server's route.
       for (const name of [resolved.cloudpay.payCallbackFunction, resolved.cloudpay.refundCallbackFunction]) {
@@ -94,7 +95,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
         if (!r.ok) throw new Error(`registering CloudPay function ${name} with the sandbox failed: ${r.status} ${await r.text()}`);
       }
     }
-    const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
     const callbacks = opts.callbacks ?? userConfig?.callbacks;
     // Payer messages are recorded by the sandbox (GET {baseUrl}/sandbox/messages), next to its other logs.
     const functions = createLocalFunctionHost({

@@ -131,7 +131,8 @@ describe('the vocabulary', () => {
 describe('the manifest', () => {
   it('rows are data: a target and a name, no code', () => {
     for (const row of MANIFEST) {
-      expect(row.target).toBe('provider');
+      // The server methods run against the data models; every other method is the payment backend's.
+      expect(row.target).toBe(['checkout', 'requestRefund'].includes(row.name) ? 'server' : 'provider');
       expect(Object.values(row).filter((v) => typeof v === 'function')).toEqual([]);
     }
   });

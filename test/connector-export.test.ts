@@ -1,6 +1,6 @@
 /**
  * The exported WeDa connector JSON validates against the JSON Schema that @cloudbase/cals ships for data
- * sources (platform_data_source.json, weda.md §1.5), lists all six methods with their schemas translated,
+ * sources (platform_data_source.json, weda.md §1.5), lists all eight methods with their schemas translated,
  * and its callee forwards to the connector function — run here against a real connector on the sandbox.
  */
 import fs from 'node:fs';
@@ -27,8 +27,8 @@ describe('WeDa connector export', () => {
     expect(validateWithCals(doc)).toEqual([]);
   });
 
-  it('has all six methods with titles, intents and translated schemas', () => {
-    expect(doc.methods.map((m: any) => m.name)).toEqual(['unifiedOrder', 'queryOrder', 'closeOrder', 'downloadBill', 'refund', 'queryRefund']);
+  it('has all eight methods with titles, intents and translated schemas', () => {
+    expect(doc.methods.map((m: any) => m.name)).toEqual(['unifiedOrder', 'queryOrder', 'closeOrder', 'downloadBill', 'refund', 'queryRefund', 'checkout', 'requestRefund']);
     const unified = doc.methods[0];
     expect(unified).toMatchObject({ title: '统一下单', type: 'cloud-function', intent: 'create' });
     expect(unified.inParams.properties.totalFee).toMatchObject({ type: 'number', minimum: 1, 'x-required': true });

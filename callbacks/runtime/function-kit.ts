@@ -14,9 +14,11 @@ import { createConnector, createProvider, type CloudPayApi, type Connector } fro
 import { createHttpCloudPay } from '../../connector/providers/cloudpay-http';
 import { configSettings, resolveConfig, type ConfigSettings, type ResolvedConfig } from '../../config';
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
+import type { CallModelParams } from '../../datasources/weda';
 import { CallbackLog, jsonLineLog } from './answers';
 import type { CallbackOptions } from './options';
 import { httpMessageSender, payerNotifier, wxServerSdkMessageSender, type PayerNotifier, type SendSubscribeMessage } from './payer-message';
+import { wedaFromEnv } from './store-from-env';
 
 export interface FunctionSpec {
   /** The function's name (for logs). */
@@ -74,7 +76,9 @@ export class FunctionKit {
       const resolved = this.resolved();
       const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? createHttpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL) : undefined);
       const provider = createProvider(resolved, cloudPay ? { cloudPay } : {});
-      this.connectorInstance = createConnector(provider, { retry: resolved.retry });
+      // checkout / requestRefund read and write this function's data models (opened on first use).
+      const weda = { callModel: (p: CallModelParams) => wedaFromEnv(this.env).callModel(p) };
+      this.connectorInstance = createConnector(provider, { retry: resolved.retry, models: { weda, binding: resolved.orders } });
     }
     return this.connectorInstance;
   }

@@ -1,5 +1,5 @@
 import type { OrderFields } from '../../config';
-import { isAllowedTransition } from './order-status';
+import { isAllowedTransition } from '../../datasources/order-status';
 
 export type OrderRecord = Record<string, unknown> & { _id?: string };
 

@@ -1,7 +1,7 @@
 import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayPaymentEvent, QueryOrderOutput, V3Transaction } from '../../schemas/types.generated';
 import { OrdersPort, transition } from './orders';
-import { OrderStatus } from './order-status';
+import { OrderStatus } from '../../datasources/order-status';
 import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
 import type { PayerNotifier } from './payer-message';
 

@@ -15,7 +15,7 @@ import { PayError, parseWechatTime } from '../../wxpay';
 import type { QueryOrderOutput, QueryRefundOutput } from '../../schemas/types.generated';
 import { CallbackLog, errorMessage } from './answers';
 import { OrdersPort, OrderRecord, markWhile } from './orders';
-import { OrderStatus } from './order-status';
+import { OrderStatus } from '../../datasources/order-status';
 import { applyPaymentSuccess } from './pay-notify';
 import type { PayerNotifier } from './payer-message';
 import { applyRefundOutcome, refundFactsFromQuery } from './refund-notify';

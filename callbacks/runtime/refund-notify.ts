@@ -13,7 +13,7 @@
 import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayRefundEvent, QueryRefundOutput, V3RefundNotification } from '../../schemas/types.generated';
 import { OrdersPort, OrderRecord, transition } from './orders';
-import { OrderStatus } from './order-status';
+import { OrderStatus } from '../../datasources/order-status';
 import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
 
 /** v3 names; CloudPay REFUNDCLOSE → CLOSED, CHANGE → ABNORMAL (wxpay-v3.md §7, peers.md §3.9). */
