@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkApp, CheckAppOptions } from '../app-template/check';
+import { MANIFEST } from '../connector';
 import { loadTemplateApp } from '../app-template/preview-server';
 
 const root = path.join(__dirname, '..');
@@ -8,7 +9,7 @@ const model = (name: string) => JSON.parse(fs.readFileSync(path.join(root, 'data
 
 /** What the template binds: the connector's data source (the six CloudPay names plus the app-facing two) and both models. */
 const OPTIONS: CheckAppOptions = {
-  connectorMethods: { wedaWxpay: ['checkout', 'requestRefund', 'unifiedOrder', 'queryOrder', 'closeOrder', 'downloadBill', 'refund', 'queryRefund'] },
+  connectorMethods: { wedaWxpay: MANIFEST.map((m) => m.name) },
   models: { goods: model('goods'), orders: model('orders') },
 };
 
