@@ -2,7 +2,7 @@
  * V1 `where` (weda.md §2.1): an array of `{ key, rel, val }`, AND-ed, rel ∈ eq neq lt lte gt gte search
  * (search = contains text). Each item is checked here (errors name `where[i].key|rel|val`) and then
  * mapped onto the V2 form, so V1 and V2 share one SQL compiler — and a V2-only backend (CloudBase
- * `app.models`, issue 6) can reuse `v1WhereToV2`.
+ * `app.models`, weda.md §2.2) can reuse `v1WhereToV2`.
  */
 import { invalidParam, isPlainObject } from './weda';
 import { assertFieldName, compileWhereV2, describe, isScalar, type Sql, type WhereV2 } from './where-v2';

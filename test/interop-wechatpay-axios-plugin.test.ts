@@ -1,5 +1,5 @@
 /**
- * Interop with an independent SDK, wechatpay-axios-plugin (issue 4 item 7): configured only from the ready
+ * Interop with an independent SDK, wechatpay-axios-plugin: configured only from the ready
  * line (baseURL = info.baseUrl, the merchant key and serial, the platform key), it
  * (a) signs requests the sandbox accepts — prepay, query by out_trade_no and transaction_id, close, refund,
  *     refund query, trade bill and its (unsigned) download;
