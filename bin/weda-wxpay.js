@@ -9,6 +9,9 @@ if (!fs.existsSync(entry)) {
   process.exit(1);
 }
 require(entry).main(process.argv).catch((err) => {
-  console.error(err && err.stack ? err.stack : String(err));
+  // A failure says what went wrong in one line; the stack is for us, on request.
+  const message = err && err.message ? err.message : String(err);
+  console.error(`weda-wxpay: ${message}`);
+  if (process.env.WEDA_WXPAY_DEBUG && err && err.stack) console.error(err.stack);
   process.exit(1);
 });

@@ -167,31 +167,3 @@ function assertNoSecrets(config: GenerateInput['config'], files: string[], confi
     }
   }
 }
-
-function parseArgs(argv: string[]): BuildOptions {
-  const o: BuildOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--config') o.configPath = value();
-    else if (a === '--out') o.outDir = value();
-    else if (a === '--env-id') o.envId = value();
-    else if (a === '--minify') o.minify = true;
-    else throw new Error(`unknown option ${a} (options: --config <file> --out <dir> --env-id <id> --minify)`);
-  }
-  return o;
-}
-
-if (require.main === module) {
-  build({ ...parseArgs(process.argv.slice(2)), log: (l) => process.stdout.write(`${l}\n`) }).then(
-    (r) => process.stdout.write(`wrote ${r.cloudbasercPath} (${r.functions.length} functions, runtime ${Math.round(r.runtimeBytes / 1024)} KiB)\n`),
-    (err) => {
-      process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}

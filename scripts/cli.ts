@@ -7,6 +7,7 @@ import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';
 import { packageForWeda, DEFAULT_CONNECTOR_NAME } from './package';
+import { build } from './build';
 import { MANIFEST } from '../connector/manifest';
 import { buildWedaModels } from '../datasources/models';
 
@@ -149,6 +150,20 @@ export function buildProgram(): Command {
       } else {
         process.stdout.write(text);
       }
+    });
+
+  program.command('build')
+    .description('generate and bundle the cloud functions into dist/functions/ and write a checked dist/cloudbaserc.json')
+    .option('--config <file>', 'configuration file', CONFIG_FILE_NAME)
+    .option('--out <dir>', 'output folder (its functions/ is replaced)', 'dist')
+    .option('--env-id <id>', 'CloudBase environment id (default: {{env.ENV_ID}} from .env)')
+    .option('--minify', 'minify the bundles')
+    .action(async (o: { config: string; out: string; envId?: string; minify?: boolean }) => {
+      const r = await build({
+        configPath: path.resolve(o.config), outDir: path.resolve(o.out), log: logToStderr,
+        ...(o.envId ? { envId: o.envId } : {}), ...(o.minify ? { minify: true } : {}),
+      });
+      logToStderr(`wrote ${r.cloudbasercPath} (${r.functions.length} functions, runtime ${Math.round(r.runtimeBytes / 1024)} KiB)`);
     });
 
   program.command('package')

@@ -491,34 +491,3 @@ function replaceDir(staging: string, outDir: string): void {
   }
   if (previous) fs.rmSync(previous, { recursive: true, force: true });
 }
-
-function parseArgs(argv: string[]): PackageOptions {
-  const o: PackageOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--config') o.configPath = value();
-    else if (a === '--out') o.outDir = value();
-    else if (a === '--app') o.appJson = value();
-    else if (a === '--env-id') o.envId = value();
-    else if (a === '--name') o.connectorName = value();
-    else throw new Error(`unknown option ${a} (options: --config <file> --out <dir> --app <file> --env-id <id> --name <identifier>)`);
-  }
-  return o;
-}
-
-if (require.main === module) {
-  Promise.resolve()
-    .then(() => packageForWeda({ ...parseArgs(process.argv.slice(2)), log: (l) => process.stdout.write(`${l}\n`) }))
-    .then(
-      (r) => process.stdout.write(`next: read ${path.join(r.outDir, 'IMPORT.md')}\n`),
-      (err) => {
-        process.stderr.write(`package failed: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exit(1);
-      },
-    );
-}
