@@ -1,4 +1,4 @@
-import { chinaTimeToRfc3339, createNonce, isCloudPayApiName, toChinaCompact, unixSeconds } from '../../wxpay';
+import { chinaTimeToRfc3339, createNonce, isCloudPayApiName, toChinaCompact, unixSeconds, parseWechatTime } from '../../wxpay';
 import type { Bills } from '../domain/bills';
 import type { SandboxClock } from '../domain/clock';
 import { SandboxError } from '../domain/errors';
@@ -7,7 +7,7 @@ import type { Payments } from '../domain/payments';
 import { canonicalJson, JsapiPrepayRequest, OUT_TRADE_NO_PATTERN } from '../domain/prepay-validation';
 import type { Refunds } from '../domain/refunds';
 import type { TransactionRow } from '../state/transactions';
-import { CONTEXT_OPENID, PROVIDER_APPID, PROVIDER_MCHID, providerOpenid, parseRfc3339 } from './format';
+import { CONTEXT_OPENID, PROVIDER_APPID, PROVIDER_MCHID, providerOpenid } from './format';
 import { ApiContext, fen, optString, paramFail, Params, RawResult, required } from './params';
 import { downloadBill, queryRefund, refund } from './refund-api';
 import { businessFail, protocolFail, V2_TEXT, V2Failure, v2FailureOf } from './v2-errors';
@@ -201,7 +201,7 @@ export function v3Equivalent(api: string, p: Params): { method: string; path: st
 export function orderFields(row: TransactionRow): Record<string, unknown> {
   const base = { out_trade_no: row.out_trade_no, total_fee: row.amount_total, fee_type: row.currency, trade_state: row.trade_state, trade_state_desc: TRADE_STATE_DESC[row.trade_state] ?? row.trade_state };
   if (row.transaction_id === null) return base;
-  const paidAt = parseRfc3339(row.success_time);
+  const paidAt = parseWechatTime(row.success_time);
   return {
     ...base,
     transaction_id: row.transaction_id,

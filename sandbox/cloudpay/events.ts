@@ -1,5 +1,5 @@
-import { createNonce, toChinaCompact, toChinaDateTime } from '../../wxpay';
-import { PROVIDER_APPID, PROVIDER_MCHID, parseRfc3339, providerOpenid } from './format';
+import { createNonce, toChinaCompact, toChinaDateTime, parseWechatTime } from '../../wxpay';
+import { PROVIDER_APPID, PROVIDER_MCHID, providerOpenid } from './format';
 
 /** What a paid order looks like to the payment event (a TransactionRow of state/transactions.ts, structurally). */
 export interface PaidOrder {
@@ -22,7 +22,7 @@ export interface PaidOrder {
  * and camelCased; no `sign`. `openid` is under the provider's appid, `subOpenid` is the mini-program's payer.
  */
 export function paymentEvent(t: PaidOrder): Record<string, unknown> {
-  const paidAt = parseRfc3339(t.success_time);
+  const paidAt = parseWechatTime(t.success_time);
   return {
     returnCode: 'SUCCESS',
     appid: PROVIDER_APPID,
@@ -74,7 +74,7 @@ export function v2RefundStatus(v3: string): string {
  * with the outer envelope. No attach (refund notifications carry none). `successTime` only for SUCCESS.
  */
 export function refundEvent(r: SettledRefund): Record<string, unknown> {
-  const doneAt = parseRfc3339(r.success_time);
+  const doneAt = parseWechatTime(r.success_time);
   return {
     returnCode: 'SUCCESS',
     appid: PROVIDER_APPID,

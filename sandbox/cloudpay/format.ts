@@ -15,13 +15,6 @@ export const PROVIDER_MCHID = '1800780001';
  */
 export const CONTEXT_OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
 
-/** RFC 3339 (any offset) → sandbox ms, or undefined. */
-export function parseRfc3339(s: string | null | undefined): number | undefined {
-  if (!s) return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t;
-}
-
 /**
  * The payer's openid under the *provider's* appid (the event's `openid`, §5.4): WeChat assigns a different openid
  * per appid; the sandbox derives a stable one from the mini-program openid so repeated payments agree.

@@ -4,13 +4,12 @@
  * refund function instead), and v3 refunds show up in queryRefund.
  */
 import { gzipSync } from 'node:zlib';
-import { BillType, toChinaDateTime } from '../../wxpay';
+import { BillType, toChinaDateTime, parseWechatTime } from '../../wxpay';
 import { SandboxError } from '../domain/errors';
 import { OUT_REFUND_NO_PATTERN } from '../domain/refunds';
 import type { RefundRow } from '../state/refunds';
 import type { TransactionRow } from '../state/transactions';
 import { v2RefundStatus } from './events';
-import { parseRfc3339 } from './format';
 import { ApiContext, fen, optString, paramFail, Params, RawResult, required } from './params';
 import { businessFail, protocolFail, V2_TEXT } from './v2-errors';
 
@@ -112,7 +111,7 @@ export function queryRefund(p: Params, c: ApiContext): Record<string, unknown> {
   const empty = c.settings.emptyRefundLists;
   const list = <T>(f: (r: RefundRow) => T): T[] => (empty ? [] : page.map(f));
   const successTime = (r: RefundRow): string => {
-    const t = r.status === 'SUCCESS' ? parseRfc3339(r.success_time) : undefined;
+    const t = r.status === 'SUCCESS' ? parseWechatTime(r.success_time) : undefined;
     return t === undefined ? '' : toChinaDateTime(t);
   };
   const first = refunds[0]!;
