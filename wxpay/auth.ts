@@ -14,10 +14,20 @@ export function requestSignatureMessage(method: string, url: string, timestamp: 
   return `${method.toUpperCase()}\n${url}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 
-/** Response / notification signature message: `TS\nNONCE\nBODY\n` over the raw body bytes (wxpay-v3.md §3). */
+/**
+ * Response / notification signature message: `TS\nNONCE\nBODY\n` over the raw body bytes (wxpay-v3.md §3).
+ * A Buffer body is copied in as it is, never decoded and re-encoded.
+ */
 export function responseSignatureMessage(timestamp: number | string, nonce: string, body: string | Buffer): Buffer {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  return Buffer.from(`${timestamp}\n${nonce}\n${text}\n`, 'utf8');
+  const head = `${timestamp}\n${nonce}\n`;
+  const headLength = Buffer.byteLength(head, 'utf8');
+  const bodyLength = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const message = Buffer.allocUnsafe(headLength + bodyLength + 1);
+  message.write(head, 0, 'utf8');
+  if (typeof body === 'string') message.write(body, headLength, 'utf8');
+  else body.copy(message, headLength);
+  message[headLength + bodyLength] = 0x0a;
+  return message;
 }
 
 export interface RequestSigner {

@@ -1,4 +1,5 @@
 import { createSign, createVerify, randomBytes } from 'node:crypto';
+import { decodeBase64 } from './base64';
 import { KeyInput, loadPrivateKey, loadPublicKey } from './keys';
 
 /** SHA256withRSA (RSASSA-PKCS1-v1_5), standard padded Base64 — the only v3 signature algorithm (wxpay-v3.md §2). */
@@ -6,11 +7,16 @@ export function rsaSign(message: string | Buffer, privateKey: KeyInput): string 
   return createSign('RSA-SHA256').update(message).sign(loadPrivateKey(privateKey), 'base64');
 }
 
+/** The standard alphabet, then at most two '=' (missing padding is tolerated, as it always was here). */
+const SIGNATURE_BASE64 = { maxPadding: 2, canonical: false };
+
 export function rsaVerify(message: string | Buffer, signatureBase64: string, publicKey: KeyInput): boolean {
   // Probe signatures (`WECHATPAY/SIGNTEST/...`, wxpay-v3.md §3) are not Base64: they must fail, not throw oddly.
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureBase64)) return false;
+  const signature = decodeBase64(signatureBase64, SIGNATURE_BASE64);
+  if (!signature) return false;
   try {
-    return createVerify('RSA-SHA256').update(message).verify(loadPublicKey(publicKey), signatureBase64, 'base64');
+    // Streaming, not one-shot crypto.verify(): on Node 20 the one-shot call costs ~0.6 µs more (bench/README.md).
+    return createVerify('RSA-SHA256').update(message).verify(loadPublicKey(publicKey), signature);
   } catch {
     return false;
   }
