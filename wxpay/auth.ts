@@ -1,5 +1,5 @@
 import { KeyInput } from './keys';
-import { createNonce, rsaSign, unixSeconds } from './rsa';
+import { createNonce, MessageParts, rsaSign, unixSeconds } from './rsa';
 import { signError } from './errors';
 
 /** The only scheme v3 accepts in `Authorization` (wxpay-v3.md §2, §8 item 1). */
@@ -15,19 +15,17 @@ export function requestSignatureMessage(method: string, url: string, timestamp: 
 }
 
 /**
- * Response / notification signature message: `TS\nNONCE\nBODY\n` over the raw body bytes (wxpay-v3.md §3).
- * A Buffer body is copied in as it is, never decoded and re-encoded.
+ * Response / notification signature message `TS\nNONCE\nBODY\n` over the raw body bytes (wxpay-v3.md §3), in
+ * its three pieces: rsaSign / rsaVerify hash them in order, so a Buffer body is used as it is — never decoded,
+ * re-encoded or copied into one message.
  */
+export function responseSignatureParts(timestamp: number | string, nonce: string, body: string | Buffer): MessageParts {
+  return [`${timestamp}\n${nonce}\n`, body, '\n'];
+}
+
+/** The same message in one Buffer. */
 export function responseSignatureMessage(timestamp: number | string, nonce: string, body: string | Buffer): Buffer {
-  const head = `${timestamp}\n${nonce}\n`;
-  const headLength = Buffer.byteLength(head, 'utf8');
-  const bodyLength = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
-  const message = Buffer.allocUnsafe(headLength + bodyLength + 1);
-  message.write(head, 0, 'utf8');
-  if (typeof body === 'string') message.write(body, headLength, 'utf8');
-  else body.copy(message, headLength);
-  message[headLength + bodyLength] = 0x0a;
-  return message;
+  return Buffer.concat(responseSignatureParts(timestamp, nonce, body).map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
 }
 
 export interface RequestSigner {
@@ -105,7 +103,7 @@ export function signResponse(opts: { privateKey: KeyInput; serial: string; body:
   return {
     'Wechatpay-Timestamp': String(timestamp),
     'Wechatpay-Nonce': nonce,
-    'Wechatpay-Signature': rsaSign(responseSignatureMessage(timestamp, nonce, opts.body), opts.privateKey),
+    'Wechatpay-Signature': rsaSign(responseSignatureParts(timestamp, nonce, opts.body), opts.privateKey),
     'Wechatpay-Serial': opts.serial,
     'Wechatpay-Signature-Type': AUTH_SCHEME,
   };

@@ -1,7 +1,7 @@
 import { KeyObject } from 'node:crypto';
 import { KeyInput, loadPublicKey } from './keys';
 import { rsaVerify, unixSeconds } from './rsa';
-import { responseSignatureMessage } from './auth';
+import { responseSignatureParts } from './auth';
 import { signError } from './errors';
 
 /** 5 minutes, as every official SDK (wxpay-v3.md §3: Go rejects |now−ts| ≥ 300 s). */
@@ -88,6 +88,6 @@ export class WechatpayVerifier {
     // Ids are kept in upper case, as WeChat Pay writes them: most serials are found without converting.
     const key = this.keys.get(serial) ?? this.keys.get(serial.toUpperCase());
     if (!key) throw signError(`no WeChat Pay key for serial ${serial}`, 'Wechatpay-Serial');
-    if (!rsaVerify(responseSignatureMessage(timestamp, nonce, body), signature, key)) throw signError('signature does not match the body');
+    if (!rsaVerify(responseSignatureParts(timestamp, nonce, body), signature, key)) throw signError('signature does not match the body');
   }
 }
