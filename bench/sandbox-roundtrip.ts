@@ -1,6 +1,6 @@
 /**
- * Signed round trips per second against the sandbox, measured beside the `node:crypto` floor in one run
- * (issue 4 item 8). Run on demand, never as a timed test:
+ * Signed round trips per second against the sandbox, measured beside the `node:crypto` floor in one run, so
+ * that what the sandbox adds on top of the cryptography shows as one ratio. Run on demand, never as a timed test:
  *
  *   npx tsc -p bench/tsconfig.json && node dist/bench/sandbox-roundtrip.js [--seconds 3] [--concurrency 4] [--slices 6]
  *

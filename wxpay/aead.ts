@@ -1,7 +1,10 @@
 import { createCipheriv, createDecipheriv, CipherGCMTypes } from 'node:crypto';
+import { decodeBase64 } from './base64';
 import { PayError } from './errors';
 
 const TAG_LENGTH = 16;
+/** The canonical encoding only, with or without '=' padding: what WeChat Pay sends, nothing looser. */
+const CIPHERTEXT_BASE64 = { maxPadding: Infinity, canonical: true };
 
 export interface AeadInput {
   /** APIv3 key as ASCII text (32 bytes in production). */
@@ -19,15 +22,16 @@ export interface AeadInput {
  */
 export function aesGcmDecrypt(input: AeadInput & { ciphertext: string }): string {
   const key = toBuffer(input.key);
-  const data = Buffer.from(input.ciphertext, 'base64');
-  if (data.length < TAG_LENGTH || data.toString('base64').replace(/=+$/, '') !== input.ciphertext.replace(/=+$/, '')) {
-    throw decryptError('ciphertext is not Base64 of payload ‖ 16-byte tag');
-  }
+  const data = decodeBase64(input.ciphertext, CIPHERTEXT_BASE64);
+  if (!data || data.length < TAG_LENGTH) throw decryptError('ciphertext is not Base64 of payload ‖ 16-byte tag');
   try {
     const decipher = createDecipheriv(algorithmFor(key), key, toBuffer(input.nonce), { authTagLength: TAG_LENGTH });
     decipher.setAuthTag(data.subarray(data.length - TAG_LENGTH));
     decipher.setAAD(toBuffer(input.associatedData ?? ''));
-    return Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_LENGTH)), decipher.final()]).toString('utf8');
+    const payload = decipher.update(data.subarray(0, data.length - TAG_LENGTH));
+    // final() checks the tag; GCM is a stream mode, so it adds no bytes of its own.
+    const rest = decipher.final();
+    return (rest.length ? Buffer.concat([payload, rest]) : payload).toString('utf8');
   } catch (err) {
     if (err instanceof PayError) throw err;
     // "Unsupported state or unable to authenticate data" = wrong APIv3 key, nonce, AAD or a tampered ciphertext.

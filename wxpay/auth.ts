@@ -1,5 +1,5 @@
 import { KeyInput } from './keys';
-import { createNonce, rsaSign, unixSeconds } from './rsa';
+import { createNonce, MessageParts, rsaSign, unixSeconds } from './rsa';
 import { signError } from './errors';
 
 /** The only scheme v3 accepts in `Authorization` (wxpay-v3.md §2, §8 item 1). */
@@ -14,10 +14,18 @@ export function requestSignatureMessage(method: string, url: string, timestamp: 
   return `${method.toUpperCase()}\n${url}\n${timestamp}\n${nonce}\n${body}\n`;
 }
 
-/** Response / notification signature message: `TS\nNONCE\nBODY\n` over the raw body bytes (wxpay-v3.md §3). */
+/**
+ * Response / notification signature message `TS\nNONCE\nBODY\n` over the raw body bytes (wxpay-v3.md §3), in
+ * its three pieces: rsaSign / rsaVerify hash them in order, so a Buffer body is used as it is — never decoded,
+ * re-encoded or copied into one message.
+ */
+export function responseSignatureParts(timestamp: number | string, nonce: string, body: string | Buffer): MessageParts {
+  return [`${timestamp}\n${nonce}\n`, body, '\n'];
+}
+
+/** The same message in one Buffer. */
 export function responseSignatureMessage(timestamp: number | string, nonce: string, body: string | Buffer): Buffer {
-  const text = typeof body === 'string' ? body : body.toString('utf8');
-  return Buffer.from(`${timestamp}\n${nonce}\n${text}\n`, 'utf8');
+  return Buffer.concat(responseSignatureParts(timestamp, nonce, body).map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
 }
 
 export interface RequestSigner {
@@ -95,7 +103,7 @@ export function signResponse(opts: { privateKey: KeyInput; serial: string; body:
   return {
     'Wechatpay-Timestamp': String(timestamp),
     'Wechatpay-Nonce': nonce,
-    'Wechatpay-Signature': rsaSign(responseSignatureMessage(timestamp, nonce, opts.body), opts.privateKey),
+    'Wechatpay-Signature': rsaSign(responseSignatureParts(timestamp, nonce, opts.body), opts.privateKey),
     'Wechatpay-Serial': opts.serial,
     'Wechatpay-Signature-Type': AUTH_SCHEME,
   };

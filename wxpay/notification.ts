@@ -29,12 +29,11 @@ export interface ParsedNotification<T = Record<string, unknown>> {
 
 /**
  * Verify first, then decrypt (wxpay-v3.md §4 "order of processing"): decryptability is no proof of the sender
- * (peers.md §3.3, klover2 #53). `rawBody` must be the bytes as received, never re-serialised JSON (§3.3).
+ * (peers.md §3.3). `rawBody` must be the body as received — best the Buffer itself, which is verified byte for
+ * byte and decoded once for JSON.parse — never re-serialised JSON (peers.md §3.3).
  */
 export function parseNotification<T = Record<string, unknown>>(opts: { headers: HeaderBag; rawBody: string | Buffer; verifier: WechatpayVerifier; apiV3Key: string }): ParsedNotification<T> {
-  if (Buffer.byteLength(opts.apiV3Key, 'utf8') !== 32) {
-    throw new PayError({ code: 'CONFIG_ERROR', message: 'apiV3Key must be exactly 32 bytes (AEAD_AES_256_GCM)', detail: { field: 'apiV3Key', issue: 'must be 32 bytes' } });
-  }
+  const aesKey = aesKeyFor(opts.verifier, opts.apiV3Key);
   opts.verifier.verify(opts.headers, opts.rawBody);
   let envelope: NotificationEnvelope;
   try {
@@ -49,8 +48,26 @@ export function parseNotification<T = Record<string, unknown>>(opts: { headers: 
   if (r.algorithm !== 'AEAD_AES_256_GCM') {
     throw new PayError({ code: 'INVALID_REQUEST', message: `unsupported resource algorithm ${r.algorithm}`, detail: { field: 'resource.algorithm' } });
   }
-  const plaintext = aesGcmDecrypt({ key: opts.apiV3Key, nonce: r.nonce, associatedData: r.associated_data ?? '', ciphertext: r.ciphertext });
+  const plaintext = aesGcmDecrypt({ key: aesKey, nonce: r.nonce, associatedData: r.associated_data ?? '', ciphertext: r.ciphertext });
   return { envelope, resource: JSON.parse(plaintext) as T };
+}
+
+/**
+ * The APIv3 key as AES key bytes, checked and made once per verifier (a deployed function keeps one for its
+ * lifetime) rather than on every notification; a different key for the same verifier replaces it.
+ */
+const aesKeys = new WeakMap<WechatpayVerifier, { apiV3Key: string; bytes: Buffer }>();
+
+function aesKeyFor(verifier: WechatpayVerifier, apiV3Key: string): Buffer {
+  const cached = aesKeys.get(verifier);
+  if (cached && cached.apiV3Key === apiV3Key) return cached.bytes;
+  const bytes = Buffer.from(apiV3Key, 'utf8');
+  // AEAD_AES_256_GCM with the key's 32 ASCII bytes (wxpay-v3.md §4); aesGcmDecrypt alone would take 16 or 24.
+  if (bytes.length !== 32) {
+    throw new PayError({ code: 'CONFIG_ERROR', message: 'apiV3Key must be exactly 32 bytes (AEAD_AES_256_GCM)', detail: { field: 'apiV3Key', issue: 'must be 32 bytes' } });
+  }
+  aesKeys.set(verifier, { apiV3Key, bytes });
+  return bytes;
 }
 
 export const NOTIFICATION_SUMMARIES: Record<string, string> = {

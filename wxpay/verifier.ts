@@ -1,7 +1,7 @@
 import { KeyObject } from 'node:crypto';
 import { KeyInput, loadPublicKey } from './keys';
 import { rsaVerify, unixSeconds } from './rsa';
-import { responseSignatureMessage } from './auth';
+import { responseSignatureParts } from './auth';
 import { signError } from './errors';
 
 /** 5 minutes, as every official SDK (wxpay-v3.md §3: Go rejects |now−ts| ≥ 300 s). */
@@ -20,6 +20,33 @@ export function headerValue(headers: HeaderBag, name: string): string | undefine
     }
   }
   return undefined;
+}
+
+/** The `Wechatpay-*` headers of a signed response or notification (wxpay-v3.md §3), in the order verify() reads them. */
+const SIGNATURE_HEADERS = ['wechatpay-timestamp', 'wechatpay-nonce', 'wechatpay-signature', 'wechatpay-serial', 'wechatpay-signature-type'];
+
+/**
+ * The five signature headers, as headerValue() would give each, in one pass over the bag: a name matches
+ * whatever its case, the first matching name wins, and of a repeated header its first value counts. Only a name
+ * beginning with "w" or "W" can lower-case to "wechatpay-…", so the others are passed over unread, and a name
+ * already in lower case (as node:http gives them) is not lower-cased again.
+ */
+function signatureHeaders(headers: HeaderBag): (string | undefined)[] {
+  if (typeof (headers as Headers).get === 'function') return SIGNATURE_HEADERS.map((name) => (headers as Headers).get(name) ?? undefined);
+  const bag = headers as Record<string, string | string[] | undefined>;
+  const values: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+  let found = 0;
+  for (const key of Object.keys(bag)) {
+    const first = key.charCodeAt(0);
+    if (first !== 0x77 && first !== 0x57) continue;
+    let i = SIGNATURE_HEADERS.indexOf(key);
+    if (i < 0) i = SIGNATURE_HEADERS.indexOf(key.toLowerCase());
+    if (i < 0 || found & (1 << i)) continue;
+    const v = bag[key];
+    values[i] = Array.isArray(v) ? v[0] : v;
+    found |= 1 << i;
+  }
+  return values;
 }
 
 export interface VerifierOptions {
@@ -49,20 +76,18 @@ export class WechatpayVerifier {
     return this.keys.has(serial.toUpperCase());
   }
 
+  /** `body` is the raw body: a Buffer as received, or the same bytes as a string (wxpay-v3.md §3). */
   verify(headers: HeaderBag, body: string | Buffer): void {
-    const timestamp = headerValue(headers, 'Wechatpay-Timestamp');
-    const nonce = headerValue(headers, 'Wechatpay-Nonce');
-    const signature = headerValue(headers, 'Wechatpay-Signature');
-    const serial = headerValue(headers, 'Wechatpay-Serial');
-    const type = headerValue(headers, 'Wechatpay-Signature-Type');
+    const [timestamp, nonce, signature, serial, type] = signatureHeaders(headers);
     // A 2xx without signature headers must be treated as forged (wxpay-v3.md §3).
     if (!timestamp || !nonce || !signature || !serial) throw signError('Wechatpay-* signature headers are missing', 'Wechatpay-Signature');
     if (type && type !== 'WECHATPAY2-SHA256-RSA2048') throw signError(`unsupported signature type ${type}`, 'Wechatpay-Signature-Type');
     if (!/^\d{1,12}$/.test(timestamp)) throw signError('timestamp is not Unix seconds', 'Wechatpay-Timestamp');
     const skew = Math.abs(unixSeconds(this.now()) - Number(timestamp));
     if (skew >= this.maxSkew) throw signError(`timestamp is ${skew}s away from now (limit ${this.maxSkew}s)`, 'Wechatpay-Timestamp');
-    const key = this.keys.get(serial.toUpperCase());
+    // Ids are kept in upper case, as WeChat Pay writes them: most serials are found without converting.
+    const key = this.keys.get(serial) ?? this.keys.get(serial.toUpperCase());
     if (!key) throw signError(`no WeChat Pay key for serial ${serial}`, 'Wechatpay-Serial');
-    if (!rsaVerify(responseSignatureMessage(timestamp, nonce, body), signature, key)) throw signError('signature does not match the body');
+    if (!rsaVerify(responseSignatureParts(timestamp, nonce, body), signature, key)) throw signError('signature does not match the body');
   }
 }
