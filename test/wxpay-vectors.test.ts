@@ -1,5 +1,5 @@
 /**
- * Every public vector from shared/reference/wxpay-v3-test-vectors.json (wxpay-v3.md §6), reproduced with the
+ * Every public vector from test/fixtures/reference/wxpay-v3-test-vectors.json (a copy of the public set) (wxpay-v3.md §6), reproduced with the
  * project's protocol core — V1–V10 and D1–D6. These keep the shared core honest for both connector and sandbox.
  */
 import { X509Certificate } from 'node:crypto';

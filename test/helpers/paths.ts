@@ -2,9 +2,12 @@ import path from 'node:path';
 import fs from 'node:fs';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-/** `shared/` sits beside the checkout (CI clones main with shared/ next to it). */
-export const SHARED_REFERENCE = path.resolve(REPO_ROOT, '..', 'shared', 'reference');
+/**
+ * The public WeChat Pay test vectors and sample bill the tests check against, copied into the project so a
+ * clone without anything beside it runs every test (wxpay-v3.md §6).
+ */
+export const REFERENCE_FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'reference');
 
 export function readReference(name: string): Buffer {
-  return fs.readFileSync(path.join(SHARED_REFERENCE, name));
+  return fs.readFileSync(path.join(REFERENCE_FIXTURES, name));
 }
