@@ -108,10 +108,10 @@ export async function call<T>(method: string, url: string, body?: unknown): Prom
   return (await res.json()) as T;
 }
 
-/** A non-JSON answer (the trade bill CSV). */
-export async function fetchText(url: string): Promise<{ text: string; filename: string }> {
+/** A file as served, bytes untouched (the trade bill keeps its UTF-8 BOM, which spreadsheets rely on). */
+export async function fetchFile(url: string): Promise<{ blob: Blob; filename: string }> {
   const res = await fetch(url, { cache: 'no-store' });
   if (!res.ok) throw await failure(res);
   const disposition = res.headers.get('Content-Disposition') ?? '';
-  return { text: await res.text(), filename: /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download.csv' };
+  return { blob: await res.blob(), filename: /filename="([^"]+)"/.exec(disposition)?.[1] ?? 'download' };
 }

@@ -1,5 +1,5 @@
 /** Trade bills: a day and a type → the CSV the sandbox's v3 download_url would serve, offered as a download. */
-import { fetchText } from './api';
+import { fetchFile } from './api';
 import { byId, chinaDate, esc } from './format';
 
 export class BillPanel {
@@ -28,8 +28,9 @@ export class BillPanel {
     const billDate = this.date.value;
     const billType = this.type.value;
     try {
-      const { text, filename } = await fetchText(`/sandbox/tradebill?bill_date=${encodeURIComponent(billDate)}&bill_type=${encodeURIComponent(billType)}`);
-      const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+      const { blob, filename } = await fetchFile(`/sandbox/tradebill?bill_date=${encodeURIComponent(billDate)}&bill_type=${encodeURIComponent(billType)}`);
+      const text = await blob.text();
+      const url = URL.createObjectURL(blob);
       const link = document.createElement('a');
       link.href = url;
       link.download = filename;

@@ -29,11 +29,11 @@ export function renderNotifications(tbody: HTMLElement, list: readonly Notificat
       + cell('event', `${esc(n.event_type)}${n.fault ? ` <span class="muted">[${esc(n.fault)}]</span>` : ''}<div class="muted">${n.kind === 'v3' ? 'v3 · http' : 'CloudPay · cloud function'}</div>`)
       + cell('order / refund', code(n.out_refund_no ?? n.out_trade_no), 'no')
       + cell('url', code(n.url), 'url')
-      + cell('status', `${badge(n.status)}${n.nextRetryAt ? `<div class="muted">retry ${time(n.nextRetryAt)}</div>` : ''}`, 'state')
+      + cell('status', `${badge(n.status)}${n.nextRetryAt ? `<div class="muted">retry ${time(n.nextRetryAt)}</div>` : ''}`
+        + `<div class="actions"><button data-action="resend" data-id="${id}" title="deliver it again now">Resend</button></div>`, 'state')
       + cell('attempts', `${attemptChips(n)}<details data-details="${id}" data-key="${esc(stateKey(n))}"${open}><summary class="muted">details</summary><div class="detail-body">…</div></details>`, 'attempts')
-      + cell('', `<div class="actions"><button data-action="resend" data-id="${id}">Resend</button></div>`, 'row-actions')
       + '</tr>';
-  }), 6, 'No notifications yet: they go out when an order is paid or a refund settles.');
+  }), 5, 'No notifications yet: they go out when an order is paid or a refund settles.');
 }
 
 function headerLines(headers: Record<string, string> | null | undefined): string {
