@@ -2,7 +2,7 @@
  * Serves the local app preview under `/app`: a page that renders a CALS app JSON in the browser and runs its
  * listeners against the dev server (connector methods, data models) and the sandbox (the pay sheet behind
  * `wx.requestPayment`). The page is built from app-template/preview/ (real .ts/.css/.html, bundled by
- * esbuild on first request and rebuilt when those files change).
+ * esbuild through ui/bundle.ts on first request and rebuilt when those files change).
  *
  *   GET  /app, /app/                  the preview page (HTML)
  *   GET  /app/app.json                the CALS app being previewed, as given

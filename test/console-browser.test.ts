@@ -16,8 +16,10 @@ let browser: Browser;
 beforeAll(async () => { browser = await launchChromium(); });
 afterAll(async () => { await browser?.close(); });
 
-/** The page's width beyond the viewport: 0 when nothing makes the page scroll sideways. */
-const overflow = (page: Page) => page.evaluate(() => document.scrollingElement!.scrollWidth - window.innerWidth);
+/** The page's width beyond the viewport: 0 when nothing makes the page scroll sideways. (Strings: the tests have no DOM types.) */
+const overflow = (page: Page) => page.evaluate<number>('document.scrollingElement.scrollWidth - window.innerWidth');
+const scrollWidth = (page: Page) => page.evaluate<number>('document.scrollingElement.scrollWidth');
+const toTop = (page: Page) => page.evaluate('window.scrollTo(0, 0)');
 
 describe.each(['v3', 'cloudpay'] as const)('the console beside the dev server (%s)', (provider) => {
   let t: TestDev;
@@ -136,12 +138,12 @@ describe.each(['v3', 'cloudpay'] as const)('the console beside the dev server (%
 
   test('at phone width nothing scrolls sideways; screenshots', async () => {
     await page.setViewportSize(NARROW);
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await toTop(page);
     expect(await overflow(page)).toBeLessThanOrEqual(0);
-    expect(await page.evaluate(() => document.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(420);
+    expect(await scrollWidth(page)).toBeLessThanOrEqual(420);
     await page.locator('#notifications-panel').scrollIntoViewIfNeeded();
     expect(await overflow(page)).toBeLessThanOrEqual(0);
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await toTop(page);
     await screenshotBoth(page, `console-${provider}`);
     expect(await overflow(page)).toBeLessThanOrEqual(0);
   });

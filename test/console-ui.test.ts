@@ -70,6 +70,13 @@ describe('createUiBundle', () => {
     expect((await bundle.assets()).js).toContain('"fixed"');
   });
 
+  test('compiled to dist/ (as the CLI runs), pages are still read from their sources (`npm test` builds dist/ first)', async () => {
+    const compiled = require(path.join(REPO_ROOT, 'dist', 'sandbox', 'console', 'assets.js')) as typeof import('../sandbox/console/assets');
+    const assets = await compiled.consoleAssets();
+    expect(assets.html).toContain('/sandbox/console/assets/console.js');
+    expect(assets.css).toContain('max-width: 700px');
+  });
+
   test('a page folder is found relative to the checkout', async () => {
     const assets = await createUiBundle({ dir: 'sandbox/console/page', entry: 'main.ts', css: 'console.css', html: 'index.html' }).assets();
     expect(assets.html).toContain('/sandbox/console/assets/console.js');
