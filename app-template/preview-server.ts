@@ -2,7 +2,7 @@
  * Serves the local app preview under `/app`: a page that renders a CALS app JSON in the browser and runs its
  * listeners against the dev server (connector methods, data models) and the sandbox (the pay sheet behind
  * `wx.requestPayment`). The page is built from app-template/preview/ (real .ts/.css/.html, bundled by
- * esbuild on first request and rebuilt when those files change).
+ * esbuild through ui/bundle.ts on first request and rebuilt when those files change).
  *
  *   GET  /app, /app/                  the preview page (HTML)
  *   GET  /app/app.json                the CALS app being previewed, as given
@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { build } from 'esbuild';
+import { createUiBundle, UiAssets } from '../ui/bundle';
 
 export const PREVIEW_BASE_PATH = '/app';
 
@@ -88,53 +88,14 @@ export function createPreviewHandler(opts: PreviewOptions): PreviewHandler {
   };
 }
 
-export interface PreviewAssets {
-  js: string;
-  css: string;
-  html: string;
-}
+export type PreviewAssets = UiAssets;
 
-let cached: { stamp: string; assets: Promise<PreviewAssets> } | undefined;
+/** The browser page: preview/main.ts (and what it imports, the shared CALS module included), preview.css, index.html. */
+const previewBundle = createUiBundle({ dir: 'app-template/preview', entry: 'main.ts', css: 'preview.css', html: 'index.html' });
 
-/**
- * The browser page: preview/main.ts (and what it imports) bundled into one script, preview/preview.css, and
- * preview/index.html. Built once and reused until a source file changes.
- */
+/** The preview page, bundled on first request and reused until a source file changes (ui/bundle.ts). */
 export function buildPreviewAssets(): Promise<PreviewAssets> {
-  const dir = previewSourceDir();
-  const stamp = sourceStamp(dir);
-  if (!cached || cached.stamp !== stamp) {
-    const assets = bundle(dir);
-    cached = { stamp, assets };
-    // A failed build is not cached: the next request tries again (after the file is fixed).
-    assets.catch(() => { if (cached?.assets === assets) cached = undefined; });
-  }
-  return cached.assets;
-}
-
-async function bundle(dir: string): Promise<PreviewAssets> {
-  const result = await build({
-    entryPoints: [path.join(dir, 'main.ts'), path.join(dir, 'preview.css')],
-    bundle: true,
-    write: false,
-    outdir: '/preview-out',
-    format: 'iife',
-    target: ['chrome100', 'firefox100', 'safari15'],
-    charset: 'utf8',
-    logLevel: 'silent',
-  });
-  const out = (ext: string): string => {
-    const file = result.outputFiles.find((f) => f.path.endsWith(ext));
-    if (!file) throw new Error(`esbuild produced no ${ext} file for the preview`);
-    return file.text;
-  };
-  return { js: out('.js'), css: out('.css'), html: fs.readFileSync(path.join(dir, 'index.html'), 'utf8') };
-}
-
-/** Modification times of the preview sources (and the shared CALS module), to know when to rebuild. */
-function sourceStamp(dir: string): string {
-  const files = [...fs.readdirSync(dir).map((f) => path.join(dir, f)), path.join(dir, '..', 'cals.ts')];
-  return files.filter((f) => fs.statSync(f).isFile()).map((f) => `${f}:${fs.statSync(f).mtimeMs}`).join('|');
+  return previewBundle.assets();
 }
 
 /** app-template/ in the checkout, whether this module runs from sources or from dist/app-template/. */
@@ -143,10 +104,6 @@ function templateDir(): string {
     if (fs.existsSync(path.join(dir, 'preview', 'main.ts'))) return dir;
   }
   throw new Error(`app-template/preview/main.ts not found from ${__dirname}`);
-}
-
-function previewSourceDir(): string {
-  return path.join(templateDir(), 'preview');
 }
 
 /** Path of the shipped template app (app-template/app.json). */

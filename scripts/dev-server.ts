@@ -13,6 +13,7 @@ import type { CallbackOptions } from '../callbacks/runtime/options';
 import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
+import { createWorkbenchHandler } from '../workbench/server';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
@@ -104,8 +105,15 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 
     // The app preview talks to this server and the sandbox over HTTP, as the app talks to WeDa's.
     const preview = createPreviewHandler({ app: opts.previewApp ?? loadTemplateApp(), devServerUrl: baseUrl, sandboxUrl: sandbox.info.baseUrl });
+    // `/` is the workbench (the preview beside the console); the console learns who runs and where the app is, and
+    // where a refund made from it is notified (the app's refund callback).
+    const workbench = createWorkbenchHandler({ appUrl: `${baseUrl}/app`, consoleUrl: sandbox.info.console });
+    const refundCallback = resolved.cloudpay?.refundCallbackFunction;
+    const consoleSettings = { provider, devServerUrl: baseUrl, refundNotifyUrl: !resolved.cloudpay ? refundNotifyUrl : refundCallback ? `cloudfunction://${LOCAL_ENV_ID}/${refundCallback}` : null };
+    const told = await fetch(`${sandbox.info.baseUrl}/sandbox/settings`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(consoleSettings) });
+    if (!told.ok) throw new Error(`telling the sandbox its settings failed: ${told.status} ${await told.text()}`);
     server.on('request', (req, res) => {
-      if (preview(req, res)) return;
+      if (preview(req, res) || workbench(req, res)) return;
       route(req, res).catch((err) => sendError(res, err));
     });
     async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

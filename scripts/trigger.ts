@@ -8,6 +8,9 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
  *
  * The sandbox is found by `--sandbox <baseUrl>`, else the environment variable WEDA_WXPAY_SANDBOX (the `baseUrl`
  * of the ready line).
+ *
+ * `trigger notifications --follow` streams instead, as `stripe listen` does: one line per delivery attempt as it
+ * happens (`--json`: one JSON object per line), until Ctrl-C.
  */
 
 export const SANDBOX_ENV = 'WEDA_WXPAY_SANDBOX';
@@ -18,6 +21,8 @@ export interface TriggerIo {
   env: NodeJS.ProcessEnv;
   /** Called with the exit code on failure (default: sets process.exitCode). */
   fail: (code: number) => void;
+  /** Ends `notifications --follow` (default: never; Ctrl-C ends the process). */
+  stop?: AbortSignal;
 }
 
 const defaultIo = (): TriggerIo => ({
@@ -121,20 +126,171 @@ export function registerTrigger(program: Command, io: TriggerIo = defaultIo()): 
     .argument('<notificationId>', 'the id from `trigger notifications`')
     .action(run((base, id: string) => call(base, 'POST', `/sandbox/notifications/${encodeURIComponent(id)}/resend`, {})));
 
-  sub('notifications', 'the delivery log: every notification, its attempts, status codes and next retry')
+  type LogOptions = { status?: string; outTradeNo?: string; full?: boolean; follow?: boolean; json?: boolean; interval: number };
+  const logQuery = (o: LogOptions, full: boolean): string => {
+    const q = new URLSearchParams();
+    if (o.status) q.set('status', o.status);
+    if (o.outTradeNo) q.set('out_trade_no', o.outTradeNo);
+    if (full) q.set('full', '1');
+    const qs = q.toString();
+    return `/sandbox/notifications${qs ? `?${qs}` : ''}`;
+  };
+  const list = run((base, o: LogOptions) => call(base, 'GET', logQuery(o, o.full === true)));
+  sub('notifications', 'the delivery log: every notification, its attempts, status codes and next retry; --follow streams new attempts')
     .addOption(new Option('--status <status>', 'only these').choices(['pending', 'delivered', 'failed']))
     .option('--out-trade-no <no>', 'only this order')
     .option('--full', 'include what was sent on each attempt')
-    .action(run((base, o: { status?: string; outTradeNo?: string; full?: boolean }) => {
-      const q = new URLSearchParams();
-      if (o.status) q.set('status', o.status);
-      if (o.outTradeNo) q.set('out_trade_no', o.outTradeNo);
-      if (o.full) q.set('full', '1');
-      const qs = q.toString();
-      return call(base, 'GET', `/sandbox/notifications${qs ? `?${qs}` : ''}`);
-    }));
+    .option('--follow', 'print each new delivery attempt as it happens, until Ctrl-C')
+    .option('--json', 'with --follow: one JSON object per line')
+    .option('--interval <ms>', 'with --follow: how often to look, in milliseconds', positiveInteger, 500)
+    .action(async (o: LogOptions, cmd: Command) => {
+      if (!o.follow) return list(o, cmd);
+      try {
+        const base = sandboxBaseUrl(cmd.opts<{ sandbox?: string }>().sandbox, io.env);
+        await follow(base, logQuery(o, false), { json: o.json === true, intervalMs: o.interval, stop: io.stop ?? untilInterrupted() }, io);
+      } catch (err) {
+        const e = err instanceof TriggerError ? err : new TriggerError(err instanceof Error ? err.message : String(err));
+        io.err(`weda-wxpay trigger notifications: ${e.message}\n`);
+        io.fail(e.code);
+      }
+    });
 
   return trigger;
+}
+
+/** A delivery attempt as the log lists it (sandbox/delivery/view.ts). */
+interface LoggedAttempt {
+  attempt: number;
+  at: string;
+  statusCode: number | null;
+  acked: boolean;
+  latencyMs: number;
+  error?: string;
+  fault?: string;
+}
+
+interface LoggedNotification {
+  id: string;
+  kind: string;
+  channel: string;
+  event_type: string;
+  url: string;
+  out_trade_no: string | null;
+  out_refund_no?: string;
+  status: string;
+  nextRetryAt: string | null;
+  attempts: LoggedAttempt[];
+}
+
+/** One line of `--follow --json`: the attempt and the notification it belongs to. */
+interface FollowedAttempt {
+  at: string;
+  id: string;
+  kind: string;
+  channel: string;
+  event_type: string;
+  out_trade_no: string | null;
+  out_refund_no?: string;
+  url: string;
+  attempt: number;
+  statusCode: number | null;
+  acked: boolean;
+  latencyMs: number;
+  /** When the next attempt is due; null once acked or given up, or when a later attempt was made since. */
+  retryAt: string | null;
+  /** The notification's status when this attempt was seen (failed = no more retries). */
+  status: string;
+  error?: string;
+  fault?: string;
+}
+
+/**
+ * Polls the delivery log and prints every attempt not seen before — those made before it started excepted — until
+ * `stop` aborts. An unreachable sandbox at the start is an error; later, a failed poll is reported once and
+ * polling goes on.
+ */
+async function follow(base: string, logPath: string, opts: { json: boolean; intervalMs: number; stop: AbortSignal }, io: TriggerIo): Promise<void> {
+  const seen = new Set<string>();
+  const poll = async (): Promise<LoggedNotification[]> => ((await call(base, 'GET', logPath)) as { notifications: LoggedNotification[] }).notifications;
+  for (const n of await poll()) for (const a of n.attempts) seen.add(`${n.id}#${a.attempt}`);
+  io.err(`following notifications at ${base} (Ctrl-C to stop)\n`);
+  let lost = false;
+  while (!opts.stop.aborted) {
+    await sleep(opts.intervalMs, opts.stop);
+    if (opts.stop.aborted) break;
+    let log: LoggedNotification[];
+    try {
+      log = await poll();
+    } catch (err) {
+      if (!lost) io.err(`${(err as Error).message}; still trying\n`);
+      lost = true;
+      continue;
+    }
+    if (lost) io.err('the sandbox answers again\n');
+    lost = false;
+    for (const n of log) {
+      for (const a of n.attempts) {
+        const key = `${n.id}#${a.attempt}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const line = followed(n, a);
+        io.out(opts.json ? `${JSON.stringify(line)}\n` : `${followLine(line)}\n`);
+      }
+    }
+  }
+}
+
+function followed(n: LoggedNotification, a: LoggedAttempt): FollowedAttempt {
+  const latest = a.attempt === n.attempts[n.attempts.length - 1]?.attempt;
+  return {
+    at: a.at,
+    id: n.id,
+    kind: n.kind,
+    channel: n.channel,
+    event_type: n.event_type,
+    out_trade_no: n.out_trade_no,
+    ...(n.out_refund_no ? { out_refund_no: n.out_refund_no } : {}),
+    url: n.url,
+    attempt: a.attempt,
+    statusCode: a.statusCode,
+    acked: a.acked,
+    latencyMs: a.latencyMs,
+    retryAt: latest && !a.acked && n.status === 'pending' ? n.nextRetryAt : null,
+    status: n.status,
+    ...(a.error ? { error: a.error } : {}),
+    ...(a.fault ? { fault: a.fault } : {}),
+  };
+}
+
+/** `2024-05-01 12:00:00  TRANSACTION.SUCCESS  T123  http  http://…/notify  → 500  retry at 2024-05-01 12:00:15` */
+function followLine(f: FollowedAttempt): string {
+  const clock = (t: string): string => t.replace('T', ' ').replace('+08:00', '');
+  const answer = f.statusCode ?? `no answer${f.error ? ` (${f.error})` : ''}`;
+  const outcome = f.acked ? 'acked'
+    : f.retryAt ? `retry at ${clock(f.retryAt)}`
+      : f.status === 'failed' ? 'not acked, no more retries'
+        : 'not acked';
+  const no = f.out_refund_no ?? f.out_trade_no ?? '-';
+  return [clock(f.at), f.event_type, no, f.channel, f.url, `→ ${answer}${f.fault ? ` [${f.fault}]` : ''}`, outcome].join('  ');
+}
+
+/** Ctrl-C ends following cleanly (exit status 0) rather than killing the process mid-line. */
+function untilInterrupted(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  return controller.signal;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** `--sandbox`, else $WEDA_WXPAY_SANDBOX; a base URL like `http://127.0.0.1:PORT`. */

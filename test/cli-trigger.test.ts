@@ -2,7 +2,8 @@
  * `weda-wxpay trigger …` against a running sandbox: each subcommand calls the control API and prints its JSON
  * answer; an error answer, a missing or unreachable sandbox exit non-zero with a one-line reason. The first block
  * runs `registerTrigger` in-process; the second spawns the compiled CLI (`npm test` builds dist/ first) and needs
- * `registerTrigger(program)` wired into scripts/cli.ts.
+ * `registerTrigger(program)` wired into scripts/cli.ts. `notifications --follow` is run both ways: stopped by an
+ * AbortSignal in process, by Ctrl-C (SIGINT) as a child process.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -60,6 +61,37 @@ describe('registerTrigger, in process', () => {
     expect(again.code).toBe(1);
     expect(again.out).toBe('');
     expect(again.err).toMatch(/^weda-wxpay trigger pay: POST \/sandbox\/transactions\/.+\/pay: HTTP 409 ORDER_PAID/);
+  });
+
+  it('notifications --follow prints one line per new attempt until stopped, not the attempts made before', async () => {
+    const before = await order();
+    await run(['pay', before, '--sandbox', sandbox.baseUrl]);
+    await waitFor(async () => (await (await fetch(`${sandbox.baseUrl}/sandbox/notifications?out_trade_no=${before}&status=delivered`)).json() as any).notifications.length === 1, 'the earlier delivery');
+
+    const stop = new AbortController();
+    const captured = { out: '', err: '', code: 0 };
+    const io: TriggerIo = { out: (t) => { captured.out += t; }, err: (t) => { captured.err += t; }, env: {}, fail: (c) => { captured.code = c; }, stop: stop.signal };
+    const program = new Command('weda-wxpay').exitOverride();
+    registerTrigger(program, io);
+    const following = program.parseAsync(['node', 'weda-wxpay', 'trigger', 'notifications', '--follow', '--interval', '50', '--sandbox', sandbox.baseUrl]);
+    await waitFor(() => captured.err.includes('following notifications'), 'the follow banner');
+
+    const flaky = await startReceiver((n) => (n === 0 ? 500 : 200));
+    const no = await order(100, flaky.url);
+    await run(['pay', no, '--sandbox', sandbox.baseUrl]);
+    await waitFor(() => captured.out.includes('→ 500'), 'the failed attempt');
+    await run(['clock', '15', '--sandbox', sandbox.baseUrl]);
+    await waitFor(() => captured.out.includes('acked'), 'the retry');
+    stop.abort();
+    await following;
+    await flaky.close();
+
+    const lines = captured.out.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d  TRANSACTION\\.SUCCESS  ${no}  http  ${flaky.url}  → 500  retry at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`));
+    expect(lines[1]).toMatch(new RegExp(`  TRANSACTION\\.SUCCESS  ${no}  http  ${flaky.url}  → 200  acked$`));
+    expect(captured.out).not.toContain(before);
+    expect(captured.code).toBe(0);
   });
 
   it('needs a sandbox: exit 2 without one, 1 when it cannot be reached', async () => {
@@ -131,6 +163,40 @@ describe('weda-wxpay trigger (the compiled CLI)', () => {
     expect(await ok(['fault', 'LATENCY', '--ms', '10', '--path', '/v3/bill/'], env)).toMatchObject({ kind: 'LATENCY', ms: 10 });
     await fetch(`${sandbox.baseUrl}/sandbox/faults`, { method: 'DELETE' });
   });
+
+  it('notifications --follow --json streams deliveries as JSON lines until Ctrl-C', async () => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'weda-wxpay.js'), 'trigger', 'notifications', '--follow', '--json', '--interval', '100'], {
+      cwd: REPO_ROOT, env: { ...process.env, WEDA_WXPAY_SANDBOX: sandbox.baseUrl },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const flaky = await startReceiver((n) => (n === 0 ? 500 : 200));
+    try {
+      await waitFor(() => stderr.includes('following notifications'), 'the follow banner', 10_000);
+      const no = await order(100, flaky.url);
+      await ok(['pay', no], { WEDA_WXPAY_SANDBOX: sandbox.baseUrl });
+      await waitFor(() => stdout.includes('"statusCode":500'), 'the failed attempt', 5000);
+      await ok(['clock', '15'], { WEDA_WXPAY_SANDBOX: sandbox.baseUrl });
+      await waitFor(() => stdout.includes('"acked":true'), 'the retry', 5000);
+
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const mine = lines.filter((l) => l.out_trade_no === no);
+      expect(mine).toEqual([
+        expect.objectContaining({ event_type: 'TRANSACTION.SUCCESS', channel: 'http', kind: 'v3', url: flaky.url, attempt: 1, statusCode: 500, acked: false, retryAt: expect.stringMatching(/\+08:00$/), status: 'pending' }),
+        expect.objectContaining({ attempt: 2, statusCode: 200, acked: true, retryAt: null, status: 'delivered' }),
+      ]);
+      expect(Date.parse(mine[0].retryAt) - Date.parse(mine[0].at)).toBe(15_000);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      await flaky.close();
+    }
+  }, 30_000);
 
   it('exits non-zero with a one-line reason: refused call, bad arguments, no sandbox', async () => {
     const refused = await cli(['refund', 'NO_SUCH_REFUND', '--status', 'SUCCESS', '--sandbox', sandbox.baseUrl]);

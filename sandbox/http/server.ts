@@ -19,7 +19,7 @@ import { NonceCache } from './auth';
 import { certificatesBody } from './certificates';
 import { handleCloudPay } from './cloudpay-pipeline';
 import { handleControl } from './control-pipeline';
-import { ControlContext, controlRouter } from './control-routes';
+import { ControlContext, controlRouter, emptySettings } from './control-routes';
 import { RunningSandbox, SandboxOptions, SandboxReadyInfo } from './options';
 import { splitUrl } from './router';
 import { handleV3, V3PipelineDeps } from './v3-pipeline';
@@ -91,13 +91,13 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       requestLog: state.requests,
       log,
     };
-    const control: ControlContext = { state, clock, mchid: merchant.mchid, payments, refunds, messages, housekeeper, cloudpay, wake };
+    const control: ControlContext = { state, clock, mchid: merchant.mchid, payments, refunds, bills, settings: emptySettings(), messages, housekeeper, cloudpay, wake };
     const controlRoutes = controlRouter();
 
     const server = http.createServer((req, res) => {
       const { path: p } = splitUrl(req.url ?? '/');
       const handled = p.startsWith('/v3/') ? handleV3(req, res, v3)
-        : p.startsWith('/cloudpay/') ? handleCloudPay(req, res, { cloudpay, housekeeper, log })
+        : p.startsWith('/cloudpay/') ? handleCloudPay(req, res, { cloudpay, housekeeper, clock, requestLog: state.requests, log })
           : p === '/sandbox' || p.startsWith('/sandbox/') ? handleControl(req, res, controlRoutes, control, log)
             : notFound(res);
       handled.catch((err: unknown) => {

@@ -152,7 +152,7 @@ export class OutboxStore {
     return this.sql.prepare(`UPDATE outbox SET status = 'pending', held = 0, next_attempt_at = ? WHERE id = ?`).run(now, id).changes === 1;
   }
 
-  /** Oldest first. */
+  /** The newest `limit` (default 500) matching, oldest first: a log that keeps growing still shows what just happened. */
   list(filter: OutboxFilter = {}): OutboxRow[] {
     const where: string[] = [];
     const args: unknown[] = [];
@@ -161,7 +161,8 @@ export class OutboxStore {
     if (filter.outRefundNo !== undefined) { where.push('out_refund_no = ?'); args.push(filter.outRefundNo); }
     if (filter.eventType !== undefined) { where.push('substr(event_type, 1, ?) = ?'); args.push(filter.eventType.length, filter.eventType); }
     if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
-    const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, rowid LIMIT ?`;
+    const newest = `SELECT rowid FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    const sql = `SELECT * FROM outbox WHERE rowid IN (${newest}) ORDER BY created_at, rowid`;
     return this.sql.prepare(sql).all(...args, filter.limit ?? 500) as OutboxRow[];
   }
 

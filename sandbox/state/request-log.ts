@@ -53,10 +53,13 @@ export class RequestLog {
     });
   }
 
-  /** Oldest first; `sinceSeq` pages forward. */
-  list(opts: { sinceSeq?: number; limit?: number } = {}): Record<string, unknown>[] {
+  /** Oldest first; `sinceSeq` pages forward; `last` keeps only the newest that many (a console showing the latest). */
+  list(opts: { sinceSeq?: number; limit?: number; last?: number } = {}): Record<string, unknown>[] {
     this.flush();
-    const rows = this.sql.prepare('SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?').all(opts.sinceSeq ?? 0, opts.limit ?? 1000) as {
+    const query = opts.last !== undefined
+      ? 'SELECT * FROM (SELECT * FROM requests WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq'
+      : 'SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?';
+    const rows = this.sql.prepare(query).all(opts.sinceSeq ?? 0, opts.last ?? opts.limit ?? 1000) as {
       seq: number; request_id: string; method: string; url: string; status: number; code: string | null; fault: string | null; at: number; duration_ms: number; request_body: string | null; response_body: string | null;
     }[];
     return rows.map((r) => {
