@@ -100,7 +100,7 @@ export function buildProgram(): Command {
         (d) => d.info,
         (d) => d.close(),
       );
-      logToStderr(`weda-wxpay: app preview ${dev.info.devServer.app} · console ${dev.info.console} · connector ${dev.info.devServer.connector}/{method} · envType ${dev.info.devServer.envType} · Ctrl-C to stop`);
+      logToStderr(`weda-wxpay: open ${dev.info.devServer.baseUrl} (app + console) · connector ${dev.info.devServer.connector}/{method} · envType ${dev.info.devServer.envType} · Ctrl-C to stop`);
     });
 
   program.command('preview')

@@ -64,9 +64,9 @@ export interface RunningDevServer {
 }
 
 export const SEED_GOODS = [
-  { name: '微搭贴纸', description: 'A sticker, the cheapest thing to test with', price: 1, stock: 100 },
-  { name: '咖啡券', description: 'One coffee', price: 1800, stock: 50 },
-  { name: '年度会员', description: 'A year of membership', price: 19900, stock: 10 },
+  { name: '微搭贴纸', description: '最便宜的测试商品', price: 1, stock: 100 },
+  { name: '咖啡券', description: '一杯咖啡', price: 1800, stock: 50 },
+  { name: '年度会员', description: '一年会员', price: 19900, stock: 10 },
 ];
 
 export async function startDevServer(opts: DevServerOptions): Promise<RunningDevServer> {

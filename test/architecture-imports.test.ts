@@ -15,8 +15,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   datasources: ['config', 'schemas', 'wxpay'],
   connector: ['datasources', 'config', 'schemas', 'wxpay'],
   callbacks: ['connector', 'datasources', 'config', 'schemas', 'wxpay'],
-  sandbox: ['wxpay'],
-  'app-template': [],
+  sandbox: ['wxpay', 'ui'],
+  'app-template': ['ui'],
+  ui: [],
+  workbench: ['ui'],
 };
 const PRODUCT = [...Object.keys(MAY_IMPORT), 'scripts'];
 
