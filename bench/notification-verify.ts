@@ -28,18 +28,14 @@
 import os from 'node:os';
 import { createDecipheriv, createSecretKey, generateKeyPairSync, KeyObject, randomBytes, randomUUID, verify as rsaVerifyOneShot } from 'node:crypto';
 import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
+import { positiveArgs } from './lib/args';
 import { buildNotification, createNonce, parseNotification, WechatpayVerifier } from '../wxpay';
 
 interface Args { messages: number; seconds: number; warmupSeconds: number; slices: number }
 
 function parseArgs(argv: string[]): Args {
-  const get = (name: string, dflt: number): number => {
-    const i = argv.indexOf(`--${name}`);
-    const v = i >= 0 ? Number(argv[i + 1]) : dflt;
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-    return v;
-  };
-  return { messages: Math.round(get('messages', 2000)), seconds: get('seconds', 4), warmupSeconds: get('warmup', 1), slices: Math.round(get('slices', 40)) };
+  const a = positiveArgs(argv, { messages: 2000, seconds: 4, warmup: 1, slices: 40 });
+  return { messages: Math.round(a.messages), seconds: a.seconds, warmupSeconds: a.warmup, slices: Math.round(a.slices) };
 }
 
 interface Message { headers: Record<string, string>; body: Buffer }

@@ -21,17 +21,13 @@ import { createPrivateKey, createPublicKey, createSign, createVerify, KeyObject 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { buildAuthorization, createNonce, RequestSigner, requestSignatureMessage, responseSignatureMessage, WechatpayVerifier } from '../wxpay';
 import { startSandbox } from '../sandbox';
+import { positiveArgs } from './lib/args';
 
 interface Args { seconds: number; warmupSeconds: number; concurrency: number; slices: number }
 
 function parseArgs(argv: string[]): Args {
-  const get = (name: string, dflt: number): number => {
-    const i = argv.indexOf(`--${name}`);
-    const v = i >= 0 ? Number(argv[i + 1]) : dflt;
-    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-    return v;
-  };
-  return { seconds: get('seconds', 3), warmupSeconds: get('warmup', 1), concurrency: Math.round(get('concurrency', 4)), slices: Math.round(get('slices', 6)) };
+  const a = positiveArgs(argv, { seconds: 3, warmup: 1, concurrency: 4, slices: 6 });
+  return { seconds: a.seconds, warmupSeconds: a.warmup, concurrency: Math.round(a.concurrency), slices: Math.round(a.slices) };
 }
 
 /** Phase 1: client sign, server verify, server sign, client verify — per iteration, for `ms`. */
