@@ -59,10 +59,13 @@ const FIELD_NOTES: Record<keyof OrderFields, string> = {
   transactionId: '微信支付订单号',
   paidAt: '支付时间 (ms)',
   refundNo: '退款单号 (out_refund_no)',
-  refundId: '微信退款单号',
-  refundAmount: '退款金额（分）',
-  refundedAt: '退款时间 (ms)',
-  closedAt: '关单时间 (ms)，对账关闭未支付订单时写入',
+  refundId: '微信退款单号（最近一笔成功的退款）',
+  refundAmount: '退款金额（分，最近一笔成功的退款）',
+  refundedAt: '退款时间 (ms，最近一笔成功的退款)',
+  closedAt: '关单时间 (ms)：订单已关闭，支付状态仍是 1',
+  closeReason: '关闭原因: timeout 超时未支付, merchant 商户关单, wechat 微信支付已关闭, not_placed 未下单',
+  refundedAmount: '已退款金额（分）：成功退款之和，等于订单金额时支付状态为 4',
+  reconciledAt: '对账时间 (ms)：对账按它从早到晚轮流查询每一笔订单',
 };
 
 export function header(v: TemplateValues, title: string, body: string): string {
