@@ -1,5 +1,5 @@
 /**
- * Fills the three function templates in from the configuration: model name, field mapping, envType and
+ * Fills the function templates in from the configuration: model names, field mapping, envType and
  * payment settings (secrets turned into environment variable names), plus the `callbacks` options. The
  * output is the readable index.js of each function; scripts/build.ts writes it next to the bundled runtime.
  */
@@ -133,8 +133,8 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
   const settings = configSettings(input.config);
   const { config } = settings;
   const { callbacks } = config;
-  const { model: ordersModel, fields, envType } = settings.orders;
-  for (const [key, name] of [['models.orders', ordersModel], ...Object.entries(fields).map(([k, n]) => [`fields.${k}`, n])] as Array<[string, string]>) {
+  const { model: ordersModel, refundsModel, fields, envType } = settings.orders;
+  for (const [key, name] of [['models.orders', ordersModel], ['models.refunds', refundsModel], ...Object.entries(fields).map(([k, n]) => [`fields.${k}`, n])] as Array<[string, string]>) {
     // The schema already says so; the generated code relies on it (names appear as object keys).
     if (!IDENT.test(name)) throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: ${key} must match ${IDENT.source}`, detail: { field: key, issue: 'pattern' } });
   }
@@ -162,7 +162,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     kind: p.kind,
     name: p.name,
     source: p.template({
-      functionName: p.name, ordersModel, envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
+      functionName: p.name, ordersModel, refundsModel, envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
       generatedFrom: input.generatedFrom ?? CONFIG_FILE_NAME,
     }),
     envVariables,
