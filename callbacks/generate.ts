@@ -9,6 +9,7 @@ import { CONFIG_FILE_NAME, configSettings } from '../config';
 import { PayError } from '../wxpay';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { CallbackOptions, DEFAULT_RECONCILE_SCHEDULE } from './runtime/options';
+import { parseTimerSchedule } from './schedule';
 import { FunctionKind, TemplateValues } from './templates/common';
 import { payNotifyTemplate } from './templates/pay-notify';
 import { reconcileTemplate } from './templates/reconcile';
@@ -138,6 +139,12 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     // The schema already says so; the generated code relies on it (names appear as object keys).
     if (!IDENT.test(name)) throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: ${key} must match ${IDENT.source}`, detail: { field: key, issue: 'pattern' } });
   }
+  const schedule = callbacks.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE;
+  try {
+    parseTimerSchedule(schedule);
+  } catch (err) {
+    throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: callbacks.reconcile.schedule: ${(err as Error).message}`, detail: { field: 'callbacks.reconcile.schedule', issue: (err as Error).message } });
+  }
   const names = settings.functions;
   const { config: wxpay, secretEnv } = deployConfig(config);
   const envVariables = Object.fromEntries(secretEnv.map((n) => [n, `{{env.${n}}}`]));
@@ -153,7 +160,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     { kind: 'refund-notify', name: names.refundNotify, timeout: callbacks.timeoutSeconds?.refundNotify ?? 20, template: refundNotifyTemplate, triggers: [] },
     {
       kind: 'reconcile', name: names.reconcile, timeout: callbacks.timeoutSeconds?.reconcile ?? 60, template: reconcileTemplate,
-      triggers: [{ name: 'reconcile', type: 'timer', config: callbacks.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE }],
+      triggers: [{ name: 'reconcile', type: 'timer', config: schedule }],
     },
     // The WeDa connector's methods forward here (connector/export.ts).
     { kind: 'connector', name: names.connector, timeout: callbacks.timeoutSeconds?.connector ?? 20, template: connectorTemplate, triggers: [] },
