@@ -31,11 +31,14 @@ export const MAX_REFUNDS_PER_ORDER = 50;
 
 /**
  * Where a refund's record may go next: PROCESSING to any final status; ABNORMAL (left for the merchant to
- * handle, wxpay-v3.md §1.4) on to SUCCESS or CLOSED; SUCCESS and CLOSED are final.
+ * handle, wxpay-v3.md §1.4) on to SUCCESS or CLOSED; CLOSED on to SUCCESS, which WeChat Pay never does itself, so
+ * it only undoes a close the app inferred (a refund WeChat Pay did not know of yet, then made after all): when
+ * WeChat Pay says the money went back, the record says so. SUCCESS is final.
  */
 export function canMoveRefund(from: RefundRowStatus, to: RefundRowStatus): boolean {
   if (from === 'PROCESSING') return to !== 'PROCESSING';
   if (from === 'ABNORMAL') return to === 'SUCCESS' || to === 'CLOSED';
+  if (from === 'CLOSED') return to === 'SUCCESS';
   return false;
 }
 

@@ -34,6 +34,12 @@ import type { RefundsPort } from './refunds';
 /** WeChat Pay asks for at least 5 minutes between creating and closing an order. */
 export const MIN_CLOSE_AFTER_MINUTES = 5;
 
+/**
+ * A refund WeChat Pay has no record of is closed only when asked for longer ago than any refund request can take
+ * to reach it (the connector's timeout, at most 60 s, times at most 6 attempts, plus backoff).
+ */
+export const UNKNOWN_REFUND_CLOSE_AFTER_MINUTES = 10;
+
 export interface ReconcileSettings {
   /** Unpaid orders and refunds at least this old are queried (default 5). */
   queryAfterMinutes?: number;
@@ -126,7 +132,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     settledRefunds.add(row.refundNo);
     summary.refunding.checked++;
     try {
-      countRefund(await settleRefund(row.orderNo, row.refundNo));
+      countRefund(await settleRefund(row.orderNo, row.refundNo, row.createdAt));
     } catch (err) {
       fail(row.orderNo, 'refund', err);
     }
@@ -139,7 +145,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     if (outOfTime()) break;
     const orderNo = String(order[f.orderNo]);
     const refundNo = order[f.refundNo];
-    if (typeof refundNo === 'string' && settledRefunds.has(refundNo)) continue;
+    if (typeof refundNo === 'string' && settledRefunds.has(refundNo)) {
+      // Its refund was just asked about; it goes to the back all the same.
+      await asked(() => markWhile(orders, orderNo, OrderStatus.REFUNDING, { [f.reconciledAt]: now() }));
+      continue;
+    }
     summary.refunding.checked++;
     if (typeof refundNo !== 'string' || refundNo === '') {
       // v3 can only look a refund up by its number; without it there is nothing to ask.
@@ -147,7 +157,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
       summary.refunding.skipped++;
     } else {
       try {
-        countRefund(await settleRefund(orderNo, refundNo));
+        countRefund(await settleRefund(orderNo, refundNo, (await refunds.find(refundNo))?.createdAt));
       } catch (err) {
         fail(orderNo, 'refunding', err);
       }
@@ -181,13 +191,18 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileSummary> 
     else summary.refunding.skipped++;
   }
 
-  /** queryRefund → the refund's record and its order. A refund WeChat Pay does not know never reached it: closed. */
-  async function settleRefund(orderNo: string, refundNo: string): Promise<RefundOutcome> {
+  /**
+   * queryRefund → the refund's record and its order. A refund WeChat Pay does not know, asked for long enough ago
+   * (`requestedAt`, its record's createdAt), never reached it: closed. Without a record to tell when, or sooner,
+   * the request may still be on its way: an error for this run.
+   */
+  async function settleRefund(orderNo: string, refundNo: string, requestedAt: number | undefined): Promise<RefundOutcome> {
     let facts: RefundFacts;
     try {
       facts = refundFactsFromQuery((await deps.connector.call('queryRefund', { outRefundNo: refundNo })) as QueryRefundOutput);
     } catch (err) {
       if (!(err instanceof PayError && err.code === 'REFUND_NOT_EXIST')) throw err;
+      if (requestedAt === undefined || started - requestedAt < UNKNOWN_REFUND_CLOSE_AFTER_MINUTES * 60_000) throw err;
       facts = { outTradeNo: orderNo, outRefundNo: refundNo, status: 'CLOSED', failReason: `queryRefund: WeChat Pay has no such refund (${err.message})` };
     }
     return applyRefundOutcome(facts, models, log, { now });
