@@ -1,8 +1,10 @@
 /**
  * requestRefund (按订单申请退款) on both backends, through the dev server's `POST /connector/requestRefund` with the
  * real SQLite store and the sandbox over HTTP: a paid order is claimed (2 → 3, compare-and-set) before WeChat Pay is
- * asked, under a refund number derived from the order; what cannot be refunded is refused with nothing sent and the
- * order unchanged; two concurrent requests make one refund; a refusal by WeChat Pay puts the order back to paid.
+ * asked, and the refund written to the refunds model under `{orderNo}-R{n}` (n from the order's refunds); what is
+ * left to refund is the amount minus the refunded total minus the refunds in flight; what cannot be refunded is
+ * refused with nothing sent and the order unchanged; two concurrent requests make one refund; a refusal by WeChat
+ * Pay closes the refund's record and puts the order back to paid.
  */
 import { createConnector, createProvider } from '../connector';
 import { newOrderNo, nextRefundNo } from '../connector/server-methods';
@@ -83,6 +85,31 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     const res = await t.connector('requestRefund', { orderNo });
     expect(res.body).toMatchObject({ outRefundNo: `${orderNo}-R1`, refundFee: 800 });
     expect((await refundsOf(orderNo))[0].amount).toMatchObject({ refund: 800, total: 1800 });
+  });
+
+  it('leaves out what is being refunded: the amount minus the refunded total minus the refunds in PROCESSING', async () => {
+    const orderNo = await paidOrder(1800);
+    // A refund WeChat Pay is still processing (made in the merchant console, found by reconcile) while the order is paid.
+    await t.model('refunds', 'wedaCreateV2', { data: { refundNo: `CONSOLE${orderNo}`, orderNo, amount: 600, status: 'PROCESSING' } });
+    await t.model('orders', 'wedaBatchUpdateV2', { filter: { where: { orderNo: { $eq: orderNo } } }, data: { refundedAmount: 200 } });
+    const tooMuch = await t.connector('requestRefund', { orderNo, refundFee: 1001 });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.message).toMatch(/1001 fen is more than order \S+ has left to refund \(1800 fen, 200 already refunded, 600 being refunded: 1000 left\)/);
+    expect(tooMuch.body.detail.issue).toBe('must be ≤ 1000 fen (the order amount minus what was already refunded or is being refunded)');
+    // The console refund counts: this one is the order's second.
+    expect((await t.connector('requestRefund', { orderNo })).body).toEqual({ orderNo, outRefundNo: `${orderNo}-R2`, refundFee: 1000, status: 'PROCESSING' });
+  });
+
+  it('refuses a 51st refund: WeChat Pay takes at most 50 per order', async () => {
+    const orderNo = await paidOrder(1800);
+    for (let n = 1; n <= 50; n++) await t.model('refunds', 'wedaCreateV2', { data: { refundNo: `${orderNo}-R${n}`, orderNo, amount: 1, status: 'CLOSED' } });
+    const sent = await refundRequestsSent();
+    const refused = await t.connector('requestRefund', { orderNo, refundFee: 1 });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'INVALID_REQUEST', detail: { field: 'orderNo', issue: 'at most 50 refunds per order' } });
+    expect(refused.body.message).toMatch(/has had 50 refunds, the most WeChat Pay takes for one order \(50\)/);
+    expect(await refundRequestsSent()).toBe(sent);
+    expect(await order(orderNo)).toMatchObject({ status: 2 });
   });
 
   describe('refused with nothing sent and the order unchanged', () => {
@@ -171,6 +198,8 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     expect(refused.body.message).toMatch(/the order is paid again \(status 2\)/);
     expect(await order(orderNo)).toMatchObject({ status: 2, refundNo: `${orderNo}-R1` });
     expect(await refundsOf(orderNo)).toEqual([]);
+    // The refused request is kept, closed, with WeChat Pay's reason: its number was used.
+    expect(await refundRecords(orderNo)).toEqual([expect.objectContaining({ refundNo: `${orderNo}-R1`, amount: 700, status: 'CLOSED', failReason: expect.stringMatching(/^NOT_ENOUGH: /) })]);
 
     const again = await t.connector('requestRefund', { orderNo });
     expect(again.body).toEqual({ orderNo, outRefundNo: `${orderNo}-R2`, refundFee: 700, status: 'PROCESSING' });
