@@ -1,5 +1,5 @@
 /**
- * Fills the three function templates in from the configuration: model name, field mapping, envType and
+ * Fills the function templates in from the configuration: model names, field mapping, envType and
  * payment settings (secrets turned into environment variable names), plus the `callbacks` options. The
  * output is the readable index.js of each function; scripts/build.ts writes it next to the bundled runtime.
  */
@@ -9,6 +9,7 @@ import { CONFIG_FILE_NAME, configSettings } from '../config';
 import { PayError } from '../wxpay';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { CallbackOptions, DEFAULT_RECONCILE_SCHEDULE } from './runtime/options';
+import { parseTimerSchedule } from './schedule';
 import { FunctionKind, TemplateValues } from './templates/common';
 import { payNotifyTemplate } from './templates/pay-notify';
 import { reconcileTemplate } from './templates/reconcile';
@@ -133,10 +134,16 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
   const settings = configSettings(input.config);
   const { config } = settings;
   const { callbacks } = config;
-  const { model: ordersModel, fields, envType } = settings.orders;
-  for (const [key, name] of [['models.orders', ordersModel], ...Object.entries(fields).map(([k, n]) => [`fields.${k}`, n])] as Array<[string, string]>) {
+  const { model: ordersModel, refundsModel, fields, envType } = settings.orders;
+  for (const [key, name] of [['models.orders', ordersModel], ['models.refunds', refundsModel], ...Object.entries(fields).map(([k, n]) => [`fields.${k}`, n])] as Array<[string, string]>) {
     // The schema already says so; the generated code relies on it (names appear as object keys).
     if (!IDENT.test(name)) throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: ${key} must match ${IDENT.source}`, detail: { field: key, issue: 'pattern' } });
+  }
+  const schedule = callbacks.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE;
+  try {
+    parseTimerSchedule(schedule);
+  } catch (err) {
+    throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: callbacks.reconcile.schedule: ${(err as Error).message}`, detail: { field: 'callbacks.reconcile.schedule', issue: (err as Error).message } });
   }
   const names = settings.functions;
   const { config: wxpay, secretEnv } = deployConfig(config);
@@ -153,7 +160,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     { kind: 'refund-notify', name: names.refundNotify, timeout: callbacks.timeoutSeconds?.refundNotify ?? 20, template: refundNotifyTemplate, triggers: [] },
     {
       kind: 'reconcile', name: names.reconcile, timeout: callbacks.timeoutSeconds?.reconcile ?? 60, template: reconcileTemplate,
-      triggers: [{ name: 'reconcile', type: 'timer', config: callbacks.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE }],
+      triggers: [{ name: 'reconcile', type: 'timer', config: schedule }],
     },
     // The WeDa connector's methods forward here (connector/export.ts).
     { kind: 'connector', name: names.connector, timeout: callbacks.timeoutSeconds?.connector ?? 20, template: connectorTemplate, triggers: [] },
@@ -162,7 +169,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     kind: p.kind,
     name: p.name,
     source: p.template({
-      functionName: p.name, ordersModel, envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
+      functionName: p.name, ordersModel, refundsModel, envType, fields, wxpay, callbacks: p.kind === 'reconcile' ? withBudget(callbacks, p.timeout) : callbacks, secretEnv,
       generatedFrom: input.generatedFrom ?? CONFIG_FILE_NAME,
     }),
     envVariables,

@@ -9,7 +9,8 @@
  * - `createWeda()` answers the `weda` passed in (callModel on the local store), where on CloudBase it opens the
  *   environment's data models;
  * - `functionKit(spec)` is given the function's environment: its environment variables (the secrets, as
- *   cloudbaserc.json `envVariables` provide them), `cloud.cloudPay`, `cloud.openapi.subscribeMessage.send`, a log.
+ *   cloudbaserc.json `envVariables` provide them), the same `weda` for the connector's server methods,
+ *   `cloud.cloudPay`, `cloud.openapi.subscribeMessage.send`, a log, and the clock (the sandbox's).
  *
  * Requests:
  * - With WeChat Pay v3 notification headers (or a v3 envelope body), a request to pay-notify / refund-notify is
@@ -47,6 +48,8 @@ export interface LocalFunctionHostOptions {
   env?: NodeJS.ProcessEnv;
   /** One line per callback event (JSON). */
   log: (line: string) => void;
+  /** The business clock the functions age orders by and write times with (the sandbox's; default Date.now). */
+  now?: () => number;
 }
 
 export interface LocalRequest {
@@ -78,6 +81,8 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
     createWeda: () => o.weda,
     functionKit: (spec: FunctionSpec) => runtime.functionKit(spec, {
       env,
+      weda: o.weda,
+      ...(o.now ? { now: o.now } : {}),
       ...(o.cloudPay ? { cloudPay: o.cloudPay } : {}),
       ...(o.sendSubscribeMessage ? { sendSubscribeMessage: o.sendSubscribeMessage } : {}),
       log: (event) => o.log(JSON.stringify({ source: spec.name, ...event })),

@@ -13,15 +13,19 @@ export const DEFAULT_V3_BASE_URL = 'https://api.mch.weixin.qq.com';
 export interface OrderFields {
   orderNo: string; status: string; amount: string; goodsId: string; goodsName: string; openid: string;
   transactionId: string; paidAt: string; refundNo: string; refundId: string; refundAmount: string; refundedAt: string; closedAt: string;
+  closeReason: string; refundedAmount: string; reconciledAt: string;
 }
 export const DEFAULT_ORDER_FIELDS: OrderFields = {
   orderNo: 'orderNo', status: 'status', amount: 'amount', goodsId: 'goodsId', goodsName: 'goodsName', openid: 'openid',
   transactionId: 'transactionId', paidAt: 'paidAt', refundNo: 'refundNo', refundId: 'refundId', refundAmount: 'refundAmount', refundedAt: 'refundedAt', closedAt: 'closedAt',
+  closeReason: 'closeReason', refundedAmount: 'refundedAmount', reconciledAt: 'reconciledAt',
 };
 
 export interface OrdersBinding {
   model: string;
   goodsModel: string;
+  /** One record per refund of an order (its fields are not remapped: the model is new, made from schemas/models/refunds.json). */
+  refundsModel: string;
   fields: OrderFields;
   envType: 'pre' | 'prod';
 }
@@ -92,6 +96,7 @@ export function configSettings(raw: unknown): ConfigSettings {
     orders: {
       model: config.models?.orders ?? 'orders',
       goodsModel: config.models?.goods ?? 'goods',
+      refundsModel: config.models?.refunds ?? 'refunds',
       fields: { ...DEFAULT_ORDER_FIELDS, ...(config.fields ?? {}) },
       envType: config.envType,
     },

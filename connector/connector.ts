@@ -2,7 +2,7 @@ import { PayError } from '../wxpay';
 import { MANIFEST, findMethod, MethodName, MethodRow } from './manifest';
 import { callProvider, PaymentProvider, ProviderMethodName, ProviderMethodTypes } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
-import { callServer, ModelsPort, ServerContext, ServerMethodTypes } from './server-methods';
+import { callServer, ModelsPort, recordClosedOrder, ServerContext, ServerMethodTypes } from './server-methods';
 import { assertValid, findProblems } from '../schemas/validate';
 
 export interface Connector {
@@ -15,6 +15,8 @@ export interface ConnectorOptions {
   retry?: RetryPolicy;
   /** The data models, for the methods answered on the server (checkout, requestRefund); without it they answer CONFIG_ERROR. */
   models?: ModelsPort;
+  /** The business clock for what the server methods write (default Date.now; the dev server passes the sandbox's). */
+  now?: () => number;
 }
 
 export function createConnector(provider: PaymentProvider, opts: ConnectorOptions = {}): Connector {
@@ -43,9 +45,14 @@ export function createConnector(provider: PaymentProvider, opts: ConnectorOption
    * Provider calls are retried with the same input; a server method is not (it writes rows), its payment
    * calls are, through `connector.call`.
    */
-  function dispatch(row: MethodRow, input: unknown): Promise<unknown> {
+  async function dispatch(row: MethodRow, input: unknown): Promise<unknown> {
     switch (row.target) {
-      case 'provider': return withRetry(retry, () => callProvider(provider, row.name, input as ProviderMethodTypes[typeof row.name]['input']));
+      case 'provider': {
+        const output = await withRetry(retry, () => callProvider(provider, row.name, input as ProviderMethodTypes[typeof row.name]['input']));
+        // A closed order says so in the orders model too, so the app and the payer can tell it from a payable one.
+        if (row.name === 'closeOrder' && opts.models) await recordClosedOrder(serverContext(row.name), (input as ProviderMethodTypes['closeOrder']['input']).outTradeNo);
+        return output;
+      }
       case 'server': return callServer(serverContext(row.name), row.name, input as ServerMethodTypes[typeof row.name]['input']);
     }
   }
@@ -57,7 +64,7 @@ export function createConnector(provider: PaymentProvider, opts: ConnectorOption
     return {
       models: opts.models,
       provider: viaConnector,
-      now: Date.now,
+      now: opts.now ?? Date.now,
     };
   }
 

@@ -4,22 +4,22 @@
  * from an amount the client sent. Payment calls go through the connector's own `call` (`ctx.provider`), so
  * their validation, retries and output check are the same as for the provider methods.
  *
- * Orders are read and written through the configured model names, field mapping and envType, and every
- * status change is a compare-and-set on the current status (DESIGN.md "Order status (contract)").
+ * Orders and refunds are read and written through the configured model names, field mapping and envType, and
+ * every status change is a compare-and-set on the current status (DESIGN.md "Order status (contract)").
  */
 import { randomInt } from 'node:crypto';
 import { isPayError, PayError, toChinaCompact } from '../wxpay';
 import type { OrdersBinding } from '../config';
 import { WedaErrorCode, WedaModelError, type CallModelParams, type WedaSdk } from '../datasources/weda';
-import { isAllowedTransition, OrderStatus } from '../datasources/order-status';
+import { isAllowedTransition, MAX_REFUNDS_PER_ORDER, OrderStatus, refundedTotal, refundingTotal } from '../datasources/order-status';
 import { METHOD_SCHEMAS } from '../schemas';
-import type { CheckoutInput, CheckoutOutput, RequestRefundInput, RequestRefundOutput } from '../schemas/types.generated';
+import type { CheckoutInput, CheckoutOutput, RefundRecord, RequestRefundInput, RequestRefundOutput } from '../schemas/types.generated';
 import type { ProviderMethodName, ProviderMethodTypes } from './providers/provider';
 
 /** The data models the server methods use: a `weda.callModel` and where the models are (configuration). */
 export interface ModelsPort {
   weda: Pick<WedaSdk, 'callModel'>;
-  /** Model names (orders, goods), the order field mapping and envType, as resolved from the configuration. */
+  /** Model names (orders, goods, refunds), the order field mapping and envType, as resolved from the configuration. */
   binding: OrdersBinding;
 }
 
@@ -81,54 +81,80 @@ export async function checkout(ctx: ServerContext, input: CheckoutInput): Promis
 }
 
 /**
- * 按订单申请退款: refunds a paid order by its number. The order is claimed first (2 → 3, compare-and-set), so
- * of two concurrent requests only one reaches WeChat Pay. A definitive refusal moves it back (3 → 2); a
- * failure whose outcome is unknown leaves it refunding, for the refund notification or reconcile to settle.
+ * 按订单申请退款: refunds a paid order by its number, in part or all that is left. The order is claimed first
+ * (2 → 3, compare-and-set), so of two concurrent requests only one reaches WeChat Pay; then the refund is written
+ * to the refunds model (PROCESSING) and the order's refundNo set, before WeChat Pay is asked, so whatever happens
+ * next reconcile can ask about it. A definitive refusal closes the refund's record and moves the order back
+ * (3 → 2); a failure whose outcome is unknown leaves both as they are, for the refund notification or reconcile.
  */
 export async function requestRefund(ctx: ServerContext, input: RequestRefundInput): Promise<RequestRefundOutput> {
   const { orderNo } = input;
-  const f = ctx.models.binding.fields;
-  const order = await findOrder(ctx.models, orderNo);
-  if (!order) throw orderNotFound(ctx.models, orderNo);
+  const models = ctx.models;
+  const f = models.binding.fields;
+  const order = await findOrder(models, orderNo);
+  if (!order) throw orderNotFound(models, orderNo);
   const status = Number(order[f.status]);
   if (status !== OrderStatus.PAID) throw notRefundable(orderNo, status);
-  const amount = order[f.amount];
-  if (!isFen(amount)) throw badOrderField(orderNo, f.amount, amount);
-  // Only a refund that succeeded records refundAmount (callbacks/runtime/refund-notify.ts).
-  const refunded = isFen(order[f.refundAmount]) ? (order[f.refundAmount] as number) : 0;
-  const remaining = amount - refunded;
-  const refundFee = input.refundFee ?? remaining;
-  if (remaining < 1 || refundFee > remaining) {
-    const left = `${amount} fen, ${refunded} already refunded: ${Math.max(remaining, 0)} left`;
-    throw new PayError({
-      code: 'INVALID_REQUEST',
-      message: remaining < 1 ? `refundFee: order ${orderNo} has nothing left to refund (${left})` : `refundFee: ${refundFee} fen is more than order ${orderNo} has left to refund (${left})`,
-      detail: { field: 'refundFee', issue: `must be ≤ ${remaining} fen (the order amount minus what was already refunded)`, value: refundFee },
-    });
+  // Refused here, nothing is written; the plan is made again once the order is claimed.
+  planRefund(orderNo, order, await refundsOf(models, orderNo), input.refundFee, f);
+  if (!(await moveOrder(models, orderNo, OrderStatus.PAID, OrderStatus.REFUNDING, {}))) {
+    const current = await findOrder(models, orderNo);
+    throw current ? notRefundable(orderNo, Number(current[f.status])) : orderNotFound(models, orderNo);
   }
-  const outRefundNo = nextRefundNo(orderNo, order[f.refundNo]);
-  // The refund number is written with the claim: whatever happens next, reconcile can ask WeChat Pay about it.
-  if (!(await moveOrder(ctx.models, orderNo, OrderStatus.PAID, OrderStatus.REFUNDING, { [f.refundNo]: outRefundNo }))) {
-    const current = await findOrder(ctx.models, orderNo);
-    throw current ? notRefundable(orderNo, Number(current[f.status])) : orderNotFound(ctx.models, orderNo);
-  }
+  let plan: RefundPlan;
   try {
-    const refund = await ctx.provider('refund', { outTradeNo: orderNo, outRefundNo, totalFee: amount, refundFee, ...(input.reason ? { refundDesc: input.reason } : {}) });
-    return { orderNo, outRefundNo, refundFee: refund.refundFee, status: refund.status };
+    // Claimed: this request alone adds a refund to the order now, so what it reads is what it refunds from.
+    const claimed = await findOrder(models, orderNo);
+    plan = planRefund(orderNo, claimed ?? order, await refundsOf(models, orderNo), input.refundFee, f);
+    if (!(await setWhile(models, orderNo, OrderStatus.REFUNDING, { [f.refundNo]: plan.outRefundNo }))) {
+      throw new PayError({ code: 'SYSTEM_ERROR', retryable: true, message: `order ${orderNo} changed while its refund was being requested (another refund's result arrived); nothing was sent to WeChat Pay, request it again`, detail: { orderNo } });
+    }
+    await callModel(models, models.binding.refundsModel, 'wedaCreateV2', {
+      data: { refundNo: plan.outRefundNo, orderNo, amount: plan.refundFee, status: 'PROCESSING', ...(input.reason ? { reason: input.reason } : {}) } satisfies RefundRecord,
+    });
+  } catch (err) {
+    // Nothing was sent: the order is paid again (unless the claim was lost to a refund result meanwhile).
+    await moveOrder(models, orderNo, OrderStatus.REFUNDING, OrderStatus.PAID, {}).catch(() => false);
+    throw err;
+  }
+  const { outRefundNo, refundFee } = plan;
+  const amount = order[f.amount] as number;
+  let refund: Awaited<ReturnType<ServerContext['provider']>>;
+  try {
+    refund = await ctx.provider('refund', { outTradeNo: orderNo, outRefundNo, totalFee: amount, refundFee, ...(input.reason ? { refundDesc: input.reason } : {}) });
   } catch (err) {
     // Unknown outcome: a retryable failure, or a system error (ours or WeChat Pay's: the refund may exist).
     if (!isPayError(err) || err.retryable || err.code === 'SYSTEM_ERROR') {
       throw refundFailed(err, { orderNo, outRefundNo }, 'the order stays refunding (status 3) until the refund notification or reconcile settles it', true);
     }
-    // Refused (by WeChat Pay, or by validation before sending): no refund exists under this number, so the order is paid again.
+    // Refused (by WeChat Pay, or by validation before sending): no refund exists under this number; its record
+    // says why, and the order is paid again. The next request takes the next number.
     let note = 'the order is paid again (status 2)';
     try {
-      if (!(await moveOrder(ctx.models, orderNo, OrderStatus.REFUNDING, OrderStatus.PAID, {}))) note = 'the order had already left refunding (status 3)';
+      await setRefund(models, outRefundNo, 'PROCESSING', { status: 'CLOSED', failReason: `${err.code}: ${err.message}`.slice(0, 500) });
+      if (!(await moveOrder(models, orderNo, OrderStatus.REFUNDING, OrderStatus.PAID, {}))) note = 'the order had already left refunding (status 3)';
     } catch (revertErr) {
       note = `moving the order back to paid failed (${(revertErr as Error).message}); it stays refunding (status 3)`;
     }
     throw refundFailed(err, { orderNo, outRefundNo }, note, err.retryable);
   }
+  // WeChat Pay's refund id, from its answer. The status stays PROCESSING here: the order moves on only by the
+  // refund's result (notification or reconcile), which adds the refund up with the order's others.
+  await setRefund(models, outRefundNo, 'PROCESSING', { refundId: refund.refundId }).catch(() => false);
+  return { orderNo, outRefundNo, refundFee: refund.refundFee, status: refund.status };
+}
+
+/**
+ * Records that an unpaid order was closed through `closeOrder` (closedAt, closeReason merchant): its status
+ * stays 1, the numbers of the seed meaning what they mean, and closedAt is what tells it from a payable order.
+ * An order already closed, paid since, or not in the orders model is left alone.
+ */
+export async function recordClosedOrder(ctx: ServerContext, orderNo: string): Promise<void> {
+  const { model, fields: f } = ctx.models.binding;
+  await callModel(ctx.models, model, 'wedaBatchUpdateV2', {
+    filter: { where: { $and: [{ [f.orderNo]: { $eq: orderNo } }, { [f.status]: { $eq: OrderStatus.UNPAID } }, { [f.closedAt]: { $empty: true } }] } },
+    data: { [f.closedAt]: ctx.now(), [f.closeReason]: 'merchant' },
+  });
 }
 
 const SERVER_METHODS: ServerMethods = { checkout, requestRefund };
@@ -150,19 +176,48 @@ export function newOrderNo(now: number): string {
 }
 
 /**
- * The refund number of an order's next refund: `{orderNo}-R{n}`, n = 1 for the first and one more than the
- * order's last refund number of this shape (the one written when its refund was claimed). The same order in
- * the same state gives the same number, so resending it is the same refund (out_refund_no, wxpay-v3.md §1.4);
- * a refund that closed or was refused leaves its number on the order, so the next one is new. A number of
- * another shape (a refund made in the merchant console) restarts the count at 1. At most 32 + 2 + digits
- * characters, well inside out_refund_no's 64.
+ * The refund number of an order's next refund: `{orderNo}-R{n}`, n one more than the refunds the order has in
+ * the refunds model (refused and closed ones included: their numbers were sent to WeChat Pay, and the same number
+ * is the same refund, wxpay-v3.md §1.4). At most 32 + 2 + 2 characters, well inside out_refund_no's 64.
  */
-export function nextRefundNo(orderNo: string, lastRefundNo: unknown): string {
-  const prefix = `${orderNo}-R`;
-  const last = typeof lastRefundNo === 'string' && lastRefundNo.startsWith(prefix) && /^\d+$/.test(lastRefundNo.slice(prefix.length))
-    ? Number(lastRefundNo.slice(prefix.length))
-    : 0;
-  return `${prefix}${last + 1}`;
+export function nextRefundNo(orderNo: string, refundCount: number): string {
+  return `${orderNo}-R${refundCount + 1}`;
+}
+
+interface RefundPlan {
+  outRefundNo: string;
+  refundFee: number;
+}
+
+/**
+ * What a refund of the order may be: at most the amount minus what was refunded (the order's refundedAmount, or
+ * its SUCCESS refunds if they say more) minus what is being refunded (its PROCESSING refunds); default all of it.
+ * Refused when nothing is left, the fee is more, or the order has had the 50 refunds WeChat Pay takes (§1.4).
+ */
+function planRefund(orderNo: string, order: Record<string, unknown>, refunds: RefundRecord[], requested: number | undefined, f: OrdersBinding['fields']): RefundPlan {
+  const amount = order[f.amount];
+  if (!isFen(amount)) throw badOrderField(orderNo, f.amount, amount);
+  const recorded = order[f.refundedAmount];
+  const refunded = Math.max(Number.isInteger(recorded) && (recorded as number) > 0 ? (recorded as number) : 0, refundedTotal(refunds));
+  const inFlight = refundingTotal(refunds);
+  const remaining = amount - refunded - inFlight;
+  const refundFee = requested ?? remaining;
+  if (remaining < 1 || refundFee > remaining) {
+    const left = `${amount} fen, ${refunded} already refunded${inFlight ? `, ${inFlight} being refunded` : ''}: ${Math.max(remaining, 0)} left`;
+    throw new PayError({
+      code: 'INVALID_REQUEST',
+      message: remaining < 1 ? `refundFee: order ${orderNo} has nothing left to refund (${left})` : `refundFee: ${refundFee} fen is more than order ${orderNo} has left to refund (${left})`,
+      detail: { field: 'refundFee', issue: `must be ≤ ${remaining} fen (the order amount minus what was already refunded${inFlight ? ' or is being refunded' : ''})`, value: refundFee },
+    });
+  }
+  if (refunds.length >= MAX_REFUNDS_PER_ORDER) {
+    throw new PayError({
+      code: 'INVALID_REQUEST',
+      message: `orderNo: order ${orderNo} has had ${refunds.length} refunds, the most WeChat Pay takes for one order (${MAX_REFUNDS_PER_ORDER})`,
+      detail: { field: 'orderNo', issue: `at most ${MAX_REFUNDS_PER_ORDER} refunds per order`, value: refunds.length },
+    });
+  }
+  return { outRefundNo: nextRefundNo(orderNo, refunds.length), refundFee };
 }
 
 /** What the payer reads in WeChat: the goods name, with the quantity when more than one, cut to 127 characters. */
@@ -199,14 +254,36 @@ async function findOrder(models: ModelsPort, orderNo: string): Promise<Record<st
 /** Compare-and-set: moves the order from `from` to `to` only while it is still in `from`; answers whether this call moved it. */
 async function moveOrder(models: ModelsPort, orderNo: string, from: number, to: number, extra: Record<string, unknown>): Promise<boolean> {
   if (!isAllowedTransition(from, to)) throw new Error(`order status ${from} → ${to} is not an allowed transition`);
+  return setWhile(models, orderNo, from, { ...extra, [models.binding.fields.status]: to });
+}
+
+/** Compare-and-set: writes `data` to the order only while its status is `status`; answers whether it was written. */
+async function setWhile(models: ModelsPort, orderNo: string, status: number, data: Record<string, unknown>): Promise<boolean> {
   const { model, fields: f } = models.binding;
   const result = await callModel(models, model, 'wedaBatchUpdateV2', {
-    filter: { where: { $and: [{ [f.orderNo]: { $eq: orderNo } }, { [f.status]: { $eq: from } }] } },
-    data: { ...extra, [f.status]: to },
+    filter: { where: { $and: [{ [f.orderNo]: { $eq: orderNo } }, { [f.status]: { $eq: status } }] } },
+    data,
   });
   const count = Number((result as { count?: unknown } | undefined)?.count ?? 0);
   if (count > 1) throw new PayError({ code: 'CONFIG_ERROR', message: `order number ${orderNo} matched ${count} orders in model ${model}; order numbers must be unique`, detail: { field: f.orderNo, issue: 'must be unique' } });
   return count === 1;
+}
+
+/** Every refund of the order in the refunds model (WeChat Pay takes at most 50). */
+async function refundsOf(models: ModelsPort, orderNo: string): Promise<RefundRecord[]> {
+  const page = await callModel(models, models.binding.refundsModel, 'wedaGetRecordsV2', {
+    filter: { where: { orderNo: { $eq: orderNo } } }, select: { $master: true }, orderBy: [{ createdAt: 'asc' }], pageSize: 200, pageNumber: 1,
+  });
+  return ((page as { records?: RefundRecord[] } | undefined)?.records ?? []);
+}
+
+/** Compare-and-set on a refund's record: writes `data` only while its status is `status`. */
+async function setRefund(models: ModelsPort, refundNo: string, status: RefundRecord['status'], data: Partial<RefundRecord>): Promise<boolean> {
+  const result = await callModel(models, models.binding.refundsModel, 'wedaBatchUpdateV2', {
+    filter: { where: { $and: [{ refundNo: { $eq: refundNo } }, { status: { $eq: status } }] } },
+    data,
+  });
+  return Number((result as { count?: unknown } | undefined)?.count ?? 0) === 1;
 }
 
 /** `weda.callModel` in the configured envType; a store failure becomes a PayError (the connector's one error model). */

@@ -1,13 +1,14 @@
 /**
- * The `goods` and `orders` data models. The JSON Schemas in schemas/models/ are the source of truth (TS
+ * The `goods`, `orders` and `refunds` data models. The JSON Schemas in schemas/models/ are the source of truth (TS
  * record types are generated from them by codegen); from them this module builds
  *  - `buildWedaModel`: the WeDa data-model JSON as the CloudBase CLI pushes it (weda.md §2.3:
  *    `{ type:'object', title, properties, required, 'x-kind':'tcb', 'x-defaultMethods', 'x-primary-column':'_id' }`,
  *    integer → number, WeDa formats, system fields flagged `x-system`, required fields `x-required`,
  *    display order `x-index`), committed under datasources/models/ by scripts/models.ts;
  *  - `buildModelDefinitions`: the stores' `ModelDefinition`s (record checks, unique/plain indexes).
- * Both honour the configuration's model names and field mapping (`models`, `fields`: a model built by hand,
- * like the seed tutorial's `wxzfmbddsj_e3xp7j6` with `ddh` = order number and `zfzt` = status, works as is).
+ * Both honour the configuration's model names and the orders field mapping (`models`, `fields`: a model built by
+ * hand, like the seed tutorial's `wxzfmbddsj_e3xp7j6` with `ddh` = order number and `zfzt` = status, works as is;
+ * the refunds model is new, so its fields keep their names).
  *
  * Keywords of a source field (anything else is refused, so the output stays inside the CALS field schema):
  *   type (string | integer | number | boolean), title, description, default, enum, x-enumObj,
@@ -18,6 +19,7 @@
 import type { OrderFields } from '../config';
 import goodsSchemaJson from '../schemas/models/goods.json';
 import ordersSchemaJson from '../schemas/models/orders.json';
+import refundsSchemaJson from '../schemas/models/refunds.json';
 import type { FieldDefinition, ModelDefinition } from './definitions';
 import { NAME_RE, invalidParam, isPlainObject } from './weda';
 
@@ -99,12 +101,14 @@ export interface BuildWedaModelOptions {
 export interface ModelsBinding {
   model?: string;
   goodsModel?: string;
+  refundsModel?: string;
   fields?: Partial<OrderFields>;
 }
 
 export const GOODS_SCHEMA = goodsSchemaJson as unknown as ModelSourceSchema;
 export const ORDERS_SCHEMA = ordersSchemaJson as unknown as ModelSourceSchema;
-export const MODEL_SCHEMAS = { goods: GOODS_SCHEMA, orders: ORDERS_SCHEMA } as const;
+export const REFUNDS_SCHEMA = refundsSchemaJson as unknown as ModelSourceSchema;
+export const MODEL_SCHEMAS = { goods: GOODS_SCHEMA, orders: ORDERS_SCHEMA, refunds: REFUNDS_SCHEMA } as const;
 
 /** The built-in methods real WeDa model exports enable (weda.md §1.5, §2.3). */
 export const WEDA_DEFAULT_METHODS: readonly string[] = [
@@ -268,30 +272,34 @@ export function buildModelDefinition(schema: ModelSourceSchema, fields?: FieldMa
   return { title: schema['x-weda-model'].title, properties, required: (schema.required ?? []).map((r) => names.get(r)!) };
 }
 
-function modelNames(binding: ModelsBinding): { goods: string; orders: string } {
+function modelNames(binding: ModelsBinding): { goods: string; orders: string; refunds: string } {
   const goods = binding.goodsModel ?? GOODS_SCHEMA['x-weda-model'].name;
   const orders = binding.model ?? ORDERS_SCHEMA['x-weda-model'].name;
-  for (const [what, n] of [['goodsModel', goods], ['model', orders]] as const) {
+  const refunds = binding.refundsModel ?? REFUNDS_SCHEMA['x-weda-model'].name;
+  for (const [what, n] of [['goodsModel', goods], ['model', orders], ['refundsModel', refunds]] as const) {
     if (!NAME_RE.test(n)) throw invalidParam(`${what} "${n}" must match ${NAME_RE.source}`);
   }
   if (goods === orders) throw invalidParam(`the goods and orders models must have different names (both "${goods}")`);
-  return { goods, orders };
+  if (refunds === goods || refunds === orders) throw invalidParam(`the refunds model must have its own name (not "${refunds}", which names the ${refunds === goods ? 'goods' : 'orders'} model)`);
+  return { goods, orders, refunds };
 }
 
-/** Definitions for both models under their configured names, for `openSqliteStore({ models })` (or the CloudBase store). */
+/** Definitions for the three models under their configured names, for `openSqliteStore({ models })` (or the CloudBase store). */
 export function buildModelDefinitions(binding: ModelsBinding = {}): Record<string, ModelDefinition> {
   const n = modelNames(binding);
   return {
     [n.goods]: buildModelDefinition(GOODS_SCHEMA),
     [n.orders]: buildModelDefinition(ORDERS_SCHEMA, binding.fields),
+    [n.refunds]: buildModelDefinition(REFUNDS_SCHEMA),
   };
 }
 
-/** Both WeDa models under their configured names (what datasources/models/*.json hold for the defaults). */
+/** The three WeDa models under their configured names (what datasources/models/*.json hold for the defaults). */
 export function buildWedaModels(binding: ModelsBinding = {}): Record<string, WedaModelJson> {
   const n = modelNames(binding);
   return {
     [n.goods]: buildWedaModel(n.goods, GOODS_SCHEMA),
     [n.orders]: buildWedaModel(n.orders, ORDERS_SCHEMA, { fields: binding.fields ?? {} }),
+    [n.refunds]: buildWedaModel(n.refunds, REFUNDS_SCHEMA),
   };
 }

@@ -27,6 +27,7 @@ import config from './config.json';
 import callbackOptions from './deploy/callbacks.json';
 import goodsModel from './models/goods.json';
 import ordersModel from './models/orders.json';
+import refundsModel from './models/refunds.json';
 
 export type JsonSchema = Record<string, unknown> & { title: string };
 
@@ -49,8 +50,8 @@ export const CONFIG_SCHEMA: JsonSchema = {
   properties: { ...config.properties, callbacks: (({ $schema: _unused, ...rest }) => rest)(callbackOptions) },
 };
 
-/** goods / orders records; datasources/models.ts turns them into WeDa data-model JSON. */
-export const MODEL_RECORD_SCHEMAS = { goods: goodsModel, orders: ordersModel } as const satisfies Record<string, JsonSchema>;
+/** goods / orders / refunds records; datasources/models.ts turns them into WeDa data-model JSON. */
+export const MODEL_RECORD_SCHEMAS = { goods: goodsModel, orders: ordersModel, refunds: refundsModel } as const satisfies Record<string, JsonSchema>;
 
 /** All schemas in a stable order, for codegen. */
 export function allSchemas(): JsonSchema[] {

@@ -536,6 +536,10 @@ export interface WedaWxpayConfig {
   models?: {
     orders?: string;
     goods?: string;
+    /**
+     * The refunds data model (default refunds): one record per refund of an order.
+     */
+    refunds?: string;
   };
   /**
    * Order model field names, for models built by hand (e.g. ddh = order number, zfzt = pay status).
@@ -554,6 +558,9 @@ export interface WedaWxpayConfig {
     refundAmount?: string;
     refundedAt?: string;
     closedAt?: string;
+    refundedAmount?: string;
+    closeReason?: string;
+    reconciledAt?: string;
   };
   functions?: {
     /**
@@ -668,7 +675,7 @@ export interface GoodsRecord {
 }
 
 /**
- * A record of the orders data model. Amounts are in fen; status is a number (1 unpaid, 2 paid, 3 refunding, 4 refunded: DESIGN.md "Order status"), kept numeric on purpose (weda.md §2.3: a WeDa 枚举 field would store the string "2"); times are ms since the epoch. Field names can be remapped for a model built by hand (config `fields`, e.g. orderNo → ddh, status → zfzt).
+ * A record of the orders data model. Amounts are in fen; status is a number (1 unpaid, 2 paid, 3 refunding, 4 refunded: DESIGN.md "Order status"), kept numeric on purpose (weda.md §2.3: a WeDa 枚举 field would store the string "2"); an unpaid order that was closed stays 1 and has closedAt (it can no longer be paid); a partly refunded order is 2 with refundedAmount > 0; each refund is a record of the refunds model. Times are ms since the epoch. Field names can be remapped for a model built by hand (config `fields`, e.g. orderNo → ddh, status → zfzt).
  */
 export interface OrderRecord {
   /**
@@ -692,7 +699,7 @@ export interface OrderRecord {
    */
   amount: number;
   /**
-   * 1 unpaid, 2 paid, 3 refunding, 4 refunded.
+   * 1 unpaid (closed when closedAt is set), 2 paid (partly refunded when refundedAmount > 0), 3 refunding, 4 refunded (refundedAmount = amount).
    */
   status: 1 | 2 | 3 | 4;
   /**
@@ -708,30 +715,96 @@ export interface OrderRecord {
    */
   paidAt?: number;
   /**
-   * When an unpaid order was closed (ms); the order stays status 1.
+   * When the unpaid order was closed (ms): by reconcile, by closeOrder, or at WeChat Pay. The order stays status 1 and can no longer be paid; the app shows it as 已关闭.
    */
   closedAt?: number;
   /**
-   * Merchant refund number (out_refund_no): 1–64 chars of [0-9A-Za-z_-|*@].
+   * Why the unpaid order was closed: timeout (reconcile closed it after closeAfterMinutes), merchant (closeOrder), wechat (WeChat Pay says CLOSED, REVOKED or PAYERROR), not_placed (WeChat Pay never had the order).
+   */
+  closeReason?: 'timeout' | 'merchant' | 'wechat' | 'not_placed';
+  /**
+   * The order's latest refund number (out_refund_no): 1–64 chars of [0-9A-Za-z_-|*@]; while status is 3, the refund in flight. Every refund is a record of the refunds model.
    */
   refundNo?: string;
   /**
-   * WeChat Pay refund id.
+   * WeChat Pay refund id of the latest refund that succeeded.
    */
   refundId?: string;
   /**
-   * Refund amount in fen.
+   * Amount of the latest refund that succeeded, in fen; the total is refundedAmount.
    */
   refundAmount?: number;
   /**
-   * When the refund succeeded (ms).
+   * When the latest refund succeeded (ms).
    */
   refundedAt?: number;
+  /**
+   * Total of the order's refunds that succeeded, in fen (the SUCCESS records of the refunds model); status 4 when it equals amount.
+   */
+  refundedAmount?: number;
   /**
    * Echoed back by WeChat Pay in the query and the notification.
    */
   attach?: string;
   remark?: string;
+  /**
+   * When reconcile last asked WeChat Pay about this order (ms); reconcile takes the orders it asked about longest ago first, so every order is reached.
+   */
+  reconciledAt?: number;
+  /**
+   * Set by the store (ms).
+   */
+  createdAt?: number;
+  /**
+   * Set by the store on every update (ms).
+   */
+  updatedAt?: number;
+}
+
+/**
+ * A record of the refunds data model: one refund of an order (WeChat Pay allows up to 50 per order, together at most its amount: wxpay-v3.md §1.4). Written when the refund is requested (PROCESSING), then moved to its final status by the refund callback or reconcile, each move a compare-and-set on the current status; facts (refundId, amount, successTime) come from WeChat Pay's answer or its verified notification. Amounts in fen, times in ms since the epoch.
+ */
+export interface RefundRecord {
+  /**
+   * Record id, set by the store.
+   */
+  _id?: string;
+  /**
+   * Merchant refund number (out_refund_no): 1–64 chars of [0-9A-Za-z_-|*@], unique; the same number is the same refund (wxpay-v3.md §1.4). Refunds requested through the app are {orderNo}-R{n}.
+   */
+  refundNo: string;
+  /**
+   * The refunded order's number (out_trade_no).
+   */
+  orderNo: string;
+  /**
+   * WeChat Pay refund id, from its answer or notification.
+   */
+  refundId?: string;
+  /**
+   * This refund's amount in fen.
+   */
+  amount: number;
+  /**
+   * WeChat Pay's refund status (wxpay-v3.md §1.4; CloudPay REFUNDCLOSE → CLOSED, CHANGE → ABNORMAL). PROCESSING until WeChat Pay says otherwise; CLOSED also for a request WeChat Pay refused (failReason says why). Only SUCCESS counts in the order's refundedAmount.
+   */
+  status: 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+  /**
+   * Why the refund, as requested (≤ 80 chars).
+   */
+  reason?: string;
+  /**
+   * Why the money did not go back when the request was refused or WeChat Pay has no such refund (error code and message).
+   */
+  failReason?: string;
+  /**
+   * When WeChat Pay says the refund succeeded (ms).
+   */
+  successTime?: number;
+  /**
+   * When reconcile last asked WeChat Pay about this refund (ms); reconcile takes the refunds it asked about longest ago first.
+   */
+  reconciledAt?: number;
   /**
    * Set by the store (ms).
    */

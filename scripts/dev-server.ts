@@ -9,7 +9,8 @@ import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
 import { httpMessageSender } from '../callbacks/runtime/payer-message';
-import type { CallbackOptions } from '../callbacks/runtime/options';
+import { DEFAULT_RECONCILE_SCHEDULE, type CallbackOptions } from '../callbacks/runtime/options';
+import { followSandboxClock, runOnSchedule, type DevClock, type ScheduledRun } from './dev-clock';
 import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
@@ -42,6 +43,11 @@ export interface DevServerOptions {
    * CloudPay emulation, callbacks invoked as functions). Default: `cloudpay` when the user config says so.
    */
   provider?: 'v3' | 'cloudpay';
+  /**
+   * Run the reconcile function when its timer (`callbacks.reconcile.schedule`) falls due on the sandbox clock, as
+   * CloudBase runs it on its timer (default true; tests that run reconcile by hand turn it off).
+   */
+  reconcileOnSchedule?: boolean;
 }
 
 /** CloudBase environment id the dev server stands for in CloudPay's `envId`. */
@@ -58,6 +64,8 @@ export interface RunningDevServer {
   weda: WedaSdk;
   connector: Connector;
   resolved: ResolvedConfig;
+  /** The sandbox clock, which the store, the functions and the connector all read. */
+  clock: DevClock;
   /** The generated functions (pay-notify, refund-notify, reconcile, connector), as `POST /functions/<name>` reaches them. */
   functions: LocalFunctionHost;
   close(): Promise<void>;
@@ -74,8 +82,11 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const userConfig = readUserConfig(opts.configPath);
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log, ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}) });
-  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models') });
+  // One clock: the store's createdAt/updatedAt, the functions' times and reconcile's ages follow the sandbox's.
+  const clock = await followSandboxClock(sandbox.info.baseUrl);
+  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models'), now: clock.now });
   const server = http.createServer();
+  let reconcileTimer: ScheduledRun | undefined;
   try {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -87,7 +98,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     // CloudPay pointed at the sandbox: the connector and the functions share this one `cloud.cloudPay` stand-in.
     const cloudPay = createHttpCloudPay(sandbox.info.baseUrl);
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
-    const connector = createConnector(createProvider(resolved, { cloudPay }), { retry: resolved.retry, models: { weda, binding: resolved.orders } });
+    const connector = createConnector(createProvider(resolved, { cloudPay }), { retry: resolved.retry, models: { weda, binding: resolved.orders }, now: clock.now });
     if (resolved.cloudpay) {
       // CloudPay calls callbacks as cloud functions by name; here a "function" is this server's route.
       for (const name of [resolved.cloudpay.payCallbackFunction, resolved.cloudpay.refundCallbackFunction]) {
@@ -99,7 +110,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const callbacks = opts.callbacks ?? userConfig?.callbacks;
     // Payer messages are recorded by the sandbox (GET {baseUrl}/sandbox/messages), next to its other logs.
     const functions = createLocalFunctionHost({
-      config: { ...devConfig, ...(callbacks ? { callbacks } : {}) }, baseDir: opts.dataDir, weda, cloudPay, log,
+      config: { ...devConfig, ...(callbacks ? { callbacks } : {}) }, baseDir: opts.dataDir, weda, cloudPay, log, now: clock.now,
       sendSubscribeMessage: httpMessageSender(`${sandbox.info.baseUrl}/sandbox/messages`),
     });
 
@@ -117,6 +128,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       route(req, res).catch((err) => sendError(res, err));
     });
     async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      // The sandbox clock may have been advanced since the last request (`weda-wxpay trigger clock`).
+      await clock.sync();
       const url = new URL(req.url ?? '/', baseUrl);
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       if (req.method === 'POST' && parts[0] === 'connector' && parts.length === 2) {
@@ -139,19 +152,32 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     }
 
     if (opts.seedGoods !== false) await seedGoods(weda, resolved);
+    if (opts.reconcileOnSchedule !== false) {
+      // What the timer trigger does on CloudBase: the reconcile function with a timer event, when it falls due.
+      reconcileTimer = runOnSchedule({
+        schedule: callbacks?.reconcile?.schedule ?? DEFAULT_RECONCILE_SCHEDULE, clock, log,
+        run: async (at) => {
+          const event = { Type: 'Timer', TriggerName: 'reconcile', Time: new Date(at).toISOString() };
+          const answer = await functions.invoke('reconcile', { headers: {}, rawBody: Buffer.from(JSON.stringify(event)) });
+          log(JSON.stringify({ event: 'reconcile.scheduled_run', status: answer.status, summary: answer.body }));
+        },
+      });
+    }
     const info: DevReadyInfo = {
       ...sandbox.info,
       devServer: { baseUrl, app: `${baseUrl}/app`, provider, connector: `${baseUrl}/connector`, payNotify: payNotifyUrl, refundNotify: refundNotifyUrl, functions: `${baseUrl}/functions`, models: `${baseUrl}/models`, envType: resolved.orders.envType },
     };
     return {
-      info, sandbox, store, weda, connector, resolved, functions,
+      info, sandbox, store, weda, connector, resolved, clock, functions,
       async close() {
+        await reconcileTimer?.stop();
         await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
         await sandbox.close();
         await store.close();
       },
     };
   } catch (err) {
+    await reconcileTimer?.stop();
     server.close();
     await sandbox.close();
     await store.close();

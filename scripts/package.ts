@@ -1,7 +1,7 @@
 /**
  * `npm run package`: everything a builder takes to WeDa / CloudBase, in one folder (default dist/weda-import/):
  *
- *   models/<model name>.json     goods and orders data models for `tcb db push -d models` (the file name is the
+ *   models/<model name>.json     goods, orders and refunds data models for `tcb db push -d models` (the file name is the
  *                                model identifier, weda-import.md §2); the configured names and field mapping
  *   app/app.json                 the template app (CALS) — a spec to rebuild by hand: WeDa imports no app file (§3)
  *   connector/connector.json     the connector as CALS JSON (connector/export.ts)
@@ -53,7 +53,7 @@ export interface PackageResult {
   /** Every file written, relative to outDir, sorted. */
   files: string[];
   /** Model identifier → file, relative to outDir. */
-  models: { goods: string; orders: string };
+  models: { goods: string; orders: string; refunds: string };
   /** Things in the configuration that will probably not work once deployed; the package is still written. */
   warnings: string[];
 }
@@ -109,9 +109,10 @@ async function writePackage(dir: string, w: WriteInput): Promise<Pick<PackageRes
   const built = await withConfigPath(configPath, () => build({ configPath, outDir: dir, root: w.root, ...(w.opts.envId ? { envId: w.opts.envId } : {}) }));
   const facts = configFacts(config, configPath);
 
-  const models = withConfigPathSync(configPath, () => buildWedaModels({ model: facts.ordersModel, goodsModel: facts.goodsModel, fields: config.fields ?? {} }));
+  const models = withConfigPathSync(configPath, () => buildWedaModels({ model: facts.ordersModel, goodsModel: facts.goodsModel, refundsModel: facts.refundsModel, fields: config.fields ?? {} }));
   write(dir, `models/${facts.goodsModel}.json`, json(models[facts.goodsModel]));
   write(dir, `models/${facts.ordersModel}.json`, json(models[facts.ordersModel]));
+  write(dir, `models/${facts.refundsModel}.json`, json(models[facts.refundsModel]));
 
   write(dir, 'app/app.json', w.appJsonText);
 
@@ -129,12 +130,13 @@ async function writePackage(dir: string, w: WriteInput): Promise<Pick<PackageRes
   const values = guideValues(config, facts, { envId, connectorName, envNames, reconcileSchedule: reconcile?.triggers?.[0]?.config ?? '', configFile: path.basename(configPath), orders: models[facts.ordersModel]!, methods: (connector as unknown as ConnectorDoc).methods });
   write(dir, 'IMPORT.md', renderGuide(w.guideSource, values, config.provider === 'cloudpay' ? 'cloudpay' : 'v3', w.guidePath));
 
-  return { models: { goods: `models/${facts.goodsModel}.json`, orders: `models/${facts.ordersModel}.json` }, warnings: facts.warnings };
+  return { models: { goods: `models/${facts.goodsModel}.json`, orders: `models/${facts.ordersModel}.json`, refunds: `models/${facts.refundsModel}.json` }, warnings: facts.warnings };
 }
 
 interface ConfigFacts {
   goodsModel: string;
   ordersModel: string;
+  refundsModel: string;
   functions: typeof DEFAULT_FUNCTION_NAMES;
   warnings: string[];
 }
@@ -158,7 +160,7 @@ function configFacts(config: WedaWxpayConfig, configPath: string): ConfigFacts {
     if (!config.v3) throw new Error(`${configPath}: v3 is required when provider is "${config.provider}"`);
     if (!config.v3.refundNotifyUrl) warnings.push('v3.refundNotifyUrl is not set: refund results reach the orders only through the reconcile function');
   }
-  return { goodsModel: config.models?.goods ?? 'goods', ordersModel: config.models?.orders ?? 'orders', functions, warnings };
+  return { goodsModel: config.models?.goods ?? 'goods', ordersModel: config.models?.orders ?? 'orders', refundsModel: config.models?.refunds ?? 'refunds', functions, warnings };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,18 +2,20 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 
 /**
  * `weda-wxpay trigger …`: plays the WeChat user, the passing of time and the network against a running sandbox,
- * through its unsigned loopback control endpoints (DESIGN.md "Sandbox (contract)"). Every subcommand prints the
- * sandbox's JSON answer on stdout; an error answer or an unreachable sandbox prints a one-line reason on stderr
- * and exits non-zero.
+ * through its unsigned loopback control endpoints (DESIGN.md "Sandbox (contract)"), and the reconcile timer against
+ * the dev server of `npm start`. Every subcommand prints the JSON answer on stdout; an error answer or an
+ * unreachable server prints a one-line reason on stderr and exits non-zero.
  *
  * The sandbox is found by `--sandbox <baseUrl>`, else the environment variable WEDA_WXPAY_SANDBOX (the `baseUrl`
- * of the ready line).
+ * of the ready line); the dev server by `--dev <baseUrl>`, else WEDA_WXPAY_DEV (`devServer.baseUrl` of the
+ * ready line of `npm start`).
  *
  * `trigger notifications --follow` streams instead, as `stripe listen` does: one line per delivery attempt as it
  * happens (`--json`: one JSON object per line), until Ctrl-C.
  */
 
 export const SANDBOX_ENV = 'WEDA_WXPAY_SANDBOX';
+export const DEV_ENV = 'WEDA_WXPAY_DEV';
 
 export interface TriggerIo {
   out: (text: string) => void;
@@ -70,10 +72,10 @@ export function registerTrigger(program: Command, io: TriggerIo = defaultIo()): 
     .description(description)
     .option('--sandbox <baseUrl>', `sandbox base URL from the ready line (default: $${SANDBOX_ENV})`);
 
-  const run = (action: (base: string, ...args: any[]) => Promise<unknown>) => async (...args: any[]): Promise<void> => {
+  const runOn = (baseOf: (cmd: Command) => string, action: (base: string, ...args: any[]) => Promise<unknown>) => async (...args: any[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
     try {
-      const base = sandboxBaseUrl(cmd.opts<{ sandbox?: string }>().sandbox, io.env);
+      const base = baseOf(cmd);
       const result = await action(base, ...args);
       io.out(`${JSON.stringify(result, null, 2)}\n`);
     } catch (err) {
@@ -82,6 +84,7 @@ export function registerTrigger(program: Command, io: TriggerIo = defaultIo()): 
       io.fail(e.code);
     }
   };
+  const run = (action: (base: string, ...args: any[]) => Promise<unknown>) => runOn((cmd) => sandboxBaseUrl(cmd.opts<{ sandbox?: string }>().sandbox, io.env), action);
 
   sub('pay', 'the user pays an order (or fails to, with --fail)')
     .argument('<outTradeNo>', 'the merchant order number')
@@ -154,6 +157,13 @@ export function registerTrigger(program: Command, io: TriggerIo = defaultIo()): 
         io.fail(e.code);
       }
     });
+
+  trigger.command('reconcile')
+    .description(`run the reconcile function now, as its timer would, on the sandbox clock (the dev server of \`npm start\`: --dev <baseUrl> or ${DEV_ENV})`)
+    .option('--dev <baseUrl>', `dev server base URL, devServer.baseUrl of the ready line of \`npm start\` (default: $${DEV_ENV})`)
+    .action(runOn((cmd) => devBaseUrl(cmd.opts<{ dev?: string }>().dev, io.env), (base) =>
+      // The event a CloudBase timer trigger passes; the dev server answers the function's summary.
+      call(base, 'POST', '/functions/reconcile', { Type: 'Timer', TriggerName: 'reconcile', Time: new Date().toISOString() }, DEV_SERVER)));
 
   return trigger;
 }
@@ -293,39 +303,59 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+interface Server {
+  what: string;
+  option: string;
+  env: string;
+  readyLine: string;
+  running: string;
+}
+
+const SANDBOX: Server = { what: 'sandbox', option: '--sandbox', env: SANDBOX_ENV, readyLine: "the baseUrl of the sandbox's ready line", running: '`weda-wxpay sandbox` (or `npm start`)' };
+const DEV_SERVER: Server = { what: 'dev server', option: '--dev', env: DEV_ENV, readyLine: 'devServer.baseUrl of the ready line of `npm start`', running: '`npm start`' };
+
 /** `--sandbox`, else $WEDA_WXPAY_SANDBOX; a base URL like `http://127.0.0.1:PORT`. */
 export function sandboxBaseUrl(option: string | undefined, env: NodeJS.ProcessEnv): string {
-  const raw = option ?? env[SANDBOX_ENV];
-  if (!raw) throw new TriggerError(`no sandbox given: pass --sandbox <baseUrl> or set ${SANDBOX_ENV} to the baseUrl of the sandbox's ready line`, 2);
+  return baseUrl(SANDBOX, option, env);
+}
+
+/** `--dev`, else $WEDA_WXPAY_DEV: the dev server of `npm start`. */
+export function devBaseUrl(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  return baseUrl(DEV_SERVER, option, env);
+}
+
+function baseUrl(server: Server, option: string | undefined, env: NodeJS.ProcessEnv): string {
+  const raw = option ?? env[server.env];
+  if (!raw) throw new TriggerError(`no ${server.what} given: pass ${server.option} <baseUrl> or set ${server.env} to ${server.readyLine}`, 2);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new TriggerError(`--sandbox ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:PORT)`, 2);
+    throw new TriggerError(`${server.option} ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:PORT)`, 2);
   }
-  if (url.protocol !== 'http:') throw new TriggerError(`--sandbox ${raw}: the sandbox serves plain http:// on loopback`, 2);
+  if (url.protocol !== 'http:') throw new TriggerError(`${server.option} ${raw}: the ${server.what} serves plain http:// on loopback`, 2);
   return raw.replace(/\/+$/, '');
 }
 
-/** One control call; resolves to the JSON answer, or throws a TriggerError saying what the sandbox refused. */
-async function call(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
+/** One call; resolves to the JSON answer, or throws a TriggerError saying what the server refused. */
+async function call(base: string, method: string, path: string, body?: unknown, server: Server = SANDBOX): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(base + path, {
       method,
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(server === DEV_SERVER ? 120_000 : 30_000),
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new TriggerError(`cannot reach the sandbox at ${base} (${cause}); is \`weda-wxpay sandbox\` (or \`npm start\`) running?`);
+    throw new TriggerError(`cannot reach the ${server.what} at ${base} (${cause}); is ${server.running} running?`);
   }
   const text = await res.text();
   let json: unknown;
   try {
     json = text === '' ? {} : JSON.parse(text);
   } catch {
-    throw new TriggerError(`${method} ${path}: the sandbox answered HTTP ${res.status} with non-JSON: ${text.slice(0, 200)}`);
+    throw new TriggerError(`${method} ${path}: the ${server.what} answered HTTP ${res.status} with non-JSON: ${text.slice(0, 200)}`);
   }
   if (!res.ok) {
     const e = json as { code?: string; message?: string; detail?: { issue?: string } };

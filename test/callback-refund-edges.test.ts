@@ -40,13 +40,21 @@ async function settle(outRefundNo: string, status: 'SUCCESS' | 'CLOSED' | 'ABNOR
   expect((await t.post(sandbox(`/sandbox/refunds/${outRefundNo}/settle`), { status })).status).toBe(200);
 }
 
-it('REFUND.SUCCESS moves 3 → 4 and records refundId, refundAmount and refundedAt', async () => {
-  const { orderNo, outRefundNo } = await paidAndRefunding(1500, 1000);
+it('REFUND.SUCCESS of the whole amount moves 3 → 4 and records refundId, refundAmount, refundedAmount and refundedAt', async () => {
+  const { orderNo, outRefundNo } = await paidAndRefunding(1500);
   await settle(outRefundNo, 'SUCCESS');
   const order = await t.waitFor(async () => { const o = await orderOf(t, orderNo); return o.status === 4 && o; }, 'order refunded');
   const refund = (await t.connector('queryRefund', { outRefundNo })).body;
-  expect(order).toMatchObject({ status: 4, refundNo: outRefundNo, refundId: refund.refundId, refundAmount: 1000 });
+  expect(order).toMatchObject({ status: 4, refundNo: outRefundNo, refundId: refund.refundId, refundAmount: 1500, refundedAmount: 1500 });
   expect(order.refundedAt).toBe(Date.parse(refund.successTime));
+});
+
+it('REFUND.SUCCESS of part of the amount moves 3 → 2 with refundedAmount, so the order can be refunded again', async () => {
+  const { orderNo, outRefundNo } = await paidAndRefunding(1500, 1000);
+  await settle(outRefundNo, 'SUCCESS');
+  const order = await t.waitFor(async () => { const o = await orderOf(t, orderNo); return o.status === 2 && o.refundedAmount === 1000 && o; }, 'order partly refunded');
+  const refund = (await t.connector('queryRefund', { outRefundNo })).body;
+  expect(order).toMatchObject({ refundNo: outRefundNo, refundId: refund.refundId, refundAmount: 1000, refundedAt: Date.parse(refund.successTime) });
 });
 
 it.each(['CLOSED', 'ABNORMAL'] as const)('REFUND.%s moves 3 → 2 (the money did not go back)', async (status) => {

@@ -153,7 +153,7 @@ describe('checkout with the seed tutorial\'s hand-built model (ddh / zfzt)', () 
     try {
       store = openSqliteStore({ dataDir: dir, models: buildModelDefinitions({ model: SEED.models.orders, fields: SEED.fields }) });
       const weda = createWeda({ store });
-      const binding = { model: SEED.models.orders, goodsModel: 'goods', fields: { ...DEFAULT_ORDER_FIELDS, ...SEED.fields }, envType: 'pre' as const };
+      const binding = { model: SEED.models.orders, goodsModel: 'goods', refundsModel: 'refunds', fields: { ...DEFAULT_ORDER_FIELDS, ...SEED.fields }, envType: 'pre' as const };
       const connector = createConnector(createProvider(t.dev.resolved), { retry: { maxRetries: 0, baseDelayMs: 0 }, models: { weda, binding } });
       const { id } = await weda.callModel({ name: 'goods', methodName: 'wedaCreateV2', params: { data: { name: '年度会员', price: 19900 } }, envType: 'pre' });
       const out: any = await connector.call('checkout', { goodsId: id, openid: OPENID });

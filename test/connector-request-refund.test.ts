@@ -1,8 +1,10 @@
 /**
  * requestRefund (按订单申请退款) on both backends, through the dev server's `POST /connector/requestRefund` with the
  * real SQLite store and the sandbox over HTTP: a paid order is claimed (2 → 3, compare-and-set) before WeChat Pay is
- * asked, under a refund number derived from the order; what cannot be refunded is refused with nothing sent and the
- * order unchanged; two concurrent requests make one refund; a refusal by WeChat Pay puts the order back to paid.
+ * asked, and the refund written to the refunds model under `{orderNo}-R{n}` (n from the order's refunds); what is
+ * left to refund is the amount minus the refunded total minus the refunds in flight; what cannot be refunded is
+ * refused with nothing sent and the order unchanged; two concurrent requests make one refund; a refusal by WeChat
+ * Pay closes the refund's record and puts the order back to paid.
  */
 import { createConnector, createProvider } from '../connector';
 import { newOrderNo, nextRefundNo } from '../connector/server-methods';
@@ -25,6 +27,9 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
   const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
   const order = (orderNo: string) => t.model('orders', 'wedaGetItemV2', { filter: { where: { orderNo: { $eq: orderNo } } }, select: { $master: true } });
   const refundsOf = async (orderNo: string): Promise<any[]> => (await t.get(sandbox(`/sandbox/refunds?out_trade_no=${orderNo}`))).body.refunds;
+  /** The order's records in the refunds model, oldest first. */
+  const refundRecords = async (orderNo: string): Promise<any[]> =>
+    (await t.model('refunds', 'wedaGetRecordsV2', { filter: { where: { orderNo: { $eq: orderNo } } }, orderBy: [{ createdAt: 'asc' }], pageSize: 100 })).records;
   /** Refund requests that reached WeChat Pay (the sandbox): v3 POSTs to the refunds API, CloudPay refund calls. */
   const refundRequestsSent = async (): Promise<number> => {
     const requests: any[] = (await t.get(sandbox('/sandbox/requests'))).body.requests;
@@ -42,7 +47,7 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     return orderNo;
   }
 
-  it('claims the paid order (2 → 3), refunds under the derived number, and the notification settles it (→ 4)', async () => {
+  it('claims the paid order (2 → 3), refunds under the derived number, and the notification settles it (part: → 2, the rest: → 4)', async () => {
     const orderNo = await paidOrder(1800);
     const res = await t.connector('requestRefund', { orderNo, refundFee: 500, reason: '不想要了' });
     expect(res.status).toBe(200);
@@ -51,16 +56,25 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     const refunds = await refundsOf(orderNo);
     expect(refunds).toHaveLength(1);
     expect(refunds[0]).toMatchObject({ out_refund_no: `${orderNo}-R1`, out_trade_no: orderNo, status: 'PROCESSING', amount: { refund: 500, total: 1800 }, _sandbox: { reason: '不想要了' } });
+    // The refund's record, written before WeChat Pay was asked, with WeChat Pay's refund id from its answer.
+    expect(await refundRecords(orderNo)).toEqual([expect.objectContaining({ refundNo: `${orderNo}-R1`, orderNo, amount: 500, status: 'PROCESSING', reason: '不想要了', refundId: refunds[0].refund_id })]);
 
     expect((await t.post(sandbox(`/sandbox/refunds/${orderNo}-R1/settle`), { status: 'SUCCESS' })).status).toBe(200);
+    const partly = await t.waitFor(async () => { const o = await order(orderNo); return o.status === 2 && o.refundedAmount === 500 && o; }, 'order partly refunded (status 2, refundedAmount 500)');
+    expect(partly).toMatchObject({ refundNo: `${orderNo}-R1`, refundAmount: 500 });
+
+    const rest = await t.connector('requestRefund', { orderNo });
+    expect(rest.body).toEqual({ orderNo, outRefundNo: `${orderNo}-R2`, refundFee: 1300, status: 'PROCESSING' });
+    expect((await t.post(sandbox(`/sandbox/refunds/${orderNo}-R2/settle`), { status: 'SUCCESS' })).status).toBe(200);
     const refunded = await t.waitFor(async () => { const o = await order(orderNo); return o.status === 4 && o; }, 'order refunded (status 4)');
-    expect(refunded).toMatchObject({ refundNo: `${orderNo}-R1`, refundAmount: 500 });
+    expect(refunded).toMatchObject({ refundNo: `${orderNo}-R2`, refundAmount: 1300, refundedAmount: 1800 });
+    expect((await refundRecords(orderNo)).map((r) => [r.refundNo, r.amount, r.status])).toEqual([[`${orderNo}-R1`, 500, 'SUCCESS'], [`${orderNo}-R2`, 1300, 'SUCCESS']]);
   });
 
   it('refunds all that is left by default: the amount minus what the order says was already refunded', async () => {
     const orderNo = await paidOrder(1800);
-    // An earlier refund recorded on the order (refundAmount is written when a refund succeeds).
-    await t.model('orders', 'wedaBatchUpdateV2', { filter: { where: { orderNo: { $eq: orderNo } } }, data: { refundAmount: 1000 } });
+    // An earlier refund recorded on the order (refundedAmount is written when a refund succeeds).
+    await t.model('orders', 'wedaBatchUpdateV2', { filter: { where: { orderNo: { $eq: orderNo } } }, data: { refundedAmount: 1000 } });
     const sent = await refundRequestsSent();
     const tooMuch = await t.connector('requestRefund', { orderNo, refundFee: 900 });
     expect(tooMuch.status).toBe(400);
@@ -71,6 +85,31 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     const res = await t.connector('requestRefund', { orderNo });
     expect(res.body).toMatchObject({ outRefundNo: `${orderNo}-R1`, refundFee: 800 });
     expect((await refundsOf(orderNo))[0].amount).toMatchObject({ refund: 800, total: 1800 });
+  });
+
+  it('leaves out what is being refunded: the amount minus the refunded total minus the refunds in PROCESSING', async () => {
+    const orderNo = await paidOrder(1800);
+    // A refund WeChat Pay is still processing (made in the merchant console, found by reconcile) while the order is paid.
+    await t.model('refunds', 'wedaCreateV2', { data: { refundNo: `CONSOLE${orderNo}`, orderNo, amount: 600, status: 'PROCESSING' } });
+    await t.model('orders', 'wedaBatchUpdateV2', { filter: { where: { orderNo: { $eq: orderNo } } }, data: { refundedAmount: 200 } });
+    const tooMuch = await t.connector('requestRefund', { orderNo, refundFee: 1001 });
+    expect(tooMuch.status).toBe(400);
+    expect(tooMuch.body.message).toMatch(/1001 fen is more than order \S+ has left to refund \(1800 fen, 200 already refunded, 600 being refunded: 1000 left\)/);
+    expect(tooMuch.body.detail.issue).toBe('must be ≤ 1000 fen (the order amount minus what was already refunded or is being refunded)');
+    // The console refund counts: this one is the order's second.
+    expect((await t.connector('requestRefund', { orderNo })).body).toEqual({ orderNo, outRefundNo: `${orderNo}-R2`, refundFee: 1000, status: 'PROCESSING' });
+  });
+
+  it('refuses a 51st refund: WeChat Pay takes at most 50 per order', async () => {
+    const orderNo = await paidOrder(1800);
+    for (let n = 1; n <= 50; n++) await t.model('refunds', 'wedaCreateV2', { data: { refundNo: `${orderNo}-R${n}`, orderNo, amount: 1, status: 'CLOSED' } });
+    const sent = await refundRequestsSent();
+    const refused = await t.connector('requestRefund', { orderNo, refundFee: 1 });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ code: 'INVALID_REQUEST', detail: { field: 'orderNo', issue: 'at most 50 refunds per order' } });
+    expect(refused.body.message).toMatch(/has had 50 refunds, the most WeChat Pay takes for one order \(50\)/);
+    expect(await refundRequestsSent()).toBe(sent);
+    expect(await order(orderNo)).toMatchObject({ status: 2 });
   });
 
   describe('refused with nothing sent and the order unchanged', () => {
@@ -159,6 +198,8 @@ describe.each(['v3', 'cloudpay'] as const)('requestRefund on %s', (provider) => 
     expect(refused.body.message).toMatch(/the order is paid again \(status 2\)/);
     expect(await order(orderNo)).toMatchObject({ status: 2, refundNo: `${orderNo}-R1` });
     expect(await refundsOf(orderNo)).toEqual([]);
+    // The refused request is kept, closed, with WeChat Pay's reason: its number was used.
+    expect(await refundRecords(orderNo)).toEqual([expect.objectContaining({ refundNo: `${orderNo}-R1`, amount: 700, status: 'CLOSED', failReason: expect.stringMatching(/^NOT_ENOUGH: /) })]);
 
     const again = await t.connector('requestRefund', { orderNo });
     expect(again.body).toEqual({ orderNo, outRefundNo: `${orderNo}-R2`, refundFee: 700, status: 'PROCESSING' });
@@ -197,15 +238,13 @@ describe('the numbers the server makes', () => {
     expect(new Set(numbers).size).toBe(numbers.length);
   });
 
-  it('refund numbers: {orderNo}-R{n}, one more than the order\'s last of that shape, ≤ 64 characters', () => {
-    expect(nextRefundNo('ORDER000001', undefined)).toBe('ORDER000001-R1');
-    expect(nextRefundNo('ORDER000001', '')).toBe('ORDER000001-R1');
-    expect(nextRefundNo('ORDER000001', 'ORDER000001-R1')).toBe('ORDER000001-R2');
-    expect(nextRefundNo('ORDER000001', 'ORDER000001-R9')).toBe('ORDER000001-R10');
-    // A refund made elsewhere (the merchant console) under its own number: ours start again from 1.
-    expect(nextRefundNo('ORDER000001', 'CONSOLE-REFUND-7')).toBe('ORDER000001-R1');
-    expect(nextRefundNo('ORDER000001', 'ORDER000001-Rx')).toBe('ORDER000001-R1');
-    const longest = nextRefundNo('x'.repeat(32), `${'x'.repeat(32)}-R49`);
+  it('refund numbers: {orderNo}-R{n}, one more than the refunds the order has, ≤ 64 characters', () => {
+    expect(nextRefundNo('ORDER000001', 0)).toBe('ORDER000001-R1');
+    expect(nextRefundNo('ORDER000001', 1)).toBe('ORDER000001-R2');
+    expect(nextRefundNo('ORDER000001', 9)).toBe('ORDER000001-R10');
+    // The 50th refund, the most WeChat Pay takes for one order, of the longest order number.
+    const longest = nextRefundNo('x'.repeat(32), 49);
+    expect(longest).toBe(`${'x'.repeat(32)}-R50`);
     expect(longest).toMatch(/^[0-9A-Za-z_\-|*@]{1,64}$/);
   });
 });

@@ -40,7 +40,7 @@ afterAll(async () => {
 describe('generated files', () => {
   test('datasources/models/*.json are up to date (run `npm run codegen` when this fails)', () => {
     const expected = renderModels();
-    expect(Object.keys(expected).sort()).toEqual(['goods.json', 'orders.json']);
+    expect(Object.keys(expected).sort()).toEqual(['goods.json', 'orders.json', 'refunds.json']);
     expect(readdirSync(MODELS_OUT_DIR).filter((f) => f.endsWith('.json')).sort()).toEqual(Object.keys(expected).sort());
     for (const [file, text] of Object.entries(expected)) {
       expect({ file, text: readFileSync(join(MODELS_OUT_DIR, file), 'utf8') }).toEqual({ file, text });
@@ -258,7 +258,7 @@ describe('store definitions from the same schemas', () => {
       { baseDir: REPO_ROOT, env: {} },
     );
     const defs = buildModelDefinitions(binding);
-    expect(Object.keys(defs).sort()).toEqual(['goods', SEED.model]);
+    expect(Object.keys(defs).sort()).toEqual(['goods', 'refunds', SEED.model]);
     const { store } = openStore(defs);
     const call = (methodName: string, params: Record<string, unknown>) => store.callModel({ name: binding.model, methodName, params, envType: binding.envType });
     await call('wedaCreate', { [binding.fields.orderNo]: 'SEED0001', [binding.fields.status]: 1, [binding.fields.amount]: 1 });

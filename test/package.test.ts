@@ -101,8 +101,8 @@ describe('the package layout', () => {
         '.env.example', 'IMPORT.md', 'app/app.json', 'cloudbaserc.json', 'connector/METHODS.md', 'connector/connector.json',
       ]));
     }
-    expect(v3.files.filter((f) => f.startsWith('models/'))).toEqual([`models/${SEED_ORDERS}.json`, 'models/wxzfmbspxx_k2m9.json']);
-    expect(cloudpay.files.filter((f) => f.startsWith('models/'))).toEqual(['models/goods.json', `models/${SEED_ORDERS}.json`]);
+    expect(v3.files.filter((f) => f.startsWith('models/'))).toEqual(['models/refunds.json', `models/${SEED_ORDERS}.json`, 'models/wxzfmbspxx_k2m9.json']);
+    expect(cloudpay.files.filter((f) => f.startsWith('models/'))).toEqual(['models/goods.json', 'models/refunds.json', `models/${SEED_ORDERS}.json`]);
     expect(v3.warnings).toEqual([]);
   });
 

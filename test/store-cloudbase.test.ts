@@ -306,7 +306,7 @@ describe('refusals happen before any network call', () => {
       [plain, 'orders', 'wedaCreate', { paidAt: new Date() }, 'InvalidParameter', /params\.paidAt must be a JSON value \(got Date\)/],
       [plain, 'orders', 'wedaDropTable', {}, 'MethodNotFound', /unknown methodName "wedaDropTable" \(supported: wedaCreate, .*wedaGetRecordsV2\)/],
       [plain, 'orders; --', 'wedaGetRecordsV2', {}, 'InvalidParameter', /name must be a model name matching/],
-      [defined, 'refunds', 'wedaGetRecordsV2', {}, 'ModelNotFound', /model "refunds" is not defined \(defined: goods, orders\)/],
+      [defined, 'payments', 'wedaGetRecordsV2', {}, 'ModelNotFound', /model "payments" is not defined \(defined: goods, orders, refunds\)/],
       [defined, 'orders', 'wedaCreate', { orderNo: 'R0000001', status: '1', amount: 1 }, 'SchemaViolation', /orders\.status must be of type integer \(got "1"\)/],
       [defined, 'orders', 'wedaCreateV2', { data: { orderNo: 'R0000001', status: 1 } }, 'SchemaViolation', /orders\.amount is required/],
       [defined, 'orders', 'wedaBatchUpdate', { where: [{ key: 'orderNo', rel: 'eq', val: 'X' }], record: { zfzt: 2 } }, 'SchemaViolation', /orders\.zfzt is not a field of model "orders"/],

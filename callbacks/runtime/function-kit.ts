@@ -14,7 +14,7 @@ import { createConnector, createProvider, type CloudPayApi, type Connector } fro
 import { createHttpCloudPay } from '../../connector/providers/cloudpay-http';
 import { configSettings, resolveConfig, type ConfigSettings, type ResolvedConfig } from '../../config';
 import type { WedaWxpayConfig } from '../../schemas/types.generated';
-import type { CallModelParams } from '../../datasources/weda';
+import type { CallModelParams, WedaSdk } from '../../datasources/weda';
 import { CallbackLog, jsonLineLog } from './answers';
 import type { CallbackOptions } from './options';
 import { httpMessageSender, payerNotifier, wxServerSdkMessageSender, type PayerNotifier, type SendSubscribeMessage } from './payer-message';
@@ -34,10 +34,17 @@ export interface KitOverrides {
   env?: NodeJS.ProcessEnv;
   /** `cloud.cloudPay` (default: over HTTP if WEDA_WXPAY_CLOUDPAY_URL is set, else wx-server-sdk's). */
   cloudPay?: CloudPayApi;
+  /** The data models the connector's server methods use (default: the function's own, `wedaFromEnv`). */
+  weda?: WedaSdk;
   /** `cloud.openapi.subscribeMessage.send` (default: WEDA_WXPAY_MESSAGES_URL if set, else wx-server-sdk's). */
   sendSubscribeMessage?: SendSubscribeMessage;
   /** Default: one JSON line per event on stdout (CloudBase keeps function logs). */
   log?: CallbackLog;
+  /**
+   * The business clock: order ages and the times the functions write (default Date.now). A local host passes the
+   * sandbox's, so advancing the sandbox clock ages the orders too.
+   */
+  now?: () => number;
 }
 
 export class FunctionKit {
@@ -48,8 +55,11 @@ export class FunctionKit {
   private verifierInstance?: WechatpayVerifier;
   private notifier?: PayerNotifier | null;
 
+  readonly now: () => number;
+
   constructor(readonly spec: FunctionSpec, private readonly o: KitOverrides = {}) {
     this.log = o.log ?? jsonLineLog(spec.name);
+    this.now = o.now ?? Date.now;
   }
 
   get env(): NodeJS.ProcessEnv {
@@ -76,9 +86,9 @@ export class FunctionKit {
       const resolved = this.resolved();
       const cloudPay = this.o.cloudPay ?? (this.env.WEDA_WXPAY_CLOUDPAY_URL ? createHttpCloudPay(this.env.WEDA_WXPAY_CLOUDPAY_URL) : undefined);
       const provider = createProvider(resolved, cloudPay ? { cloudPay } : {});
-      // checkout / requestRefund read and write this function's data models (opened on first use).
-      const weda = { callModel: (p: CallModelParams) => wedaFromEnv(this.env).callModel(p) };
-      this.connectorInstance = createConnector(provider, { retry: resolved.retry, models: { weda, binding: resolved.orders } });
+      // checkout / requestRefund / closeOrder read and write this function's data models (opened on first use).
+      const weda = this.o.weda ?? { callModel: (p: CallModelParams) => wedaFromEnv(this.env).callModel(p) };
+      this.connectorInstance = createConnector(provider, { retry: resolved.retry, models: { weda, binding: resolved.orders }, now: this.now });
     }
     return this.connectorInstance;
   }

@@ -1,7 +1,7 @@
 /**
  * The callbacks runtime: what every generated function `require`s (bundled by scripts/build.ts into
  * `weda-wxpay-runtime.js` next to the generated index.js). The generated source holds what is specific to
- * one app — model name, field mapping, envType, the `weda.callModel` calls on the orders model — and this
+ * one app — model names, field mapping, envType, the `weda.callModel` calls on the orders and refunds models — and this
  * holds the decisions: which edge an event may take, the amount check, confirmation, acknowledgement.
  */
 import type { CloudPayAnswer } from './answers';
@@ -9,6 +9,7 @@ import { errorMessage, httpRetry } from './answers';
 import { FunctionKit, type FunctionSpec, type KitOverrides } from './function-kit';
 import { HttpTriggerEvent, HttpTriggerResult, isHttpTriggerEvent, methodNotAllowed, rawBodyOf, toHttpResult } from './http-event';
 import type { OrdersPort } from './orders';
+import type { RefundsPort } from './refunds';
 import { confirmByQuery, handleCloudPayPayment, handleV3PayNotification } from './pay-notify';
 import { reconcile, type ReconcileSummary } from './reconcile';
 import { confirmRefundByQuery, handleCloudPayRefund, handleV3RefundNotification } from './refund-notify';
@@ -17,7 +18,7 @@ import { connectorFunctionHandler, type ConnectorFunctionResult } from '../../co
 
 export { wedaFromEnv as createWeda, closeSharedStore } from './store-from-env';
 export { isHttpTriggerEvent };
-export type { OrdersPort, FunctionKit, FunctionSpec, KitOverrides, HttpTriggerEvent, HttpTriggerResult, CloudPayAnswer, ReconcileSummary };
+export type { OrdersPort, RefundsPort, FunctionKit, FunctionSpec, KitOverrides, HttpTriggerEvent, HttpTriggerResult, CloudPayAnswer, ReconcileSummary };
 
 /** connector: `{ method, params }` → `{ ok, data }` or `{ ok: false, error }` (connector/cloud-function.ts). */
 export async function connectorCall(event: unknown, kit: FunctionKit): Promise<ConnectorFunctionResult> {
@@ -50,7 +51,7 @@ export async function v3PayNotify(event: HttpTriggerEvent, orders: OrdersPort, k
   const { v3 } = entry;
   const notifyPayer = kit.notifyPayer();
   return toHttpResult(await handleV3PayNotification({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, {
-    ...v3, orders, log: kit.log, ...(notifyPayer ? { notifyPayer } : {}),
+    ...v3, orders, log: kit.log, now: kit.now, ...(notifyPayer ? { notifyPayer } : {}),
   }));
 }
 
@@ -64,27 +65,27 @@ export async function cloudPayPayNotify(event: unknown, orders: OrdersPort, kit:
     ? confirmByQuery(async (outTradeNo) => (await kit.connector().call('queryOrder', { outTradeNo })) as QueryOrderOutput)
     : undefined;
   return handleCloudPayPayment(event, {
-    orders, log: kit.log, ...(subMchId ? { subMchId } : {}), ...(confirm ? { confirm } : {}), ...(notifyPayer ? { notifyPayer } : {}),
+    orders, log: kit.log, now: kit.now, ...(subMchId ? { subMchId } : {}), ...(confirm ? { confirm } : {}), ...(notifyPayer ? { notifyPayer } : {}),
   });
 }
 
 /** refund-notify, v3: REFUND.SUCCESS / CLOSED / ABNORMAL through the HTTP trigger. */
-export async function v3RefundNotify(event: HttpTriggerEvent, orders: OrdersPort, kit: FunctionKit): Promise<HttpTriggerResult> {
+export async function v3RefundNotify(event: HttpTriggerEvent, orders: OrdersPort, refunds: RefundsPort, kit: FunctionKit): Promise<HttpTriggerResult> {
   const entry = v3Entry(event, kit);
   if ('answer' in entry) return entry.answer;
   const { v3 } = entry;
   return toHttpResult(await handleV3RefundNotification({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, {
-    verifier: v3.verifier, apiV3Key: v3.apiV3Key, mchid: v3.mchid, orders, log: kit.log,
+    verifier: v3.verifier, apiV3Key: v3.apiV3Key, mchid: v3.mchid, orders, refunds, log: kit.log, now: kit.now,
   }));
 }
 
 /** refund-notify, CloudPay: the refund event (refundStatus SUCCESS / CHANGE / REFUNDCLOSE). */
-export async function cloudPayRefundNotify(event: unknown, orders: OrdersPort, kit: FunctionKit): Promise<CloudPayAnswer> {
+export async function cloudPayRefundNotify(event: unknown, orders: OrdersPort, refunds: RefundsPort, kit: FunctionKit): Promise<CloudPayAnswer> {
   const subMchId = kit.subMchId();
   const confirm = kit.confirmCloudPayEvents()
     ? confirmRefundByQuery(async (outRefundNo) => (await kit.connector().call('queryRefund', { outRefundNo })) as QueryRefundOutput)
     : undefined;
-  return handleCloudPayRefund(event, { orders, log: kit.log, ...(subMchId ? { subMchId } : {}), ...(confirm ? { confirm } : {}) });
+  return handleCloudPayRefund(event, { orders, refunds, log: kit.log, now: kit.now, ...(subMchId ? { subMchId } : {}), ...(confirm ? { confirm } : {}) });
 }
 
 /**
@@ -92,12 +93,14 @@ export async function cloudPayRefundNotify(event: unknown, orders: OrdersPort, k
  * Answers the run's summary; per-order failures are in `errors`, the run itself only throws when the orders
  * model cannot be listed (then the next tick tries again).
  */
-export async function reconcileOrders(_event: unknown, orders: OrdersPort, kit: FunctionKit): Promise<ReconcileSummary> {
+export async function reconcileOrders(_event: unknown, orders: OrdersPort, refunds: RefundsPort, kit: FunctionKit): Promise<ReconcileSummary> {
   const notifyPayer = kit.notifyPayer();
   return reconcile({
     orders,
+    refunds,
     connector: { call: (method, params) => kit.connector().call(method, params) },
     log: kit.log,
+    now: kit.now,
     settings: kit.options.reconcile ?? {},
     ...(notifyPayer ? { notifyPayer } : {}),
   });

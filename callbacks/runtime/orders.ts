@@ -3,7 +3,11 @@ import { isAllowedTransition } from '../../datasources/order-status';
 
 export type OrderRecord = Record<string, unknown> & { _id?: string };
 
-/** What `list` asks for (reconcile only): orders in `status` whose `timeField` is before `before`, oldest first. */
+/**
+ * What `list` asks for (reconcile only): orders in `status` whose `timeField` is before `before`, the ones
+ * reconcile asked about longest ago first (never asked first: `reconciledAt` ascending, then `timeField`), so
+ * orders that stay unsettled go to the back and every order is reached within a bounded number of runs.
+ */
 export interface OrderListQuery {
   status: number;
   before: number;

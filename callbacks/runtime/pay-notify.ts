@@ -123,6 +123,8 @@ export interface V3PayNotifyDeps {
   orders: OrdersPort;
   log: CallbackLog;
   notifyPayer?: PayerNotifier;
+  /** The clock for a payment time WeChat Pay did not give (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -156,7 +158,7 @@ export async function handleV3PayNotification(req: { headers: HeaderBag; rawBody
         outTradeNo: transaction.out_trade_no,
         transactionId: transaction.transaction_id ?? '',
         totalFee: transaction.amount.total,
-        paidAt: parseWechatTime(transaction.success_time) ?? Date.now(),
+        paidAt: parseWechatTime(transaction.success_time) ?? (deps.now ?? Date.now)(),
         ...(transaction.payer?.openid ? { openid: transaction.payer.openid } : {}),
       },
       deps.orders,
@@ -178,6 +180,8 @@ export interface CloudPayPayNotifyDeps {
   /** Usually `confirmByQuery(connector queryOrder)`; without it the event is trusted as is. */
   confirm?: PaymentConfirmation;
   notifyPayer?: PayerNotifier;
+  /** The clock for a payment time the event does not give (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -208,7 +212,7 @@ export async function handleCloudPayPayment(event: unknown, deps: CloudPayPayNot
         outTradeNo: e.outTradeNo,
         transactionId: typeof e.transactionId === 'string' ? e.transactionId : '',
         totalFee: e.totalFee as number,
-        paidAt: parseWechatTime(e.timeEnd) ?? Date.now(),
+        paidAt: parseWechatTime(e.timeEnd) ?? (deps.now ?? Date.now)(),
         // The payer under the mini-program's appid is subOpenid; openid is under CloudPay's own appid (§5.4).
         ...(e.subOpenid ? { openid: e.subOpenid } : {}),
       },

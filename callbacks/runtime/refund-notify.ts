@@ -3,17 +3,21 @@
  * reconcile's queryRefund answers all end in `applyRefundOutcome`.
  *
  * What the seed tutorial's refund callback got wrong, and what this does instead:
- * - it matched the order by the *refund* number (`ddh = outRefundNo`): the order is found by out_trade_no;
+ * - it matched the order by the *refund* number (`ddh = outRefundNo`): the order is found by out_trade_no, the
+ *   refund by out_refund_no in the refunds model;
  * - it polled queryRefund with setInterval after returning (a function is frozen once it returns, so the
- *   timer may never fire, or fire in a later invocation): the notification *is* the result; orders left in
- *   "refunding" are settled by the reconcile timer function, never by a timer inside a callback;
+ *   timer may never fire, or fire in a later invocation): the notification *is* the result; refunds left in
+ *   PROCESSING are settled by the reconcile timer function, never by a timer inside a callback;
  * - it called `updataStatus` before its `const` definition (a TDZ ReferenceError on the failure branch);
- * - its updates had no status in the where: every update here is a compare-and-set on the current status.
+ * - its updates had no status in the where: every update here is a compare-and-set on the current status;
+ * - one refund made the order "refunded": WeChat Pay allows up to 50 refunds per order, together at most its
+ *   amount (wxpay-v3.md §1.4), so each refund is a record of its own and the order counts the money that went back.
  */
 import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayRefundEvent, QueryRefundOutput, V3RefundNotification } from '../../schemas/types.generated';
-import { OrdersPort, OrderRecord, transition } from './orders';
-import { OrderStatus } from '../../datasources/order-status';
+import { OrdersPort, OrderRecord, markWhile, transition } from './orders';
+import { canMoveRefund, OrderStatus, refundedTotal } from '../../datasources/order-status';
+import type { RefundRow, RefundsPort } from './refunds';
 import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
 
 /** v3 names; CloudPay REFUNDCLOSE → CLOSED, CHANGE → ABNORMAL (wxpay-v3.md §7, peers.md §3.9). */
@@ -29,11 +33,25 @@ export interface RefundFacts {
   /** The order's amount in fen, as WeChat Pay knows it (checked against the order). */
   totalFee?: number;
   successTime?: number;
+  /** Why the money did not go back, when WeChat Pay says the refund does not exist (reconcile). */
+  failReason?: string;
+}
+
+/** The two models a refund result is written to. */
+export interface RefundModels {
+  orders: OrdersPort;
+  refunds: RefundsPort;
 }
 
 export type RefundOutcome =
+  /** The order is refunded in full (→ 4). */
   | { kind: 'refunded'; orderNo: string }
+  /** Part of the amount went back: the order is paid (2) with `refundedAmount` the total refunded. */
+  | { kind: 'partly-refunded'; orderNo: string; refundedAmount: number }
+  /** The money did not go back: the order is paid again (3 → 2). */
   | { kind: 'reverted'; orderNo: string }
+  /** The refund's record and the order's total changed; the order waits for another refund still in flight. */
+  | { kind: 'recorded'; orderNo: string }
   | { kind: 'duplicate'; orderNo: string; status: number }
   | { kind: 'pending'; orderNo: string }
   | { kind: 'not-yet-paid'; orderNo: string }
@@ -42,7 +60,15 @@ export type RefundOutcome =
   | { kind: 'amount-mismatch'; orderNo: string; expected: number; got: number }
   | { kind: 'unconfirmed'; orderNo: string; reason: string };
 
-export type RefundConfirmation = (refund: RefundFacts) => Promise<{ confirmed: true } | { confirmed: false; reason: string }>;
+/** Asks WeChat Pay about a refund an unverified event reports; confirmed, it answers WeChat Pay's own facts. */
+export type RefundConfirmation = (refund: RefundFacts) => Promise<{ confirmed: true; facts: RefundFacts } | { confirmed: false; reason: string }>;
+
+export interface ApplyRefundOptions {
+  /** Checks an unverified event with WeChat Pay first; what is written then comes from WeChat Pay's answer. */
+  confirm?: RefundConfirmation;
+  /** The clock for times WeChat Pay did not give (default Date.now). */
+  now?: () => number;
+}
 
 export function cloudPayRefundStatus(s: unknown): RefundStatus | undefined {
   if (s === 'SUCCESS') return 'SUCCESS';
@@ -53,70 +79,151 @@ export function cloudPayRefundStatus(s: unknown): RefundStatus | undefined {
 }
 
 /**
- * Applies a final refund status to the order it belongs to (matched by out_trade_no), with the edges of
- * DESIGN.md: SUCCESS 3→4; CLOSED/ABNORMAL 3→2. Choices where the contract is silent:
- * - SUCCESS while the order is still 2 (a refund made in the merchant console, not through the app): two
- *   compare-and-set steps, 2→3 then 3→4 (2→4 is not an edge). Stopping between them leaves 3, which the
- *   next delivery or reconcile finishes.
- * - Status 1 (the refund result outran the payment notification): not applicable *yet* — answered
- *   "deliver again" (`not-yet-paid`); once the payment is recorded the redelivery applies. Reconcile also
- *   marks such an order paid from queryOrder (trade state REFUND counts as paid).
- * - CLOSED/ABNORMAL for a refund number other than the order's current one: a late result of an earlier
- *   refund; it must not undo the refund in flight, so it is acknowledged without a change (`stale-refund`).
- *   A SUCCESS always applies (the money went back) and records its own refund number.
- * - A partial refund that succeeds still moves the order to 4 ("refunded"); refundAmount tells how much.
+ * Applies a refund's status to its record in the refunds model and to the order it belongs to (matched by
+ * out_trade_no). Idempotent per refund number: the refund's record moves on by a compare-and-set on its status,
+ * and the order's `refundedAmount` is the sum of its SUCCESS refunds, so neither a duplicate nor reconcile and
+ * the notification both count the money twice, and a second refund is never taken for a duplicate of the first.
+ * The order, each step a compare-and-set on its status (DESIGN.md "Order status (contract)"):
+ * - SUCCESS while refunding (3): 3 → 4 when the refunds add up to the amount, else 3 → 2 with the refunded total
+ *   (partly refunded; the order can be refunded again). When another refund of the order is still in flight, the
+ *   order stays 3 with its total updated: that refund's result moves it.
+ * - SUCCESS while paid (2) and not yet counted (a refund made in the merchant console, or an order update that
+ *   was lost): 2 → 3, then as above (2 → 4 is not an edge). Stopping between the two leaves 3, which the next
+ *   delivery or reconcile finishes.
+ * - CLOSED / ABNORMAL: 3 → 2 for the refund in flight; for an earlier refund number it is a late result and must
+ *   not undo the refund in flight (`stale-refund`); on 2 or 4 only the refund's record changes.
+ * - Status 1 (the result outran the payment notification): not applicable *yet* — answered "deliver again"
+ *   (`not-yet-paid`); once the payment is recorded the redelivery applies. Reconcile also marks such an order
+ *   paid from queryOrder (trade state REFUND counts as paid).
  */
-export async function applyRefundOutcome(refund: RefundFacts, orders: OrdersPort, log: CallbackLog, opts: { confirm?: RefundConfirmation } = {}): Promise<RefundOutcome> {
+export async function applyRefundOutcome(reported: RefundFacts, models: RefundModels, log: CallbackLog, opts: ApplyRefundOptions = {}): Promise<RefundOutcome> {
+  const { orders } = models;
   const f = orders.fields;
-  const orderNo = refund.outTradeNo;
-  let order = await orders.find(orderNo);
+  const now = opts.now ?? Date.now;
+  const orderNo = reported.outTradeNo;
+  const order = await orders.find(orderNo);
   if (!order) {
-    log({ event: 'refund.unknown_order', outTradeNo: orderNo, outRefundNo: refund.outRefundNo });
+    log({ event: 'refund.unknown_order', outTradeNo: orderNo, outRefundNo: reported.outRefundNo });
     return { kind: 'unknown-order', orderNo };
   }
-  if (refund.totalFee !== undefined && Number(order[f.amount]) !== refund.totalFee) {
-    const expected = Number(order[f.amount]);
-    log({ event: 'refund.amount_mismatch', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, expected, got: refund.totalFee });
-    return { kind: 'amount-mismatch', orderNo, expected, got: refund.totalFee };
-  }
-  if (refund.status === 'PROCESSING') {
-    log({ event: 'refund.pending', outTradeNo: orderNo, outRefundNo: refund.outRefundNo });
+  const mismatch = amountMismatch(order, reported, orders, log);
+  if (mismatch) return mismatch;
+  if (reported.status === 'PROCESSING') {
+    // Known to WeChat Pay and not final: a record of it counts as in flight, and reconcile asks again.
+    await recordRefund(models.refunds, reported, log, now);
+    log({ event: 'refund.pending', outTradeNo: orderNo, outRefundNo: reported.outRefundNo });
     return { kind: 'pending', orderNo };
   }
-  let confirmed = !opts.confirm;
-  const confirmOnce = async (): Promise<RefundOutcome | undefined> => {
-    if (confirmed) return undefined;
-    const check = await opts.confirm!(refund);
+  if (Number(order[f.status]) === OrderStatus.UNPAID) {
+    log({ event: 'refund.before_payment', outTradeNo: orderNo, outRefundNo: reported.outRefundNo, status: reported.status });
+    return { kind: 'not-yet-paid', orderNo };
+  }
+  let refund = reported;
+  if (opts.confirm) {
+    const check = await opts.confirm(reported);
     if (!check.confirmed) {
-      log({ event: 'refund.unconfirmed', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, reason: check.reason });
+      log({ event: 'refund.unconfirmed', outTradeNo: orderNo, outRefundNo: reported.outRefundNo, reason: check.reason });
       return { kind: 'unconfirmed', orderNo, reason: check.reason };
     }
-    confirmed = true;
-    return undefined;
-  };
+    refund = check.facts;
+    const verifiedMismatch = amountMismatch(order, refund, orders, log);
+    if (verifiedMismatch) return verifiedMismatch;
+  }
+  await recordRefund(models.refunds, refund, log, now);
+  return settleOrder(refund, models, log, now);
+}
 
-  // A few rounds at most: each round reads the status and tries one compare-and-set step; losing a race
-  // means another delivery moved the order, and the next round sees where it went.
+function amountMismatch(order: OrderRecord, refund: RefundFacts, orders: OrdersPort, log: CallbackLog): RefundOutcome | undefined {
+  const expected = Number(order[orders.fields.amount]);
+  if (refund.totalFee === undefined || expected === refund.totalFee) return undefined;
+  log({ event: 'refund.amount_mismatch', outTradeNo: refund.outTradeNo, outRefundNo: refund.outRefundNo, expected, got: refund.totalFee });
+  return { kind: 'amount-mismatch', orderNo: refund.outTradeNo, expected, got: refund.totalFee };
+}
+
+/**
+ * Brings the refund's record to the status WeChat Pay reports: creates it when the app never saw this refund
+ * (made in the merchant console, or before the refunds model existed), or moves it on by a compare-and-set on
+ * its current status (a record already final, or moved by a concurrent delivery, is left as it is).
+ */
+async function recordRefund(refunds: RefundsPort, r: RefundFacts, log: CallbackLog, now: () => number): Promise<void> {
+  const facts: Partial<RefundRow> = {
+    status: r.status,
+    ...(r.refundId ? { refundId: r.refundId } : {}),
+    ...(r.refundFee !== undefined && r.refundFee >= 1 ? { amount: r.refundFee } : {}),
+    ...(r.status === 'SUCCESS' ? { successTime: r.successTime ?? now() } : {}),
+    ...(r.failReason ? { failReason: r.failReason.slice(0, 500) } : {}),
+  };
   for (let round = 0; round < 4; round++) {
-    const status = Number(order[f.status]);
-    const current = typeof order[f.refundNo] === 'string' && order[f.refundNo] !== '' ? (order[f.refundNo] as string) : undefined;
-    if (status === OrderStatus.UNPAID) {
-      log({ event: 'refund.before_payment', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, status: refund.status });
-      return { kind: 'not-yet-paid', orderNo };
+    const row = await refunds.find(r.outRefundNo);
+    if (!row) {
+      if (facts.amount === undefined) {
+        log({ event: 'refund.not_recorded', outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo, reason: 'the result names no refund amount' });
+        return;
+      }
+      try {
+        await refunds.create({ refundNo: r.outRefundNo, orderNo: r.outTradeNo, amount: facts.amount, ...facts } as RefundRow);
+        return;
+      } catch (err) {
+        // Created meanwhile by a concurrent delivery (refundNo is unique): go on from its record.
+        if (!(await refunds.find(r.outRefundNo))) throw err;
+        continue;
+      }
     }
+    if (row.orderNo !== r.outTradeNo) {
+      log({ event: 'refund.other_order', outTradeNo: r.outTradeNo, outRefundNo: r.outRefundNo, recordedFor: row.orderNo });
+      return;
+    }
+    const fillsIn = row.status === r.status && r.refundId !== undefined && !row.refundId;
+    if (!canMoveRefund(row.status, r.status) && !fillsIn) return;
+    if ((await refunds.update(r.outRefundNo, row.status, fillsIn ? { refundId: r.refundId! } : facts)) === 1) return;
+  }
+  throw new Error(`refund ${r.outRefundNo} kept changing while recording ${r.status}; try again`);
+}
+
+/** Moves the order to where its refunds say it is (see `applyRefundOutcome`); a few rounds at most, each one compare-and-set step. */
+async function settleOrder(refund: RefundFacts, models: RefundModels, log: CallbackLog, now: () => number): Promise<RefundOutcome> {
+  const { orders, refunds } = models;
+  const f = orders.fields;
+  const orderNo = refund.outTradeNo;
+  const ids = { outTradeNo: orderNo, outRefundNo: refund.outRefundNo };
+  for (let round = 0; round < 4; round++) {
+    const order = await orders.find(orderNo);
+    if (!order) return { kind: 'unknown-order', orderNo };
+    const status = Number(order[f.status]);
+    const amount = Number(order[f.amount]);
+    const current = typeof order[f.refundNo] === 'string' && order[f.refundNo] !== '' ? (order[f.refundNo] as string) : undefined;
+    const counted = Number.isInteger(order[f.refundedAmount]) ? (order[f.refundedAmount] as number) : 0;
+    const rows = await refunds.ofOrder(orderNo);
+    const total = refundedTotal(rows);
+    if (status === OrderStatus.UNPAID) return { kind: 'not-yet-paid', orderNo };
+    if (status === OrderStatus.REFUNDED) return duplicate(log, refund, status);
+
     if (refund.status === 'SUCCESS') {
-      if (status === OrderStatus.REFUNDED) return duplicate(log, refund, status);
-      const stop = await confirmOnce();
-      if (stop) return stop;
+      const latest = {
+        [f.refundedAmount]: total,
+        ...(refund.refundId ? { [f.refundId]: refund.refundId } : {}),
+        ...(refund.refundFee !== undefined ? { [f.refundAmount]: refund.refundFee } : {}),
+        [f.refundedAt]: refund.successTime ?? now(),
+      };
       if (status === OrderStatus.PAID) {
-        log({ event: 'refund.success_while_paid', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, note: 'refund made outside the app: 2→3, then 3→4' });
+        if (total <= counted) return duplicate(log, refund, status);
+        log({ event: 'refund.success_while_paid', ...ids, note: 'a refund the order had not counted (made outside the app?): 2→3, then on' });
         await transition(orders, orderNo, OrderStatus.PAID, OrderStatus.REFUNDING, { [f.refundNo]: refund.outRefundNo });
       } else if (status === OrderStatus.REFUNDING) {
-        if (current && current !== refund.outRefundNo) log({ event: 'refund.other_refund_number', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, current });
-        const moved = await transition(orders, orderNo, OrderStatus.REFUNDING, OrderStatus.REFUNDED, refundRecord(orders, refund));
-        if (moved) {
-          log({ event: 'refund.applied', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, refundId: refund.refundId, status: 4 });
-          return { kind: 'refunded', orderNo };
+        const currentRow = current === undefined ? undefined : rows.find((r) => r.refundNo === current);
+        const otherInFlight = current !== undefined && current !== refund.outRefundNo && currentRow?.status !== 'SUCCESS' && currentRow?.status !== 'CLOSED' && currentRow?.status !== 'ABNORMAL';
+        if (total >= amount) {
+          if (await transition(orders, orderNo, OrderStatus.REFUNDING, OrderStatus.REFUNDED, { [f.refundNo]: refund.outRefundNo, ...latest })) {
+            log({ event: 'refund.applied', ...ids, refundId: refund.refundId, refundedAmount: total, status: 4 });
+            return { kind: 'refunded', orderNo };
+          }
+        } else if (otherInFlight) {
+          if (total <= counted) return duplicate(log, refund, status);
+          log({ event: 'refund.recorded', ...ids, current, refundedAmount: total, note: 'another refund of the order is in flight; its result moves the order' });
+          if (await markWhile(orders, orderNo, OrderStatus.REFUNDING, latest)) return { kind: 'recorded', orderNo };
+        } else if (await transition(orders, orderNo, OrderStatus.REFUNDING, OrderStatus.PAID, { [f.refundNo]: refund.outRefundNo, ...latest })) {
+          log({ event: 'refund.partly_refunded', ...ids, refundId: refund.refundId, refundedAmount: total, amount, status: 2 });
+          return { kind: 'partly-refunded', orderNo, refundedAmount: total };
         }
       } else {
         return notApplicable(log, refund, status);
@@ -125,35 +232,21 @@ export async function applyRefundOutcome(refund: RefundFacts, orders: OrdersPort
       // CLOSED or ABNORMAL: the money did not go back; the order is paid again.
       if (status !== OrderStatus.REFUNDING) return duplicate(log, refund, status);
       if (current && current !== refund.outRefundNo) {
-        log({ event: 'refund.stale', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, current, status: refund.status });
+        log({ event: 'refund.stale', ...ids, current, status: refund.status });
         return { kind: 'stale-refund', orderNo, current };
       }
-      const stop = await confirmOnce();
-      if (stop) return stop;
       const moved = await transition(orders, orderNo, OrderStatus.REFUNDING, OrderStatus.PAID, {
         [f.refundNo]: refund.outRefundNo,
-        ...(refund.refundId ? { [f.refundId]: refund.refundId } : {}),
+        [f.refundedAmount]: total,
       });
       if (moved) {
-        log({ event: 'refund.reverted', outTradeNo: orderNo, outRefundNo: refund.outRefundNo, refundStatus: refund.status, status: 2 });
+        log({ event: 'refund.reverted', ...ids, refundStatus: refund.status, ...(refund.failReason ? { reason: refund.failReason } : {}), status: 2 });
         return { kind: 'reverted', orderNo };
       }
     }
-    const again = await orders.find(orderNo);
-    if (!again) return { kind: 'unknown-order', orderNo };
-    order = again;
+    // Lost a compare-and-set to another delivery: the next round sees where the order went.
   }
   throw new Error(`order ${orderNo} kept changing while applying refund ${refund.outRefundNo}; try again`);
-}
-
-function refundRecord(orders: OrdersPort, r: RefundFacts): Record<string, unknown> {
-  const f = orders.fields;
-  return {
-    [f.refundNo]: r.outRefundNo,
-    ...(r.refundId ? { [f.refundId]: r.refundId } : {}),
-    ...(r.refundFee !== undefined ? { [f.refundAmount]: r.refundFee } : {}),
-    [f.refundedAt]: r.successTime ?? Date.now(),
-  };
 }
 
 function duplicate(log: CallbackLog, r: RefundFacts, status: number): RefundOutcome {
@@ -166,7 +259,10 @@ function notApplicable(log: CallbackLog, r: RefundFacts, status: number): Refund
   return { kind: 'duplicate', orderNo: r.outTradeNo, status };
 }
 
-/** Before a CloudPay refund event changes an order, queryRefund must report the same final status. */
+/**
+ * Before a CloudPay refund event changes anything, queryRefund must report the same final status for the same
+ * order; what is then written (refund id, amount, success time) is queryRefund's answer, not the event's.
+ */
 export function confirmRefundByQuery(queryRefund: (outRefundNo: string) => Promise<QueryRefundOutput>): RefundConfirmation {
   return async (refund) => {
     let q: QueryRefundOutput;
@@ -178,7 +274,7 @@ export function confirmRefundByQuery(queryRefund: (outRefundNo: string) => Promi
     }
     if (q.outTradeNo !== refund.outTradeNo) return { confirmed: false, reason: `queryRefund: refund belongs to order ${q.outTradeNo}` };
     if (q.status !== refund.status) return { confirmed: false, reason: `queryRefund says ${q.status}, the event says ${refund.status}` };
-    return { confirmed: true };
+    return { confirmed: true, facts: refundFactsFromQuery(q) };
   };
 }
 
@@ -195,12 +291,12 @@ export function refundFactsFromQuery(q: QueryRefundOutput): RefundFacts {
   };
 }
 
-export interface V3RefundNotifyDeps {
+export interface V3RefundNotifyDeps extends RefundModels {
   verifier: WechatpayVerifier;
   apiV3Key: string;
   mchid: string;
-  orders: OrdersPort;
   log: CallbackLog;
+  now?: () => number;
 }
 
 /**
@@ -238,8 +334,9 @@ export async function handleV3RefundNotification(req: { headers: HeaderBag; rawB
         ...(refund.amount ? { refundFee: refund.amount.refund, totalFee: refund.amount.total } : {}),
         ...(parseWechatTime(refund.success_time) !== undefined ? { successTime: parseWechatTime(refund.success_time)! } : {}),
       },
-      deps.orders,
+      deps,
       deps.log,
+      deps.now ? { now: deps.now } : {},
     );
     if (outcome.kind === 'not-yet-paid') return httpRetry('the order is not paid yet; deliver this refund result again later', 503);
     return httpAck();
@@ -249,12 +346,12 @@ export async function handleV3RefundNotification(req: { headers: HeaderBag; rawB
   }
 }
 
-export interface CloudPayRefundNotifyDeps {
-  orders: OrdersPort;
+export interface CloudPayRefundNotifyDeps extends RefundModels {
   log: CallbackLog;
   subMchId?: string;
   /** Usually `confirmRefundByQuery(connector queryRefund)`. */
   confirm?: RefundConfirmation;
+  now?: () => number;
 }
 
 /**
@@ -289,13 +386,14 @@ export async function handleCloudPayRefund(event: unknown, deps: CloudPayRefundN
         ...(Number.isInteger(e.totalFee) ? { totalFee: e.totalFee as number } : {}),
         ...(parseWechatTime(e.successTime) !== undefined ? { successTime: parseWechatTime(e.successTime)! } : {}),
       },
-      deps.orders,
+      deps,
       deps.log,
-      deps.confirm ? { confirm: deps.confirm } : {},
+      { ...(deps.confirm ? { confirm: deps.confirm } : {}), ...(deps.now ? { now: deps.now } : {}) },
     );
     if (outcome.kind === 'not-yet-paid') return cloudPayRetry('the order is not paid yet; deliver this refund result again later');
     if (outcome.kind === 'unconfirmed') return cloudPayRetry(`not applied: ${outcome.reason}`);
-    return cloudPayAck(outcome.kind === 'refunded' || outcome.kind === 'reverted' ? 'OK' : `OK (${outcome.kind})`);
+    const applied = outcome.kind === 'refunded' || outcome.kind === 'partly-refunded' || outcome.kind === 'reverted' || outcome.kind === 'recorded';
+    return cloudPayAck(applied ? 'OK' : `OK (${outcome.kind})`);
   } catch (err) {
     deps.log({ event: 'cloudpay.transient_failure', outTradeNo: e.outTradeNo, reason: errorMessage(err) });
     return cloudPayRetry(`temporarily unable to record the refund: ${errorMessage(err)}`);

@@ -13,6 +13,7 @@ export interface TemplateValues {
   /** The deployed function name (cloudbaserc.json). */
   functionName: string;
   ordersModel: string;
+  refundsModel: string;
   envType: 'pre' | 'prod';
   fields: OrderFields;
   /** Payment settings as deployed: secrets only as environment variable names. */
@@ -59,10 +60,13 @@ const FIELD_NOTES: Record<keyof OrderFields, string> = {
   transactionId: '微信支付订单号',
   paidAt: '支付时间 (ms)',
   refundNo: '退款单号 (out_refund_no)',
-  refundId: '微信退款单号',
-  refundAmount: '退款金额（分）',
-  refundedAt: '退款时间 (ms)',
-  closedAt: '关单时间 (ms)，对账关闭未支付订单时写入',
+  refundId: '微信退款单号（最近一笔成功的退款）',
+  refundAmount: '退款金额（分，最近一笔成功的退款）',
+  refundedAt: '退款时间 (ms，最近一笔成功的退款)',
+  closedAt: '关单时间 (ms)：订单已关闭，支付状态仍是 1',
+  closeReason: '关闭原因: timeout 超时未支付, merchant 商户关单, wechat 微信支付已关闭, not_placed 未下单',
+  refundedAmount: '已退款金额（分）：成功退款之和，等于订单金额时支付状态为 4',
+  reconciledAt: '对账时间 (ms)：对账按它从早到晚轮流查询每一笔订单',
 };
 
 export function header(v: TemplateValues, title: string, body: string): string {
@@ -106,14 +110,21 @@ export function ordersSection(v: TemplateValues, withList: boolean): string {
   const f = v.fields;
   const list = withList ? `
 
-  // 对账用：某支付状态、某时间之前的订单（最早的在前，最多 limit 条）
+  // 对账用：某支付状态、某时间之前的订单，最久没对过账的在前（从未对账的最先），最多 limit 条：
+  // 对过账的订单排到后面，每一笔订单都会轮到
   async list({ status, before, timeField, notClosed, limit }) {
     const where = [{ ${f.status}: { $eq: status } }, { [timeField]: { $lt: before } }];
     if (notClosed) where.push({ ${f.closedAt}: { $empty: true } });
     const page = await weda.callModel({
       name: ORDERS_MODEL,
       methodName: 'wedaGetRecordsV2',
-      params: { filter: { where: { $and: where } }, select: { $master: true }, orderBy: [{ [timeField]: 'asc' }], pageSize: limit, pageNumber: 1 },
+      params: {
+        filter: { where: { $and: where } },
+        select: { $master: true },
+        orderBy: [{ ${f.reconciledAt}: 'asc' }, { [timeField]: 'asc' }],
+        pageSize: limit,
+        pageNumber: 1,
+      },
       envType: ENV_TYPE,
     });
     return page.records;
@@ -149,6 +160,72 @@ const orders = {
       envType: ENV_TYPE,
     });
     return result.updated;
+  },${list}
+};
+`;
+}
+
+/** The refunds model: one record per refund, found by refund number, moved on by compare-and-set on its status. */
+export function refundsSection(v: TemplateValues, withList: boolean): string {
+  const list = withList ? `
+
+  // 对账用：某退款状态、某时间之前创建的退款，最久没对过账的在前，最多 limit 条
+  async list({ status, before, limit }) {
+    const page = await weda.callModel({
+      name: REFUNDS_MODEL,
+      methodName: 'wedaGetRecordsV2',
+      params: {
+        filter: { where: { $and: [{ status: { $eq: status } }, { createdAt: { $lt: before } }] } },
+        select: { $master: true },
+        orderBy: [{ reconciledAt: 'asc' }, { createdAt: 'asc' }],
+        pageSize: limit,
+        pageNumber: 1,
+      },
+      envType: ENV_TYPE,
+    });
+    return page.records;
+  },` : '';
+  return `
+// ── The refunds data model (one record per refund; fields as in datasources/models/refunds.json) ───────
+const REFUNDS_MODEL = ${str(v.refundsModel)}; // 退款数据模型标识
+
+const refunds = {
+  // 按退款单号查询一笔退款
+  async find(refundNo) {
+    const refund = await weda.callModel({
+      name: REFUNDS_MODEL,
+      methodName: 'wedaGetItemV2',
+      params: { filter: { where: { refundNo: { $eq: refundNo } } }, select: { $master: true } },
+      envType: ENV_TYPE,
+    });
+    return refund && Object.keys(refund).length > 0 ? refund : undefined;
+  },
+
+  // 一笔订单的全部退款（微信支付每单最多 50 笔）
+  async ofOrder(orderNo) {
+    const page = await weda.callModel({
+      name: REFUNDS_MODEL,
+      methodName: 'wedaGetRecordsV2',
+      params: { filter: { where: { orderNo: { $eq: orderNo } } }, select: { $master: true }, orderBy: [{ createdAt: 'asc' }], pageSize: 200, pageNumber: 1 },
+      envType: ENV_TYPE,
+    });
+    return page.records;
+  },
+
+  // 记下一笔退款（退款单号唯一：已有同号的退款时失败）
+  async create(record) {
+    await weda.callModel({ name: REFUNDS_MODEL, methodName: 'wedaCreateV2', params: { data: record }, envType: ENV_TYPE });
+  },
+
+  // 按退款单号更新，且仅当退款状态仍是 expectedStatus 时（比较并设置）。返回更新的条数。
+  async update(refundNo, expectedStatus, record) {
+    const result = await weda.callModel({
+      name: REFUNDS_MODEL,
+      methodName: 'wedaBatchUpdateV2',
+      params: { filter: { where: { $and: [{ refundNo: { $eq: refundNo } }, { status: { $eq: expectedStatus } }] } }, data: record },
+      envType: ENV_TYPE,
+    });
+    return result.count;
   },${list}
 };
 `;
