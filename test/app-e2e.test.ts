@@ -104,5 +104,15 @@ describe.each(['v3', 'cloudpay'] as const)('the template app on %s', (provider) 
     const tx = await t.get(`${t.dev.info.baseUrl}/sandbox/transactions/${failed}`);
     expect(tx.body.trade_state).toBe('NOTPAY'); // NOT_ENOUGH leaves it payable, as WeChat Pay does
     expect([await statusOf(failed), await statusOf(cancelled)]).toEqual([1, 1]);
+
+    // A closed order keeps status 1 but is shown 已关闭, and the 未支付 tab leaves it out.
+    expect((await t.connector('closeOrder', { outTradeNo: cancelled })).status).toBe(200);
+    await page.getByRole('button', { name: '我的订单' }).click();
+    await orderCard(cancelled).locator('[data-wd-id="orderStatus"]').filter({ hasText: '已关闭' }).waitFor();
+    await orderCard(failed).locator('[data-wd-id="orderStatus"]').filter({ hasText: '未支付' }).waitFor();
+    await page.getByRole('tab', { name: '未支付' }).click();
+    await page.getByRole('tab', { name: '未支付' }).and(page.locator('[aria-selected="true"]')).waitFor();
+    await orderCard(cancelled).waitFor({ state: 'detached' });
+    await orderCard(failed).waitFor();
   });
 });

@@ -120,11 +120,12 @@ class FakeDevServer {
   }
 }
 
-/** The V2 where subset the template uses: field → {$eq|$neq}, AND-ed. */
+/** The V2 where subset the template uses: field → {$eq|$neq|$empty}, AND-ed. */
 function matches(row: Json, where: Json): boolean {
   return Object.entries(where).every(([field, cond]) => {
     if ('$eq' in cond) return row[field] === cond.$eq;
     if ('$neq' in cond) return row[field] !== cond.$neq;
+    if ('$empty' in cond) return (row[field] === undefined || row[field] === null || row[field] === '') === cond.$empty;
     throw new Error(`FakeDevServer: unsupported condition ${JSON.stringify(cond)}`);
   });
 }
