@@ -360,6 +360,7 @@ function guideValues(config: WedaWxpayConfig, facts: ConfigFacts, g: GuideInput)
     runtime: NODE_RUNTIME,
     goodsModel: facts.goodsModel,
     ordersModel: facts.ordersModel,
+    refundsModel: facts.refundsModel,
     orderNoField: fields.orderNo,
     statusField: fields.status,
     amountField: fields.amount,
