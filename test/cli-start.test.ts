@@ -37,7 +37,7 @@ it('start prints the ready line, serves on loopback, and exits cleanly on SIGTER
     expect(info.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
     expect(info.merchant).toEqual(expect.objectContaining({ mchid: expect.any(String), appid: expect.any(String), serialNo: expect.any(String), apiV3Key: expect.stringMatching(/^.{32}$/) }));
     expect(fs.existsSync(info.merchant.privateKeyPath)).toBe(true);
-    expect(info.platform.publicKeyId).toMatch(/^PUB_KEY_ID_\d{32}$/);
+    expect(info.platform.publicKeyId).toMatch(/^PUB_KEY_ID_0{13}\d{21}$/);
     expect(fs.existsSync(info.platform.publicKeyPath) && fs.existsSync(info.platform.certPath)).toBe(true);
     expect(info.devServer.envType).toBe('pre');
     const goods = await fetch(`${info.devServer.models}/goods/wedaGetRecordsV2`, { method: 'POST', body: '{}' }).then((r) => r.json() as Promise<{ records: unknown[] }>);

@@ -77,5 +77,5 @@ test("the default ('publicKey') signs notifications under PUB_KEY_ID_…", async
   await paidOrder(sandbox.info, rx.url);
   await waitFor(() => rx.received.length === 1, 'the notification');
   expect(rx.received[0]!.headers['wechatpay-serial']).toBe(sandbox.info.platform.publicKeyId);
-  expect(sandbox.info.platform.publicKeyId).toMatch(/^PUB_KEY_ID_\d{32}$/);
+  expect(sandbox.info.platform.publicKeyId).toMatch(/^PUB_KEY_ID_0{13}\d{21}$/);
 });

@@ -92,7 +92,7 @@ function generate(dir: string): void {
     apiV3Key: createNonce(32), // 32 chars of [0-9A-Za-z], as the merchant platform requires
     merchantSerialNo,
     platformCertSerial,
-    publicKeyId: `PUB_KEY_ID_${randomDigits(32)}`, // wxpay-v3.md §3: PUB_KEY_ID_ + 32 digits
+    publicKeyId: newPublicKeyId(new Date()),
     createdAt: new Date().toISOString(),
   };
   const write = (rel: string, text: string, secret: boolean): void => {
@@ -106,6 +106,15 @@ function generate(dir: string): void {
   const tmp = path.join(dir, `${MANIFEST}.tmp`);
   writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 }); // holds the APIv3 key
   renameSync(tmp, path.join(dir, MANIFEST));
+}
+
+/**
+ * A WeChat Pay public key id of the shape merchants really get: `PUB_KEY_ID_` + 34 digits, zeros, the issue
+ * date (yyMMdd) and a serial (wxpay-v3.md §3; official vector V4 `PUB_KEY_ID_0000000000000024101100397200000006`).
+ */
+export function newPublicKeyId(issued: Date): string {
+  const yyMMdd = issued.toISOString().slice(2, 10).replace(/-/g, '');
+  return `PUB_KEY_ID_${'0'.repeat(13)}${yyMMdd}${randomDigits(15)}`;
 }
 
 function randomDigits(n: number): string {
