@@ -85,9 +85,23 @@ export interface ResolvedConfig extends ConfigSettings {
   cloudpay?: ResolvedCloudPay;
 }
 
+/**
+ * JSON has no comments; a configuration may carry them as `"//"` keys at any level (as package.json does,
+ * and as `weda-wxpay init` writes them). They are dropped before validation, so nothing else ever sees them.
+ */
+export const COMMENT_KEY = '//';
+
+function withoutComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutComments);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (k !== COMMENT_KEY) out[k] = withoutComments(v);
+  return out;
+}
+
 /** Validates a configuration object against schemas/config.json and derives its defaults. Every failure names the field. */
 export function configSettings(raw: unknown): ConfigSettings {
-  const config = structuredClone(raw) as ConfigSettings['config'];
+  const config = withoutComments(raw) as ConfigSettings['config'];
   if (config && typeof config === 'object' && config.callbacks === undefined) config.callbacks = {};
   assertValid(CONFIG_SCHEMA, config, CONFIG_FILE_NAME);
   const merchantNo = config.subMchId ?? config.mchid;

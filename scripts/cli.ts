@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { startSandbox } from '../sandbox';
 import fs from 'node:fs';
 import { CONFIG_FILE_NAME, loadConfigFile, type OrdersBinding } from '../config';
@@ -8,6 +8,7 @@ import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';
 import { packageForWeda, DEFAULT_CONNECTOR_NAME } from './package';
 import { build } from './build';
+import { init } from './init';
 import { MANIFEST } from '../connector/manifest';
 import { buildWedaModels } from '../datasources/models';
 
@@ -150,6 +151,24 @@ export function buildProgram(): Command {
       } else {
         process.stdout.write(text);
       }
+    });
+
+  program.command('init')
+    .description('write a first, commented weda-wxpay.config.json for v3 or CloudPay (asks for what the flags leave out when run in a terminal)')
+    .addOption(new Option('--provider <provider>', 'backend').choices(['v3', 'cloudpay']))
+    .option('--appid <appid>', 'mini-program AppID (wx + 16 characters)')
+    .option('--mchid <mchid>', 'merchant number (CloudPay: the sub-merchant number)')
+    .option('--env-id <id>', 'CloudBase environment id')
+    .addOption(new Option('--env-type <envType>', 'data environment the callbacks write to').choices(['pre', 'prod']))
+    .option('--out <file>', 'where to write it', CONFIG_FILE_NAME)
+    .option('--force', 'replace an existing file')
+    .option('--no-input', 'never ask; use defaults for what the flags leave out')
+    .action(async (o: { provider?: 'v3' | 'cloudpay'; appid?: string; mchid?: string; envId?: string; envType?: 'pre' | 'prod'; out: string; force?: boolean; input: boolean }) => {
+      await init({
+        out: o.out, force: o.force === true, log: logToStderr, ...(o.input ? {} : { interactive: false }),
+        ...(o.provider ? { provider: o.provider } : {}), ...(o.appid ? { appid: o.appid } : {}), ...(o.mchid ? { mchid: o.mchid } : {}),
+        ...(o.envId ? { envId: o.envId } : {}), ...(o.envType ? { envType: o.envType } : {}),
+      });
     });
 
   program.command('build')
