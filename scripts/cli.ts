@@ -16,11 +16,16 @@ export function defaultDataDir(): string {
   return process.env.WEDA_WXPAY_DATA || path.resolve(process.cwd(), '.weda-wxpay');
 }
 
-function parsePort(value: string): number {
+/** A port option's parser; its message names the option. */
+const portParser = (option: string) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be an integer from 0 to 65535');
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${option} must be an integer from 0 to 65535`);
   return n;
-}
+};
+const parsePort = portParser('--port');
+const parseDevPort = portParser('--dev-port');
+
+const DEV_PORT_HELP = 'dev server port, which notify URLs carry (default: the one remembered in the data directory, else any free port; remembered for the next start)';
 
 function readAppJson(file: string): unknown {
   let text: string;
@@ -91,12 +96,17 @@ export function buildProgram(): Command {
   program.command('start')
     .description('run sandbox + data-model store + connector + callbacks on 127.0.0.1; prints one JSON ready line')
     .option('--port <n>', 'sandbox port (0 = any free port)', parsePort, 0)
+    .option('--dev-port <n>', DEV_PORT_HELP, parseDevPort)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
     .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
     .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds)
-    .action(async (o: { port: number; data?: string; config: string; refundSettleSeconds?: number }) => {
+    .action(async (o: { port: number; devPort?: number; data?: string; config: string; refundSettleSeconds?: number }) => {
       const dev = await serveUntilSignal(
-        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}) }),
+        () => startDevServer({
+          dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr,
+          ...(o.devPort !== undefined ? { devPort: o.devPort } : {}),
+          ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}),
+        }),
         (d) => d.info,
         (d) => d.close(),
       );
@@ -107,12 +117,16 @@ export function buildProgram(): Command {
     .description('run a CALS app JSON in the local app preview (/app) against the sandbox; prints one JSON ready line')
     .argument('<app.json>', 'a CALS application JSON (e.g. app-template/app.json)')
     .option('--port <n>', 'sandbox port (0 = any free port)', parsePort, 0)
+    .option('--dev-port <n>', DEV_PORT_HELP, parseDevPort)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
     .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
-    .action(async (appFile: string, o: { port: number; data?: string; config: string }) => {
+    .action(async (appFile: string, o: { port: number; devPort?: number; data?: string; config: string }) => {
       const app = readAppJson(appFile);
       const dev = await serveUntilSignal(
-        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, previewApp: app }),
+        () => startDevServer({
+          dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, previewApp: app,
+          ...(o.devPort !== undefined ? { devPort: o.devPort } : {}),
+        }),
         (d) => d.info,
         (d) => d.close(),
       );
@@ -127,7 +141,10 @@ export function buildProgram(): Command {
     .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds)
     .action(async (o: { port: number; data?: string; refundSettleSeconds?: number }) => {
       await serveUntilSignal(
-        () => startSandbox({ dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr, ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}) }),
+        () => startSandbox({
+          dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr,
+          ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}),
+        }),
         (s) => s.info,
         (s) => s.close(),
       );

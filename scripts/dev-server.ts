@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { AddressInfo } from 'node:net';
 import { httpStatusFor, PayError } from '../wxpay';
 import { createConnector, createProvider, Connector } from '../connector';
 import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, functionNames } from '../config';
@@ -14,6 +13,7 @@ import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
+import { holdRequestsUntilServed, listenOnDevPort } from './dev-port';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
 /**
@@ -24,8 +24,13 @@ import type { WedaWxpayConfig } from '../schemas/types.generated';
  */
 export interface DevServerOptions {
   dataDir: string;
-  /** Sandbox port (default 0 = ephemeral). The dev server takes its own ephemeral port. */
+  /** Sandbox port (default 0 = ephemeral). */
   port?: number;
+  /**
+   * The dev server's own port, which notify URLs carry: default the one remembered in `dataDir/dev-server.json`,
+   * else any free port; the port taken is remembered, so it stays the same across restarts (scripts/dev-port.ts).
+   */
+  devPort?: number;
   /** A user's weda-wxpay.config.json: its models, field mapping and envType are honoured; its keys are not used. */
   configPath?: string;
   log?: (line: string) => void;
@@ -72,12 +77,24 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const log = opts.log ?? (() => {});
   const userConfig = readUserConfig(opts.configPath);
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log, ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}) });
-  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models') });
+  // The dev server's port is taken first: the sandbox re-drives queued notifications to it the moment it starts,
+  // and they wait for the routes instead of finding the port closed.
   const server = http.createServer();
+  const requests = holdRequestsUntilServed(server);
+  const devPort = await listenOnDevPort(server, opts.dataDir, opts.devPort);
+  let sandbox: RunningSandbox;
   try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    sandbox = await startSandbox({
+      dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log,
+      ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}),
+    });
+  } catch (err) {
+    await closeServer(server);
+    throw err;
+  }
+  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models') });
+  try {
+    const baseUrl = `http://127.0.0.1:${devPort}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
     const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
@@ -104,7 +121,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 
     // The app preview talks to this server and the sandbox over HTTP, as the app talks to WeDa's.
     const preview = createPreviewHandler({ app: opts.previewApp ?? loadTemplateApp(), devServerUrl: baseUrl, sandboxUrl: sandbox.info.baseUrl });
-    server.on('request', (req, res) => {
+    requests.serve((req, res) => {
       if (preview(req, res)) return;
       route(req, res).catch((err) => sendError(res, err));
     });
@@ -138,17 +155,26 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     return {
       info, sandbox, store, weda, connector, resolved, functions,
       async close() {
-        await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+        // The sandbox first: its sender stops before this port does, so no delivery fails for the shutdown alone
+        // (one cut short is not an attempt, and goes out again after the next start).
         await sandbox.close();
+        await closeServer(server);
         await store.close();
       },
     };
   } catch (err) {
-    server.close();
     await sandbox.close();
+    await closeServer(server);
     await store.close();
     throw err;
   }
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /** The configuration the dev server runs with: the user's data settings, the sandbox's keys and URLs. */

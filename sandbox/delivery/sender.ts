@@ -65,7 +65,15 @@ export class Sender {
 
   constructor(private readonly d: SenderDeps) {}
 
+  /**
+   * Starts the loop. Whatever was pending when the sandbox last stopped — cleanly or killed — is picked up from the
+   * outbox: what is due (never attempted, or its attempt cut short by the stop) goes out at once, the rest when its
+   * retry time comes. An acknowledged delivery is recorded in the same transaction as its attempt, so it is never
+   * sent again; an attempt the process died in the middle of was not recorded, so it is made again.
+   */
   start(): void {
+    const pending = this.d.outbox.pendingCount();
+    if (pending > 0) this.d.log(`notify: ${pending} notifications pending from before this start; the due ones go out now`);
     this.timer = setInterval(() => this.tick(), this.d.tickMs ?? 200);
     this.timer.unref();
     this.kick();

@@ -168,4 +168,8 @@ export class OutboxStore {
   attempts(id: string): AttemptRow[] {
     return this.sql.prepare('SELECT * FROM outbox_attempts WHERE notification_id = ? ORDER BY attempt').all(id) as AttemptRow[];
   }
+
+  pendingCount(): number {
+    return (this.sql.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'`).get() as { n: number }).n;
+  }
 }
