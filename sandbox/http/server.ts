@@ -71,6 +71,15 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const housekeeper = new Housekeeper({ state, clock, refunds, events, log });
     const cloudpay = new CloudPay({ state, clock, merchant, payments, refunds, bills, events, wake, log });
     housekeeper.run(); // whatever fell due while the sandbox was stopped (CloudPay already listening)
+    /** `POST /sandbox/reset`: the sandbox as on its first start, keys kept (see SandboxState.clear). */
+    const reset = (): Promise<void> => sender.whilePaused(() => {
+      state.sql.transaction(() => {
+        state.clear();
+        clock.reset();
+      });
+      housekeeper.run(); // forget deadlines of orders and refunds that are gone
+      log('sandbox reset: orders, refunds, notifications, faults, messages, the request log and the clock offset cleared');
+    });
 
     const platformCertPem = readFileSync(keys.platform.certPath, 'utf8');
     let baseUrl = '';
@@ -91,7 +100,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       requestLog: state.requests,
       log,
     };
-    const control: ControlContext = { state, clock, mchid: merchant.mchid, payments, refunds, messages, housekeeper, cloudpay, wake };
+    const control: ControlContext = { state, clock, mchid: merchant.mchid, payments, refunds, messages, housekeeper, cloudpay, wake, reset };
     const controlRoutes = controlRouter();
 
     const server = http.createServer((req, res) => {
