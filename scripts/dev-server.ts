@@ -10,7 +10,7 @@ import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-h
 import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import type { CallbackOptions } from '../callbacks/runtime/options';
 import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
-import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
+import { startSandbox, RunningSandbox, SandboxOptions, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
 import { holdRequestsUntilServed, listenOnDevPort } from './dev-port';
@@ -37,6 +37,8 @@ export interface DevServerOptions {
   seedGoods?: boolean;
   /** Seconds after which a PROCESSING refund settles SUCCESS on the sandbox clock (null = only by hand). */
   refundSettleSeconds?: number | null;
+  /** How much of its logs the sandbox keeps (SandboxOptions.retention). */
+  retention?: SandboxOptions['retention'];
   /** The CALS app served at /app (default: app-template/app.json); `weda-wxpay preview <app.json>` sets it. */
   previewApp?: unknown;
   /** The `callbacks` section (reconcile settings, payer message); default: the user config's. */
@@ -87,6 +89,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     sandbox = await startSandbox({
       dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log,
       ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}),
+      ...(opts.retention ? { retention: opts.retention } : {}),
     });
   } catch (err) {
     await closeServer(server);

@@ -82,3 +82,5 @@ export function openState(dataDir: string): SandboxState {
 export type { Db } from './db';
 export { clip, migrate, Sql } from './db';
 export { MIGRATIONS } from './migrations';
+export { DEFAULT_RETENTION, LogRetention } from './retention';
+export type { RetentionLimits } from './retention';

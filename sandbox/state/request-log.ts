@@ -85,4 +85,15 @@ export class RequestLog {
     });
   }
 
+  /**
+   * Retention: deletes up to `batch` of the oldest entries that are older than `before` (sandbox ms) or beyond the
+   * newest `keep`; returns how many went. Entries are appended in time order, so only the oldest end is looked at.
+   */
+  prune(before: number, keep: number, batch: number): number {
+    const bounds = this.sql.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM requests').get() as { first: number | null; last: number | null };
+    if (bounds.first === null || bounds.last === null) return 0;
+    // seq has no gaps but those of deleted entries, so last − keep bounds the excess from above.
+    const excessUpTo = bounds.last - keep;
+    return this.sql.prepare('DELETE FROM requests WHERE seq < ? AND (seq <= ? OR at < ?)').run(bounds.first + batch, excessUpTo, before).changes;
+  }
 }
