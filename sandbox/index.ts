@@ -9,6 +9,9 @@
 export type { SandboxOptions, SandboxReadyInfo, RunningSandbox } from './http/options';
 export { startSandbox } from './http/server';
 export { WECHAT_RETRY_SCHEDULE_SECONDS, NOTIFY_TIMEOUT_MS } from './delivery/sender';
+export { MAX_CLOCK_OFFSET_SECONDS } from './domain/clock';
+export { DEFAULT_RETENTION } from './state/retention';
+export type { RetentionLimits } from './state/retention';
 
 export { SandboxError } from './domain/errors';
 export type { SandboxEvents } from './domain/events';

@@ -503,7 +503,7 @@ export interface WedaWxpayConfig {
     platformKeys?: [
       {
         /**
-         * WeChat Pay public key id or platform certificate serial.
+         * WeChat Pay public key id (PUB_KEY_ID_ and a run of digits: 34 in the official vector V4 and real ids, 32 on one doc page — wxpay-v3.md §3) or platform certificate serial.
          */
         id: string;
         path?: string;
@@ -511,7 +511,7 @@ export interface WedaWxpayConfig {
       },
       ...{
         /**
-         * WeChat Pay public key id or platform certificate serial.
+         * WeChat Pay public key id (PUB_KEY_ID_ and a run of digits: 34 in the official vector V4 and real ids, 32 on one doc page — wxpay-v3.md §3) or platform certificate serial.
          */
         id: string;
         path?: string;

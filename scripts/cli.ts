@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startSandbox } from '../sandbox';
+import { DEFAULT_RETENTION, startSandbox, SandboxOptions } from '../sandbox';
 import fs from 'node:fs';
 import { CONFIG_FILE_NAME, loadConfigFile, type OrdersBinding } from '../config';
 import { exportWedaConnector } from '../connector/export';
@@ -17,10 +17,46 @@ export function defaultDataDir(): string {
   return process.env.WEDA_WXPAY_DATA || path.resolve(process.cwd(), '.weda-wxpay');
 }
 
-function parsePort(value: string): number {
+/** A port option's parser; its message names the option. */
+const portParser = (option: string) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be an integer from 0 to 65535');
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${option} must be an integer from 0 to 65535`);
   return n;
+};
+const parsePort = portParser('--port');
+const parseDevPort = portParser('--dev-port');
+
+const DEV_PORT_HELP = 'dev server port, which notify URLs carry (default: the one remembered in the data directory, else any free port; remembered for the next start)';
+
+function parseKeepDays(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('--keep-days must be a number of days > 0');
+  return n;
+}
+
+const countParser = (option: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${option} must be an integer ≥ 1`);
+  return n;
+};
+
+/** The sandbox's log retention flags (SandboxOptions.retention), on every command that runs a sandbox. */
+function withRetentionOptions(cmd: Command): Command {
+  return cmd
+    .option('--keep-days <days>', `keep settled notifications and logged requests this many days of sandbox time (default ${DEFAULT_RETENTION.days})`, parseKeepDays)
+    .option('--keep-attempts <n>', `keep at most this many notification attempts (default ${DEFAULT_RETENTION.attempts})`, countParser('--keep-attempts'))
+    .option('--keep-requests <n>', `keep at most this many logged /v3/* requests (default ${DEFAULT_RETENTION.requests})`, countParser('--keep-requests'));
+}
+
+interface RetentionFlags { keepDays?: number; keepAttempts?: number; keepRequests?: number }
+
+function retentionOf(o: RetentionFlags): { retention?: SandboxOptions['retention'] } {
+  const r = {
+    ...(o.keepDays !== undefined ? { days: o.keepDays } : {}),
+    ...(o.keepAttempts !== undefined ? { attempts: o.keepAttempts } : {}),
+    ...(o.keepRequests !== undefined ? { requests: o.keepRequests } : {}),
+  };
+  return Object.keys(r).length ? { retention: r } : {};
 }
 
 function readAppJson(file: string): unknown {
@@ -89,31 +125,42 @@ export function buildProgram(): Command {
     .description('WeChat Pay for WeDa: connector, callbacks, and a local WeChat Pay sandbox')
     .showHelpAfterError();
 
-  program.command('start')
+  withRetentionOptions(program.command('start')
     .description('run sandbox + data-model store + connector + callbacks on 127.0.0.1; prints one JSON ready line')
     .option('--port <n>', 'sandbox port (0 = any free port)', parsePort, 0)
+    .option('--dev-port <n>', DEV_PORT_HELP, parseDevPort)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
     .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
-    .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds)
-    .action(async (o: { port: number; data?: string; config: string; refundSettleSeconds?: number }) => {
+    .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds))
+    .action(async (o: { port: number; devPort?: number; data?: string; config: string; refundSettleSeconds?: number } & RetentionFlags) => {
       const dev = await serveUntilSignal(
-        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}) }),
+        () => startDevServer({
+          dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr,
+          ...(o.devPort !== undefined ? { devPort: o.devPort } : {}),
+          ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}),
+          ...retentionOf(o),
+        }),
         (d) => d.info,
         (d) => d.close(),
       );
       logToStderr(`weda-wxpay: open ${dev.info.devServer.baseUrl} (app + console) · connector ${dev.info.devServer.connector}/{method} · envType ${dev.info.devServer.envType} · Ctrl-C to stop`);
     });
 
-  program.command('preview')
+  withRetentionOptions(program.command('preview')
     .description('run a CALS app JSON in the local app preview (/app) against the sandbox; prints one JSON ready line')
     .argument('<app.json>', 'a CALS application JSON (e.g. app-template/app.json)')
     .option('--port <n>', 'sandbox port (0 = any free port)', parsePort, 0)
+    .option('--dev-port <n>', DEV_PORT_HELP, parseDevPort)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
-    .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME)
-    .action(async (appFile: string, o: { port: number; data?: string; config: string }) => {
+    .option('--config <file>', `configuration file (its models, field mapping and envType are used)`, CONFIG_FILE_NAME))
+    .action(async (appFile: string, o: { port: number; devPort?: number; data?: string; config: string } & RetentionFlags) => {
       const app = readAppJson(appFile);
       const dev = await serveUntilSignal(
-        () => startDevServer({ dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, previewApp: app }),
+        () => startDevServer({
+          dataDir: path.resolve(o.data ?? defaultDataDir()), port: o.port, configPath: path.resolve(o.config), log: logToStderr, previewApp: app,
+          ...(o.devPort !== undefined ? { devPort: o.devPort } : {}),
+          ...retentionOf(o),
+        }),
         (d) => d.info,
         (d) => d.close(),
       );
@@ -121,14 +168,18 @@ export function buildProgram(): Command {
       logToStderr(`weda-wxpay: app preview ${dev.info.devServer.app} · console ${dev.info.console} · Ctrl-C to stop`);
     });
 
-  program.command('sandbox')
+  withRetentionOptions(program.command('sandbox')
     .description('run only the WeChat Pay sandbox on 127.0.0.1; prints one JSON ready line')
     .option('--port <n>', 'port (0 = any free port)', parsePort, 0)
     .option('--data <dir>', 'data directory (or WEDA_WXPAY_DATA)')
-    .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds)
-    .action(async (o: { port: number; data?: string; refundSettleSeconds?: number }) => {
+    .option('--refund-settle-seconds <s>', 'a refund settles SUCCESS this many sandbox seconds after it is made (default: only by hand)', parseSettleSeconds))
+    .action(async (o: { port: number; data?: string; refundSettleSeconds?: number } & RetentionFlags) => {
       await serveUntilSignal(
-        () => startSandbox({ dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr, ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}) }),
+        () => startSandbox({
+          dataDir: path.resolve(o.data ?? defaultDataDir(), 'sandbox'), port: o.port, log: logToStderr,
+          ...(o.refundSettleSeconds !== undefined ? { refundSettleSeconds: o.refundSettleSeconds } : {}),
+          ...retentionOf(o),
+        }),
         (s) => s.info,
         (s) => s.close(),
       );

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { AddressInfo } from 'node:net';
 import { httpStatusFor, PayError } from '../wxpay';
 import { createConnector, createProvider, Connector } from '../connector';
 import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, functionNames } from '../config';
@@ -12,10 +11,11 @@ import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import { DEFAULT_RECONCILE_SCHEDULE, type CallbackOptions } from '../callbacks/runtime/options';
 import { followSandboxClock, runOnSchedule, type DevClock, type ScheduledRun } from './dev-clock';
 import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
-import { startSandbox, RunningSandbox, SandboxReadyInfo } from '../sandbox';
+import { startSandbox, RunningSandbox, SandboxOptions, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
 import { createWorkbenchHandler } from '../workbench/server';
 import { readRawBody, parseJsonBody, sendJson } from './http-json';
+import { holdRequestsUntilServed, listenOnDevPort } from './dev-port';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
 /**
@@ -26,14 +26,21 @@ import type { WedaWxpayConfig } from '../schemas/types.generated';
  */
 export interface DevServerOptions {
   dataDir: string;
-  /** Sandbox port (default 0 = ephemeral). The dev server takes its own ephemeral port. */
+  /** Sandbox port (default 0 = ephemeral). */
   port?: number;
+  /**
+   * The dev server's own port, which notify URLs carry: default the one remembered in `dataDir/dev-server.json`,
+   * else any free port; the port taken is remembered, so it stays the same across restarts (scripts/dev-port.ts).
+   */
+  devPort?: number;
   /** A user's weda-wxpay.config.json: its models, field mapping and envType are honoured; its keys are not used. */
   configPath?: string;
   log?: (line: string) => void;
   seedGoods?: boolean;
   /** Seconds after which a PROCESSING refund settles SUCCESS on the sandbox clock (null = only by hand). */
   refundSettleSeconds?: number | null;
+  /** How much of its logs the sandbox keeps (SandboxOptions.retention). */
+  retention?: SandboxOptions['retention'];
   /** The CALS app served at /app (default: app-template/app.json); `weda-wxpay preview <app.json>` sets it. */
   previewApp?: unknown;
   /** The `callbacks` section (reconcile settings, payer message); default: the user config's. */
@@ -81,15 +88,35 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const log = opts.log ?? (() => {});
   const userConfig = readUserConfig(opts.configPath);
   fs.mkdirSync(opts.dataDir, { recursive: true });
-  const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log, ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}) });
-  // One clock: the store's createdAt/updatedAt, the functions' times and reconcile's ages follow the sandbox's.
-  const clock = await followSandboxClock(sandbox.info.baseUrl);
-  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models'), now: clock.now });
+  // The dev server's port is taken first: the sandbox re-drives queued notifications to it the moment it starts,
+  // and they wait for the routes instead of finding the port closed.
   const server = http.createServer();
+  const requests = holdRequestsUntilServed(server);
+  const devPort = await listenOnDevPort(server, opts.dataDir, opts.devPort);
+  let sandbox: RunningSandbox;
   let reconcileTimer: ScheduledRun | undefined;
   try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    sandbox = await startSandbox({
+      dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log,
+      ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}),
+      ...(opts.retention ? { retention: opts.retention } : {}),
+    });
+  } catch (err) {
+    await closeServer(server);
+    throw err;
+  }
+  let clock: DevClock;
+  try {
+    // One clock: the store's createdAt/updatedAt, the functions' times and reconcile's ages follow the sandbox's.
+    clock = await followSandboxClock(sandbox.info.baseUrl);
+  } catch (err) {
+    await sandbox.close();
+    await closeServer(server);
+    throw err;
+  }
+  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models'), now: clock.now });
+  try {
+    const baseUrl = `http://127.0.0.1:${devPort}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
     const refundNotifyUrl = `${baseUrl}/functions/refund-notify`;
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
@@ -123,7 +150,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const consoleSettings = { provider, devServerUrl: baseUrl, refundNotifyUrl: !resolved.cloudpay ? refundNotifyUrl : refundCallback ? `cloudfunction://${LOCAL_ENV_ID}/${refundCallback}` : null };
     const told = await fetch(`${sandbox.info.baseUrl}/sandbox/settings`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(consoleSettings) });
     if (!told.ok) throw new Error(`telling the sandbox its settings failed: ${told.status} ${await told.text()}`);
-    server.on('request', (req, res) => {
+    requests.serve((req, res) => {
       if (preview(req, res) || workbench(req, res)) return;
       route(req, res).catch((err) => sendError(res, err));
     });
@@ -171,18 +198,27 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       info, sandbox, store, weda, connector, resolved, clock, functions,
       async close() {
         await reconcileTimer?.stop();
-        await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+        // The sandbox first: its sender stops before this port does, so no delivery fails for the shutdown alone
+        // (one cut short is not an attempt, and goes out again after the next start).
         await sandbox.close();
+        await closeServer(server);
         await store.close();
       },
     };
   } catch (err) {
     await reconcileTimer?.stop();
-    server.close();
     await sandbox.close();
+    await closeServer(server);
     await store.close();
     throw err;
   }
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /** The configuration the dev server runs with: the user's data settings, the sandbox's keys and URLs. */

@@ -65,7 +65,7 @@ function nonNegativeInteger(value: string): number {
 /** Adds `trigger` and its subcommands to the CLI. */
 export function registerTrigger(program: Command, io: TriggerIo = defaultIo()): Command {
   const trigger = program.command('trigger')
-    .description(`drive a running sandbox: pay, cancel, settle refunds, advance the clock, inject faults, resend notifications (--sandbox <baseUrl> or ${SANDBOX_ENV})`);
+    .description(`drive a running sandbox: pay, cancel, settle refunds, advance the clock, inject faults, resend notifications, reset (--sandbox <baseUrl> or ${SANDBOX_ENV})`);
 
   /** Each subcommand takes --sandbox itself, so it may come anywhere on the line. */
   const sub = (name: string, description: string): Command => trigger.command(name)
@@ -124,6 +124,9 @@ export function registerTrigger(program: Command, io: TriggerIo = defaultIo()): 
         ...(o.seconds !== undefined ? { seconds: o.seconds } : {}),
         ...(o.eventType !== undefined ? { event_type: o.eventType } : {}),
       })));
+
+  sub('reset', "start the sandbox over: forget its orders, refunds, notifications, faults, messages and request log, and set the clock back; its keys stay, and the dev server's model store (orders, goods) is not touched")
+    .action(run((base) => call(base, 'POST', '/sandbox/reset', {})));
 
   sub('resend', 'deliver a notification (v3 or CloudPay callback) again now')
     .argument('<notificationId>', 'the id from `trigger notifications`')

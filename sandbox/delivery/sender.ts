@@ -62,10 +62,20 @@ export class Sender {
   private timer: NodeJS.Timeout | undefined;
   private kickScheduled = false;
   private stopped = false;
+  /** > 0 while {@link whilePaused} runs a change: nothing new starts. */
+  private paused = 0;
 
   constructor(private readonly d: SenderDeps) {}
 
+  /**
+   * Starts the loop. Whatever was pending when the sandbox last stopped — cleanly or killed — is picked up from the
+   * outbox: what is due (never attempted, or its attempt cut short by the stop) goes out at once, the rest when its
+   * retry time comes. An acknowledged delivery is recorded in the same transaction as its attempt, so it is never
+   * sent again; an attempt the process died in the middle of was not recorded, so it is made again.
+   */
   start(): void {
+    const pending = this.d.outbox.pendingCount();
+    if (pending > 0) this.d.log(`notify: ${pending} notifications pending from before this start; the due ones go out now`);
     this.timer = setInterval(() => this.tick(), this.d.tickMs ?? 200);
     this.timer.unref();
     this.kick();
@@ -84,12 +94,33 @@ export class Sender {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    for (const f of this.inFlight.values()) f.abort.abort(new Error(SHUTDOWN));
-    await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    await this.abortInFlight();
+  }
+
+  /**
+   * Runs `change` (e.g. emptying the outbox) with nothing in flight: sending pauses, what is in flight is aborted
+   * (not an attempt, so not recorded), and sending resumes afterwards.
+   */
+  async whilePaused<T>(change: () => T): Promise<T> {
+    this.paused += 1;
+    try {
+      await this.abortInFlight();
+      return change();
+    } finally {
+      this.paused -= 1;
+      this.kick();
+    }
+  }
+
+  private async abortInFlight(): Promise<void> {
+    while (this.inFlight.size > 0) {
+      for (const f of this.inFlight.values()) f.abort.abort(new Error(SHUTDOWN));
+      await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    }
   }
 
   private tick(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.paused > 0) return;
     const room = (this.d.concurrency ?? 8) - this.inFlight.size;
     if (room <= 0) return;
     const due = this.d.outbox.due(this.d.clock.now(), room + this.inFlight.size).filter((n) => !this.inFlight.has(n.id)).slice(0, room);

@@ -23,6 +23,10 @@
  *   POST   /sandbox/refunds/{out_refund_no}/settle           {"status":"SUCCESS"|"CLOSED"|"ABNORMAL"} → the Refund (409 unless PROCESSING)
  *   GET    /sandbox/clock                                    → {now}
  *   POST   /sandbox/clock/advance                            {"seconds":N} → {now}; due retries, auto-settlements and auto-closes happen
+ *                                                            (N finite ≥ 0; the clock stays within 10 years of real time, 400 beyond)
+ *   POST   /sandbox/reset                                    → {reset: true, now}: forgets orders, refunds, bills, notifications, faults,
+ *                                                            payer messages, the request log, CloudPay's order callbacks and the clock
+ *                                                            offset; keeps the keys, CloudPay's key, settings and function registry
  *   GET    /sandbox/notifications[?out_trade_no=&out_refund_no=&event_type=&status=pending|delivered|failed&channel=http|cloud-function&full=1]
  *                                                            → {now, notifications: [entry]}, oldest first: v3 notifications and CloudPay
  *                                                            callbacks alike, one shape (delivery/view.ts): {id, kind, channel, event_type,
@@ -91,6 +95,8 @@ export interface ControlContext {
   cloudpay: CloudPay;
   /** Look at the outbox now (after a resend or a clock advance). */
   wake: () => void;
+  /** Forgets everything the sandbox did and sets the clock back; keeps its keys (`POST /sandbox/reset`). */
+  reset: () => Promise<void>;
 }
 
 /**
@@ -174,13 +180,16 @@ export function controlRouter(): Router<ControlContext> {
     .add('GET', '/sandbox/clock', (_req, ctx) => ({ status: 200, body: { now: ctx.clock.nowRfc3339() } }))
     .add('POST', '/sandbox/clock/advance', (req, ctx) => {
       const seconds = optionalJson(req).seconds;
-      if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-        throw new SandboxError(400, 'PARAM_ERROR', 'seconds must be a number ≥ 0 (the sandbox clock only moves forward)', { field: 'seconds', issue: 'must be a number ≥ 0' });
-      }
-      ctx.clock.advance(seconds);
+      const issue = ctx.clock.advanceProblem(seconds);
+      if (issue !== undefined) throw bad('seconds', issue);
+      ctx.clock.advance(seconds as number);
       ctx.housekeeper.run(); // auto-closes and auto-settlements that just fell due happen before we answer
       ctx.wake(); // retries that just fell due go out now
       return { status: 200, body: { now: ctx.clock.nowRfc3339() } };
+    })
+    .add('POST', '/sandbox/reset', async (_req, ctx) => {
+      await ctx.reset();
+      return { status: 200, body: { reset: true, now: ctx.clock.nowRfc3339() } };
     })
 
     // The notification log: v3 notifications and CloudPay callbacks, one outbox, one shape (delivery/view.ts).

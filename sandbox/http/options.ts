@@ -29,6 +29,13 @@ export interface SandboxOptions {
    * names neither (a request naming one of them always gets that one, wxpay-v3.md §3).
    */
   notificationSerial?: 'publicKey' | 'certificate';
+  /**
+   * How much of its logs the sandbox keeps: notifications delivered or given up (with their attempts) and logged
+   * `/v3/*` requests older than `days` of sandbox time, and beyond `attempts` attempts / `requests` requests
+   * (oldest first), are pruned in the background every `everyMs` (and at start). A notification still pending
+   * delivery is never pruned. Defaults: 7 days, 50,000 attempts, 100,000 requests, every 60 s.
+   */
+  retention?: { days?: number; attempts?: number; requests?: number; everyMs?: number };
 }
 
 /** Exactly the ready line of DESIGN.md; the CLI prints `JSON.stringify(info)`. */

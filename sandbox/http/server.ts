@@ -13,7 +13,7 @@ import { Housekeeper } from '../domain/housekeeper';
 import { Messages } from '../domain/messages';
 import { Payments } from '../domain/payments';
 import { DEFAULT_REFUND_SETTLE_SECONDS, Refunds } from '../domain/refunds';
-import { openState } from '../state';
+import { DEFAULT_RETENTION, LogRetention, openState, RetentionLimits } from '../state';
 import { loadOrCreateKeys } from '../state/keys';
 import { NonceCache } from './auth';
 import { certificatesBody } from './certificates';
@@ -42,6 +42,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
   const serialMode = opts.notificationSerial ?? 'publicKey';
   if (serialMode !== 'publicKey' && serialMode !== 'certificate') throw new RangeError("notificationSerial must be 'publicKey' or 'certificate'");
   const timeoutMs = opts.notifyTimeoutMs ?? NOTIFY_TIMEOUT_MS;
+  const retentionLimits = validRetention(opts.retention ?? {});
   const state = openState(dataDir);
   try {
     const merchant = { mchid: keys.mchid, appid: keys.appid };
@@ -71,6 +72,19 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     const housekeeper = new Housekeeper({ state, clock, refunds, events, log });
     const cloudpay = new CloudPay({ state, clock, merchant, payments, refunds, bills, events, wake, log });
     housekeeper.run(); // whatever fell due while the sandbox was stopped (CloudPay already listening)
+    const retention = new LogRetention({
+      outbox: state.outbox, requests: state.requests, limits: retentionLimits, now: () => clock.now(), log,
+      ...(opts.retention?.everyMs !== undefined ? { everyMs: opts.retention.everyMs } : {}),
+    });
+    /** `POST /sandbox/reset`: the sandbox as on its first start, keys kept (see SandboxState.clear). */
+    const reset = (): Promise<void> => sender.whilePaused(() => {
+      state.sql.transaction(() => {
+        state.clear();
+        clock.reset();
+      });
+      housekeeper.run(); // forget deadlines of orders and refunds that are gone
+      log('sandbox reset: orders, refunds, notifications, faults, messages, the request log and the clock offset cleared');
+    });
 
     const platformCertPem = readFileSync(keys.platform.certPath, 'utf8');
     let baseUrl = '';
@@ -91,7 +105,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       requestLog: state.requests,
       log,
     };
-    const control: ControlContext = { state, clock, mchid: merchant.mchid, payments, refunds, bills, settings: emptySettings(), messages, housekeeper, cloudpay, wake };
+    const control: ControlContext = { state, clock, mchid: merchant.mchid, payments, refunds, bills, settings: emptySettings(), messages, housekeeper, cloudpay, wake, reset };
     const controlRoutes = controlRouter();
 
     const server = http.createServer((req, res) => {
@@ -112,6 +126,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
     baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     sender.start();
     housekeeper.start();
+    retention.start();
 
     const info: SandboxReadyInfo = {
       event: 'ready',
@@ -127,7 +142,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       closing ??= (async () => {
         housekeeper.stop();
         cloudpay.close();
-        await sender.stop();
+        await Promise.all([sender.stop(), retention.stop()]);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -165,6 +180,16 @@ function validSettleSeconds(s: number | null | undefined): number | null {
   if (s === null || s === 0) return null;
   if (!Number.isFinite(s) || s < 0) throw new RangeError('refundSettleSeconds must be a number ≥ 0 or null');
   return s;
+}
+
+function validRetention(r: NonNullable<SandboxOptions['retention']>): RetentionLimits {
+  const limits = { days: r.days ?? DEFAULT_RETENTION.days, attempts: r.attempts ?? DEFAULT_RETENTION.attempts, requests: r.requests ?? DEFAULT_RETENTION.requests };
+  if (!Number.isFinite(limits.days) || limits.days <= 0) throw new RangeError('retention.days must be a number > 0');
+  for (const k of ['attempts', 'requests'] as const) {
+    if (!Number.isInteger(limits[k]) || limits[k] < 1) throw new RangeError(`retention.${k} must be an integer ≥ 1`);
+  }
+  if (r.everyMs !== undefined && (!Number.isFinite(r.everyMs) || r.everyMs <= 0)) throw new RangeError('retention.everyMs must be a number > 0');
+  return limits;
 }
 
 function validSchedule(s: readonly number[]): readonly number[] {

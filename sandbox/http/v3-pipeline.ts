@@ -41,7 +41,7 @@ export interface V3PipelineDeps {
  * Serves one `/v3/*` request: read the raw body, authenticate (401 SIGN_ERROR, replays included), apply injected
  * HTTP faults (latency, a probe signature on the answer, an error answer instead of the handling), run the sandbox clock's due work, route, and
  * answer with a body signed by the platform key — errors and 204 included (wxpay-v3.md §8 items 1–2) — plus
- * `Request-ID`. The bill download is the one unsigned answer (§1.7). Every request is logged.
+ * `Request-ID`. The bill download is the one unsigned answer (§1.7). Every request is logged, before it is answered.
  */
 export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3PipelineDeps): Promise<void> {
   const started = performance.now();
@@ -87,24 +87,29 @@ export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3P
   }
   const requestId = newRequestId(internalCode);
   let responseText: string;
+  let headers: Record<string, string>;
+  let payload: string | Buffer;
   if (result.unsignedRaw) {
     responseText = `[${result.unsignedRaw.length} bytes]`;
-    res.writeHead(result.status, { ...result.headers, 'Request-ID': requestId, 'Content-Length': String(result.unsignedRaw.length) });
-    res.end(result.unsignedRaw);
+    headers = { ...result.headers, 'Request-ID': requestId, 'Content-Length': String(result.unsignedRaw.length) };
+    payload = result.unsignedRaw;
   } else {
     responseText = result.body === undefined ? '' : JSON.stringify(result.body);
     const signature = signResponse({ privateKey: d.platform.privateKey, serial: responseSerial(req, d.platform, result.defaultSerial ?? d.defaultSerial), body: responseText });
     if (probe) signature['Wechatpay-Signature'] = `${PROBE_SIGNATURE_PREFIX}${randomBytes(48).toString('base64')}`;
-    res.writeHead(result.status, {
+    headers = {
       ...signature,
       'Request-ID': requestId,
       ...(responseText ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
       'Content-Length': String(Buffer.byteLength(responseText)),
-    });
-    res.end(responseText);
+    };
+    payload = responseText;
   }
   const code = result.status >= 400 && typeof result.body === 'object' && result.body !== null ? String((result.body as { code?: unknown }).code) : undefined;
-  d.requestLog.add({ requestId, method, url, status: result.status, ...(code ? { code } : {}), ...(injected ? { fault: injected } : {}), at, durationMs: Math.round(performance.now() - started), requestBody: bodyText, responseBody: responseText });
+  // Committed to the log before the answer leaves: a request its client saw answered is logged even if the process dies now.
+  await d.requestLog.add({ requestId, method, url, status: result.status, ...(code ? { code } : {}), ...(injected ? { fault: injected } : {}), at, durationMs: Math.round(performance.now() - started), requestBody: bodyText, responseBody: responseText });
+  res.writeHead(result.status, headers);
+  res.end(payload);
 }
 
 /**

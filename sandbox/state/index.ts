@@ -27,9 +27,19 @@ export interface SandboxState {
   messages: MessageStore;
   requests: RequestLog;
   cloudpay: CloudPayStore;
-  /** Writes what is still batched, then closes the database. */
+  /**
+   * Reset: forgets everything the sandbox did — orders, prepay ids, refunds, bills, faults, the outbox and its
+   * attempts, payer messages, the request log, CloudPay's order and refund callbacks — in one transaction. Keeps who
+   * it is: the `meta` values (keys, CloudPay's key and settings; the clock offset is the clock's to reset) and
+   * CloudPay's function registry.
+   */
+  clear(): void;
+  /** Writes the request log's waiting entries, then closes the database. */
   close(): void;
 }
+
+/** The tables {@link SandboxState.clear} empties, children before parents. */
+const ACTIVITY_TABLES = ['outbox_attempts', 'outbox', 'requests', 'faults', 'bill_tokens', 'bills', 'refunds', 'prepay_ids', 'transactions', 'messages', 'cloudpay_orders', 'cloudpay_refunds'] as const;
 
 /** Opens (creating if needed) `dataDir/sandbox.sqlite` in WAL mode and brings its schema up to date. */
 export function openState(dataDir: string): SandboxState {
@@ -57,6 +67,11 @@ export function openState(dataDir: string): SandboxState {
     messages: new MessageStore(sql),
     requests,
     cloudpay: new CloudPayStore(sql, meta),
+    clear() {
+      sql.transaction(() => {
+        for (const table of ACTIVITY_TABLES) sql.prepare(`DELETE FROM ${table}`).run();
+      });
+    },
     close() {
       requests.flush();
       db.close();
@@ -67,3 +82,5 @@ export function openState(dataDir: string): SandboxState {
 export type { Db } from './db';
 export { clip, migrate, Sql } from './db';
 export { MIGRATIONS } from './migrations';
+export { DEFAULT_RETENTION, LogRetention } from './retention';
+export type { RetentionLimits } from './retention';

@@ -12,4 +12,8 @@ export class MetaStore {
   set(key: string, value: string): void {
     this.sql.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
   }
+
+  delete(key: string): void {
+    this.sql.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
 }

@@ -169,4 +169,41 @@ export class OutboxStore {
   attempts(id: string): AttemptRow[] {
     return this.sql.prepare('SELECT * FROM outbox_attempts WHERE notification_id = ? ORDER BY attempt').all(id) as AttemptRow[];
   }
+
+  pendingCount(): number {
+    return (this.sql.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'`).get() as { n: number }).n;
+  }
+
+  /** Every attempt in the log. */
+  attemptTotal(): number {
+    return (this.sql.prepare('SELECT COUNT(*) AS n FROM outbox_attempts').get() as { n: number }).n;
+  }
+
+  /**
+   * Retention, one batch in one transaction: looks at up to `batch` notifications after `afterRowid`, oldest first,
+   * and deletes — with their attempts — the settled ones (delivered or given up) whose last attempt is older than
+   * `before` (sandbox ms), and, while `excessAttempts` > 0, settled ones regardless of age. A pending notification
+   * is never deleted: its attempts are its place in the retry schedule. `done` once nothing further can qualify.
+   */
+  prune(afterRowid: number, before: number, excessAttempts: number, batch: number): { lastRowid: number; deletedAttempts: number; deletedNotifications: number; done: boolean } {
+    return this.sql.transaction(() => {
+      const rows = this.sql.prepare('SELECT rowid, id, status, created_at FROM outbox WHERE rowid > ? ORDER BY rowid LIMIT ?').all(afterRowid, batch) as { rowid: number; id: string; status: DeliveryStatus; created_at: number }[];
+      let lastRowid = afterRowid;
+      let deletedAttempts = 0;
+      let deletedNotifications = 0;
+      for (const n of rows) {
+        // Notifications are appended in time order: past `before`, only the count limit can still delete.
+        if (n.created_at >= before && excessAttempts - deletedAttempts <= 0) return { lastRowid, deletedAttempts, deletedNotifications, done: true };
+        lastRowid = n.rowid;
+        if (n.status === 'pending') continue;
+        const activity = this.sql.prepare('SELECT COUNT(*) AS attempts, MAX(at) AS last FROM outbox_attempts WHERE notification_id = ?').get(n.id) as { attempts: number; last: number | null };
+        if ((activity.last ?? n.created_at) >= before && excessAttempts - deletedAttempts <= 0) continue;
+        this.sql.prepare('DELETE FROM outbox_attempts WHERE notification_id = ?').run(n.id);
+        this.sql.prepare(`DELETE FROM outbox WHERE id = ? AND status != 'pending'`).run(n.id);
+        deletedAttempts += activity.attempts;
+        deletedNotifications += 1;
+      }
+      return { lastRowid, deletedAttempts, deletedNotifications, done: rows.length < batch };
+    });
+  }
 }

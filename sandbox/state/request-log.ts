@@ -15,47 +15,54 @@ export interface LoggedRequest {
   responseBody?: string;
 }
 
-/** Pending entries are written at most this long after the request, or at once when this many are waiting. */
-const FLUSH_MS = 25;
-const FLUSH_ROWS = 256;
-
 /**
- * Every `/v3/*` request the sandbox received, so a test can prove what was (or was not) sent. Entries are written in
- * batches, one transaction per {@link FLUSH_MS} (an autocommitted insert per request cost more than all the rest of
- * the request's bookkeeping, bench/sandbox-roundtrip.ts); `list()` writes what is pending first, so a reader never
- * misses one, and the server flushes before closing the database.
+ * Every `/v3/*` request the sandbox received, so a test can prove what was (or was not) sent.
+ *
+ * Durable before answered: `add()` resolves once the entry is committed, and the pipeline writes the answer only
+ * then, so a request its client saw answered is in the log even if the process is killed the next instant. Group
+ * commit keeps it cheap: the entries added in one turn of the event loop are written in one transaction at the
+ * end of it (an autocommitted insert per request cost more than all the rest of the request's bookkeeping,
+ * bench/sandbox-roundtrip.ts). `close()` of the state writes what is still waiting.
  */
 export class RequestLog {
-  private pending: unknown[][] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private rows: unknown[][] = [];
+  private waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private scheduled = false;
 
   constructor(private readonly sql: Sql) {}
 
-  add(r: LoggedRequest): void {
-    this.pending.push([r.requestId, r.method, r.url, r.status, r.code ?? null, r.fault ?? null, r.at, r.durationMs, clip(r.requestBody), clip(r.responseBody)]);
-    if (this.pending.length >= FLUSH_ROWS) this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
-      this.timer.unref();
+  add(r: LoggedRequest): Promise<void> {
+    this.rows.push([r.requestId, r.method, r.url, r.status, r.code ?? null, r.fault ?? null, r.at, r.durationMs, clip(r.requestBody), clip(r.responseBody)]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
     }
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  /** Writes the pending entries (a no-op once the database is closed). */
+  /** Writes the waiting entries in one transaction and lets their answers go (a no-op once the database is closed). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    const rows = this.pending;
-    this.pending = [];
-    if (rows.length === 0 || !this.sql.open) return;
-    const insert = this.sql.prepare(`INSERT INTO requests (request_id, method, url, status, code, fault, at, duration_ms, request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.sql.transaction(() => {
-      for (const row of rows) insert.run(...row);
-    });
+    this.scheduled = false;
+    const rows = this.rows;
+    const waiting = this.waiting;
+    this.rows = [];
+    this.waiting = [];
+    try {
+      if (rows.length > 0 && this.sql.open) {
+        const insert = this.sql.prepare(`INSERT INTO requests (request_id, method, url, status, code, fault, at, duration_ms, request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+        this.sql.transaction(() => {
+          for (const row of rows) insert.run(...row);
+        });
+      }
+    } catch (err) {
+      for (const w of waiting) w.reject(err);
+      return;
+    }
+    for (const w of waiting) w.resolve();
   }
 
   /** Oldest first; `sinceSeq` pages forward; `last` keeps only the newest that many (a console showing the latest). */
   list(opts: { sinceSeq?: number; limit?: number; last?: number } = {}): Record<string, unknown>[] {
-    this.flush();
     const query = opts.last !== undefined
       ? 'SELECT * FROM (SELECT * FROM requests WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq'
       : 'SELECT * FROM requests WHERE seq > ? ORDER BY seq LIMIT ?';
@@ -79,5 +86,17 @@ export class RequestLog {
         responseBody: r.response_body,
       };
     });
+  }
+
+  /**
+   * Retention: deletes up to `batch` of the oldest entries that are older than `before` (sandbox ms) or beyond the
+   * newest `keep`; returns how many went. Entries are appended in time order, so only the oldest end is looked at.
+   */
+  prune(before: number, keep: number, batch: number): number {
+    const bounds = this.sql.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM requests').get() as { first: number | null; last: number | null };
+    if (bounds.first === null || bounds.last === null) return 0;
+    // seq has no gaps but those of deleted entries, so last − keep bounds the excess from above.
+    const excessUpTo = bounds.last - keep;
+    return this.sql.prepare('DELETE FROM requests WHERE seq < ? AND (seq <= ? OR at < ?)').run(bounds.first + batch, excessUpTo, before).changes;
   }
 }
