@@ -3,7 +3,7 @@ import { MANIFEST, findMethod, MethodName, MethodRow } from './manifest';
 import { callProvider, PaymentProvider, ProviderMethodName, ProviderMethodTypes } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
 import { callServer, ModelsPort, recordClosedOrder, ServerContext, ServerMethodTypes } from './server-methods';
-import { assertValid, findProblems } from '../schemas/validate';
+import { assertValid, findProblems, MAX_INPUT_NESTING, nestsDeeperThan } from '../schemas/validate';
 
 export interface Connector {
   readonly provider: PaymentProvider;
@@ -28,7 +28,7 @@ export function createConnector(provider: PaymentProvider, opts: ConnectorOption
       if (!method) {
         throw new PayError({ code: 'PARAM_ERROR', message: `unknown method "${methodName}"; methods: ${MANIFEST.map((m) => m.name).join(', ')}`, detail: { field: 'methodName', issue: 'unknown' } });
       }
-      const input = params === undefined || params === null ? {} : structuredClone(params);
+      const input = params === undefined || params === null ? {} : copyOfInput(method.name, params);
       assertValid(method.input, input, method.name);
       const output = await dispatch(method, input);
       // Same output whichever backend runs: a provider that drifts from the schema is a bug, said loudly.
@@ -74,6 +74,21 @@ export function createConnector(provider: PaymentProvider, opts: ConnectorOption
   }
 
   return connector;
+}
+
+/**
+ * A copy of the caller's params for validation to fill defaults into. Input nested past any method's shape is
+ * refused before the recursive copy could run out of stack on it; what is not data (a function) is refused too.
+ */
+function copyOfInput(methodName: string, params: unknown): unknown {
+  if (nestsDeeperThan(params, MAX_INPUT_NESTING)) {
+    throw new PayError({ code: 'PARAM_ERROR', retryable: false, message: `${methodName}: the input nests objects or arrays deeper than ${MAX_INPUT_NESTING} levels; a method's input is one flat object`, detail: { field: '(input)', issue: `must nest at most ${MAX_INPUT_NESTING} levels` } });
+  }
+  try {
+    return structuredClone(params);
+  } catch (err) {
+    throw new PayError({ code: 'PARAM_ERROR', retryable: false, message: `${methodName}: the input must be JSON data (${(err as Error).message})`, detail: { field: '(input)', issue: 'must be JSON data' } });
+  }
 }
 
 export type { MethodName };

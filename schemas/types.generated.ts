@@ -6,7 +6,7 @@
  */
 export interface UnifiedOrderInput {
   /**
-   * Shown in the payer's bill; ≤127 chars (v3 description).
+   * Shown in the payer's bill; ≤127 chars (v3 description). No emoji or other characters outside the Basic Multilingual Plane: WeChat Pay accepts 1–3-byte UTF-8 only (wxpay-v3.md §0).
    */
   body: string;
   /**
@@ -22,15 +22,15 @@ export interface UnifiedOrderInput {
    */
   openid?: string;
   /**
-   * Payer IPv4/IPv6 address.
+   * Payer IPv4 or IPv6 address, ≤ 45 characters (wxpay-v3.md §1.1 scene_info.payer_client_ip).
    */
   spbillCreateIp?: string;
   /**
-   * Echoed back in the query and the payment notification; ≤127 chars.
+   * Echoed back in the query and the payment notification; ≤127 chars. No emoji or other characters outside the Basic Multilingual Plane: WeChat Pay accepts 1–3-byte UTF-8 only (wxpay-v3.md §0).
    */
   attach?: string;
   /**
-   * yyyyMMddHHmmss (CloudPay) or RFC 3339 (v3).
+   * yyyyMMddHHmmss (CloudPay, China time) or RFC 3339 with an offset (v3); a time that exists. WeChat Pay clamps it to at least 1 minute from now (wxpay-v3.md §1.1).
    */
   timeExpire?: string;
   goodsTag?: string;
@@ -125,7 +125,7 @@ export interface CloseOrderOutput {
  */
 export interface DownloadBillInput {
   /**
-   * yyyy-MM-dd or yyyyMMdd.
+   * yyyy-MM-dd or yyyyMMdd (one or the other, not mixed); a date that exists.
    */
   billDate: string;
   billType?: 'ALL' | 'SUCCESS' | 'REFUND';
@@ -171,9 +171,12 @@ export interface RefundInput {
    */
   totalFee: number;
   /**
-   * Amount to refund in fen, ≤ what is left to refund.
+   * Amount to refund in fen, ≤ totalFee (wxpay-v3.md §1.4 amount.refund) and ≤ what is left to refund.
    */
   refundFee: number;
+  /**
+   * Why the refund (v3 reason), ≤ 80 chars. No emoji or other characters outside the Basic Multilingual Plane: WeChat Pay accepts 1–3-byte UTF-8 only (wxpay-v3.md §0).
+   */
   refundDesc?: string;
 }
 
@@ -316,7 +319,7 @@ export interface RequestRefundInput {
    */
   refundFee?: number;
   /**
-   * Why the refund, ≤ 80 chars; shown to the payer except on partial refunds ≤ ¥1 (wxpay-v3.md §1.4 reason).
+   * Why the refund, ≤ 80 chars; shown to the payer except on partial refunds ≤ ¥1 (wxpay-v3.md §1.4 reason). No emoji or other characters outside the Basic Multilingual Plane: WeChat Pay accepts 1–3-byte UTF-8 only (wxpay-v3.md §0).
    */
   reason?: string;
 }

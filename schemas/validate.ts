@@ -1,6 +1,7 @@
-import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import Ajv, { ErrorObject, SchemaValidateFunction, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { PayError } from '../wxpay';
+import { fullFormats } from 'ajv-formats/dist/formats';
+import { PayError, parseChinaTime } from '../wxpay';
 
 /**
  * ajv validation that answers in the builder's words: every problem names the field and the rule
@@ -10,6 +11,68 @@ import { PayError } from '../wxpay';
 // strictRequired off: "exactly one of outTradeNo, transactionId" is written as oneOf branches that only list `required`.
 const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, useDefaults: true, allowUnionTypes: true });
 addFormats(ajv);
+
+/** ajv-formats' own ipv4 and ipv6 expressions (both are RegExps), for the one format that accepts either. */
+const IPV4 = fullFormats.ipv4 as RegExp;
+const IPV6 = fullFormats.ipv6 as RegExp;
+
+/**
+ * WeChat Pay's rules on a string that a pattern cannot say, as `format`s the method schemas name. `rule` is what
+ * the error says after the field name.
+ */
+const WXPAY_FORMATS: Record<string, { validate: (text: string) => boolean; rule: string }> = {
+  // Surrogates are how a JavaScript string holds a 4-byte UTF-8 character (or, alone, no character at all).
+  'bmp-text': {
+    validate: (text) => !/[\uD800-\uDFFF]/.test(text),
+    rule: 'must not contain characters outside the Basic Multilingual Plane (emoji): WeChat Pay accepts 1–3-byte UTF-8 only (wxpay-v3.md §0)',
+  },
+  'ip-address': {
+    validate: (text) => IPV4.test(text) || IPV6.test(text),
+    rule: 'must be an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::1 (wxpay-v3.md §1.1 payer_client_ip)',
+  },
+  'calendar-date': {
+    validate: isCalendarDate,
+    rule: 'must be a date that exists (yyyy-MM-dd or yyyyMMdd; no 30 February, no month 13)',
+  },
+  'calendar-date-time': {
+    validate: isCalendarDateTime,
+    rule: 'must be a time that exists (yyyyMMddHHmmss China time, or RFC 3339 with an offset; no 30 February, no hour 24)',
+  },
+};
+for (const [name, f] of Object.entries(WXPAY_FORMATS)) ajv.addFormat(name, { type: 'string', validate: f.validate });
+
+/**
+ * Cross-field rules, as a keyword on the smaller field: `"atMostField": "totalFee"` on refundFee says refundFee ≤
+ * totalFee whenever both are numbers (each one's own type and range are its own keywords' business).
+ */
+const atMostField: SchemaValidateFunction = (other: string, value: number, _parentSchema, data): boolean => {
+  const limit = (data?.parentData as Record<string, unknown> | undefined)?.[other];
+  if (typeof limit !== 'number' || value <= limit) return true;
+  atMostField.errors = [{ keyword: 'atMostField', params: { other, limit } }];
+  return false;
+};
+ajv.addKeyword({ keyword: 'atMostField', type: 'number', schemaType: 'string', errors: true, validate: atMostField });
+
+/** Deepest nesting of objects and arrays an input may have: a method's input is one flat object; deeper ones are refused before anything walks them recursively (structuredClone, JSON.stringify). */
+export const MAX_INPUT_NESTING = 64;
+
+/**
+ * Whether `value` nests objects/arrays deeper than `max` levels. Walks iteratively (any depth is safe to ask
+ * about); a node reached again is walked again only when reached deeper, so shared references and cycles end.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 1 }];
+  const deepestSeen = new Map<object, number>();
+  while (stack.length) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    if ((deepestSeen.get(node) ?? 0) >= depth) continue;
+    deepestSeen.set(node, depth);
+    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
+}
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
@@ -70,8 +133,8 @@ function describeErrors(rootSchema: object, errors: ErrorObject[]): FieldProblem
       out.push(p);
     }
   }
-  // Structural problems (missing/unknown fields) first: they explain the rest.
-  const rank = (p: FieldProblem) => (['required', 'additionalProperties', 'oneOf', 'anyOf'].includes(p.rule) ? 0 : 1);
+  // Structural problems first: they explain the rest. An input that is not an object at all explains everything.
+  const rank = (p: FieldProblem) => (p.field === '(input)' && p.rule === 'type' ? -1 : ['required', 'additionalProperties', 'oneOf', 'anyOf'].includes(p.rule) ? 0 : 1);
   return out.sort((a, b) => rank(a) - rank(b));
 }
 
@@ -110,6 +173,14 @@ function describe(rootSchema: object, field: string, e: ErrorObject, siblings: E
     }
     case 'pattern':
       return { field, rule: 'pattern', message: `${field} must match ${String(p.pattern)}` };
+    case 'format': {
+      // A value whose shape already broke the pattern is told that once; the format speaks about the content.
+      if (siblings.some((s) => s.keyword === 'pattern')) return undefined;
+      const format = String(p.format);
+      return { field, rule: 'format', message: `${field} ${WXPAY_FORMATS[format]?.rule ?? `must be a valid ${format}`}` };
+    }
+    case 'atMostField':
+      return { field, rule: 'atMostField', message: `${field} must be ≤ ${String(p.other)} (${String(p.limit)})` };
     case 'minLength':
       return { field, rule: 'minLength', message: p.limit === 1 ? `${field} must not be empty` : `${field} must be at least ${String(p.limit)} characters` };
     case 'maxLength':
@@ -145,4 +216,26 @@ function schemaAt(root: object, schemaPath: string): unknown {
     node = (node as Record<string, unknown>)[seg];
   }
   return node;
+}
+
+/** yyyy-MM-dd or yyyyMMdd naming a day on the calendar. */
+function isCalendarDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(text);
+  return !!m && dayExists(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+/** yyyyMMddHHmmss (China wall time, v2/CloudPay) or RFC 3339 with an offset (v3), naming a real instant (wxpay-v3.md §0). */
+function isCalendarDateTime(text: string): boolean {
+  if (/^\d{14}$/.test(text)) return parseChinaTime(text) !== undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(text);
+  if (!m) return false;
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])];
+  const offsetOk = m[8] === 'Z' || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return dayExists(Number(m[1]), Number(m[2]), Number(m[3])) && hour <= 23 && minute <= 59 && second <= 59 && offsetOk;
+}
+
+function dayExists(year: number, month: number, day: number): boolean {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return days !== undefined && day >= 1 && day <= days;
 }

@@ -14,7 +14,7 @@ import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxOptions, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
 import { createWorkbenchHandler } from '../workbench/server';
-import { readRawBody, parseJsonBody, sendJson } from './http-json';
+import { readRawBody, parseJsonBody, pathSegments, refuseDeepJson, requestUrl, sendJson } from './http-json';
 import { holdRequestsUntilServed, listenOnDevPort } from './dev-port';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 
@@ -151,20 +151,28 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const told = await fetch(`${sandbox.info.baseUrl}/sandbox/settings`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(consoleSettings) });
     if (!told.ok) throw new Error(`telling the sandbox its settings failed: ${told.status} ${await told.text()}`);
     requests.serve((req, res) => {
-      if (preview(req, res) || workbench(req, res)) return;
-      route(req, res).catch((err) => sendError(res, err));
+      let url: URL;
+      try {
+        url = requestUrl(req, baseUrl);
+        if (preview(req, res) || workbench(req, res)) return;
+      } catch (err) {
+        sendError(res, err);
+        return;
+      }
+      route(req, res, url).catch((err) => sendError(res, err));
     });
-    async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
       // The sandbox clock may have been advanced since the last request (`weda-wxpay trigger clock`).
       await clock.sync();
-      const url = new URL(req.url ?? '/', baseUrl);
-      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      const parts = pathSegments(url.pathname);
       if (req.method === 'POST' && parts[0] === 'connector' && parts.length === 2) {
         const params = parseJsonBody(await readRawBody(req));
         return sendJson(res, 200, await connector.call(parts[1]!, params));
       }
       if (req.method === 'POST' && parts[0] === 'functions' && parts.length === 2) {
-        const answer = await functions.invoke(parts[1]!, { headers: req.headers, rawBody: await readRawBody(req) });
+        const rawBody = await readRawBody(req);
+        refuseDeepJson(rawBody);
+        const answer = await functions.invoke(parts[1]!, { headers: req.headers, rawBody });
         return sendJson(res, answer.status, answer.body);
       }
       if (req.method === 'POST' && parts[0] === 'models' && parts.length === 3) {

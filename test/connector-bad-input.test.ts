@@ -44,6 +44,16 @@ const CASES: Case[] = [
   ['downloadBill', 'bad date pattern', { billDate: '2024/01/01' }, 'billDate', /billDate must match/],
   ['downloadBill', 'bad enum', { billDate: '2024-01-01', billType: 'EVERYTHING' }, 'billType', /billType must be one of ALL, SUCCESS, REFUND/],
   ['downloadBill', 'unknown field', { billDate: '2024-01-01', tarType: 'GZIP' }, 'tarType', /tarType is not a known field/],
+  // WeChat Pay's own rules, checked here so the request is never sent (wxpay-v3.md §0, §1.1, §1.4).
+  ['unifiedOrder', '4-byte character (emoji)', { ...okUnified, body: 'goods😀' }, 'body', /body must not contain characters outside the Basic Multilingual Plane \(emoji\)/],
+  ['unifiedOrder', 'payer IP not an address', { ...okUnified, spbillCreateIp: '999.999.999.999' }, 'spbillCreateIp', /spbillCreateIp must be an IPv4 or IPv6 address/],
+  ['unifiedOrder', 'expiry not a real time', { ...okUnified, timeExpire: '20240230120000' }, 'timeExpire', /timeExpire must be a time that exists/],
+  ['refund', 'refundFee above totalFee', { ...okRefund, refundFee: 101 }, 'refundFee', /refundFee must be ≤ totalFee \(100\)/],
+  ['refund', '4-byte character (emoji)', { ...okRefund, refundDesc: '😀' }, 'refundDesc', /refundDesc must not contain characters outside the Basic Multilingual Plane/],
+  ['downloadBill', 'mixed date formats', { billDate: '2024-0101' }, 'billDate', /billDate must match/],
+  ['downloadBill', 'not a real date', { billDate: '2024-02-30' }, 'billDate', /billDate must be a date that exists/],
+  ['checkout', '4-byte character (emoji)', { goodsId: 'g1', openid: 'o😀' }, 'openid', /openid must not contain characters outside the Basic Multilingual Plane/],
+  ['requestRefund', '4-byte character (emoji)', { orderNo: 'ORDER000001', reason: '😀' }, 'reason', /reason must not contain characters outside the Basic Multilingual Plane/],
 ];
 
 let t: TestDev;
@@ -82,6 +92,12 @@ it('lists every problem in detail.problems, structural ones first', async () => 
   expect(fields.slice(0, 2).sort()).toEqual(['body', 'extra']);
   expect(fields).toEqual(expect.arrayContaining(['outTradeNo', 'totalFee']));
   expect(err.message).toMatch(/\(and 3 more\)$/);
+});
+
+it('says first that an input is not an object at all', async () => {
+  const err: any = await connectors.v3.call('queryOrder', ['ORDER000001']).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'PARAM_ERROR', detail: { field: '(input)', issue: 'type' } });
+  expect(err.message).toMatch(/^queryOrder: \(input\) must be an object/);
 });
 
 it('refuses an unknown method by name', async () => {

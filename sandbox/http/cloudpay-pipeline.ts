@@ -5,8 +5,8 @@ import type { SandboxClock } from '../domain/clock';
 import type { Housekeeper } from '../domain/housekeeper';
 import { newRequestId } from '../domain/ids';
 import type { RequestLog } from '../state/request-log';
-import { decodeUtf8, isLoopback, readBody } from './body';
-import { splitUrl } from './router';
+import { decodeUtf8, isLoopback, jsonNestsTooDeep, MAX_JSON_NESTING, readBody } from './body';
+import { decodePathSegment, splitUrl } from './router';
 
 export interface CloudPayPipelineDeps {
   cloudpay: CloudPay;
@@ -39,7 +39,8 @@ export async function handleCloudPay(req: IncomingMessage, res: ServerResponse, 
       d.housekeeper.maybeRun(); // what the sandbox clock made due is visible before we answer, as on the v3 API
       const header = req.headers['x-wx-openid'];
       const openid = Array.isArray(header) ? header[0] : header;
-      answer = await d.cloudpay.call(decodeURIComponent(path.slice('/cloudpay/'.length)), body, openid);
+      if (jsonNestsTooDeep(body)) throw new SandboxError(400, 'INVALID_PARAM', `request data nests JSON objects/arrays deeper than ${MAX_JSON_NESTING} levels`);
+      answer = await d.cloudpay.call(decodePathSegment(path.slice('/cloudpay/'.length), 'apiName'), body, openid);
     }
   } catch (err) {
     if (!(err instanceof SandboxError)) d.log(`cloudpay: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

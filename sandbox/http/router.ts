@@ -53,7 +53,7 @@ export class Router<C> {
         const seg = r.segments[i]!;
         if (seg.startsWith(':')) {
           if (parts[i] === '') ok = false;
-          else params[seg.slice(1)] = decodeSegment(parts[i]!, seg.slice(1));
+          else params[seg.slice(1)] = decodePathSegment(parts[i]!, seg.slice(1));
         } else ok = seg === parts[i];
       }
       if (ok) return { handler: r.handler, params };
@@ -62,7 +62,8 @@ export class Router<C> {
   }
 }
 
-function decodeSegment(segment: string, name: string): string {
+/** decodeURIComponent for one path segment: malformed percent-encoding is the client's 400, naming the parameter. */
+export function decodePathSegment(segment: string, name: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
