@@ -1,9 +1,9 @@
-import { PayError } from '../wxpay';
+import { MAX_JSON_NESTING, nestsDeeperThan, PayError } from '../wxpay';
 import { MANIFEST, findMethod, MethodName, MethodRow } from './manifest';
 import { callProvider, PaymentProvider, ProviderMethodName, ProviderMethodTypes } from './providers/provider';
 import { DEFAULT_RETRY, RetryPolicy, withRetry } from './retry';
 import { callServer, ModelsPort, recordClosedOrder, ServerContext, ServerMethodTypes } from './server-methods';
-import { assertValid, findProblems, MAX_INPUT_NESTING, nestsDeeperThan } from '../schemas/validate';
+import { assertValid, findProblems } from '../schemas/validate';
 
 export interface Connector {
   readonly provider: PaymentProvider;
@@ -81,8 +81,8 @@ export function createConnector(provider: PaymentProvider, opts: ConnectorOption
  * refused before the recursive copy could run out of stack on it; what is not data (a function) is refused too.
  */
 function copyOfInput(methodName: string, params: unknown): unknown {
-  if (nestsDeeperThan(params, MAX_INPUT_NESTING)) {
-    throw new PayError({ code: 'PARAM_ERROR', retryable: false, message: `${methodName}: the input nests objects or arrays deeper than ${MAX_INPUT_NESTING} levels; a method's input is one flat object`, detail: { field: '(input)', issue: `must nest at most ${MAX_INPUT_NESTING} levels` } });
+  if (nestsDeeperThan(params, MAX_JSON_NESTING)) {
+    throw new PayError({ code: 'PARAM_ERROR', retryable: false, message: `${methodName}: the input nests objects or arrays deeper than ${MAX_JSON_NESTING} levels; a method's input is one flat object`, detail: { field: '(input)', issue: `must nest at most ${MAX_JSON_NESTING} levels` } });
   }
   try {
     return structuredClone(params);

@@ -53,27 +53,6 @@ const atMostField: SchemaValidateFunction = (other: string, value: number, _pare
 };
 ajv.addKeyword({ keyword: 'atMostField', type: 'number', schemaType: 'string', errors: true, validate: atMostField });
 
-/** Deepest nesting of objects and arrays an input may have: a method's input is one flat object; deeper ones are refused before anything walks them recursively (structuredClone, JSON.stringify). */
-export const MAX_INPUT_NESTING = 64;
-
-/**
- * Whether `value` nests objects/arrays deeper than `max` levels. Walks iteratively (any depth is safe to ask
- * about); a node reached again is walked again only when reached deeper, so shared references and cycles end.
- */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 1 }];
-  const deepestSeen = new Map<object, number>();
-  while (stack.length) {
-    const { node, depth } = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > max) return true;
-    if ((deepestSeen.get(node) ?? 0) >= depth) continue;
-    deepestSeen.set(node, depth);
-    for (const child of Object.values(node)) stack.push({ node: child, depth: depth + 1 });
-  }
-  return false;
-}
-
 const compiled = new WeakMap<object, ValidateFunction>();
 
 function compile(schema: object): ValidateFunction {

@@ -1,5 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { MAX_INPUT_NESTING } from '../schemas/validate';
+import { jsonTextNestsDeeperThan, MAX_JSON_NESTING } from '../wxpay';
 
 /** Largest body the dev server accepts; notifications and connector calls are a few KiB. */
 const MAX_BODY_BYTES = 1 << 20;
@@ -32,24 +32,14 @@ export function parseJsonBody(raw: Buffer): unknown {
 }
 
 /**
- * Refuses JSON text that nests arrays/objects deeper than any request here needs (MAX_INPUT_NESTING), before
+ * Refuses JSON text that nests arrays/objects deeper than any request here needs (MAX_JSON_NESTING), before
  * anything parses or walks it: what handles the parsed value (structuredClone, JSON.stringify, validation) is
  * recursive and would run out of stack. A linear count of brackets outside strings, not a parser: text that is
  * not JSON passes here and is refused (or not) by whoever parses it.
  */
 export function refuseDeepJson(text: string | Buffer): void {
-  const s = typeof text === 'string' ? text : text.toString('utf8');
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_INPUT_NESTING) throw unreadable(400, `request body nests JSON objects or arrays deeper than ${MAX_INPUT_NESTING} levels`);
-    } else if (c === 0x7d || c === 0x5d) depth--;
+  if (jsonTextNestsDeeperThan(typeof text === 'string' ? text : text.toString('utf8'))) {
+    throw unreadable(400, `request body nests JSON objects or arrays deeper than ${MAX_JSON_NESTING} levels`);
   }
 }
 

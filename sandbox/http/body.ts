@@ -1,4 +1,5 @@
 import { IncomingMessage } from 'node:http';
+import { jsonTextNestsDeeperThan, MAX_JSON_NESTING } from '../../wxpay';
 import { SandboxError } from '../domain/errors';
 
 /** Largest request body accepted; v3 bodies are a few KB. */
@@ -33,32 +34,11 @@ export function decodeUtf8(bytes: Buffer): string {
 }
 
 /** Deepest nesting of JSON objects/arrays a request body may have; WeChat Pay's bodies nest a few levels. */
-export const MAX_JSON_NESTING = 64;
-
-/**
- * Whether JSON text nests objects/arrays deeper than MAX_JSON_NESTING: a linear count of brackets outside strings,
- * not a parser, so a hostile body is refused before anything recursive (validation, canonical JSON) walks it.
- */
-export function jsonNestsTooDeep(text: string): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_JSON_NESTING) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
-}
 
 /** Parses a JSON body; an empty, malformed or too deeply nested body is a PARAM_ERROR. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new SandboxError(400, 'PARAM_ERROR', '请求体为空', { location: 'body', issue: 'a JSON body is required' });
-  if (jsonNestsTooDeep(text)) {
+  if (jsonTextNestsDeeperThan(text)) {
     throw new SandboxError(400, 'PARAM_ERROR', `请求体JSON嵌套过深（超过${MAX_JSON_NESTING}层）`, { location: 'body', issue: `JSON objects/arrays nest deeper than ${MAX_JSON_NESTING} levels` });
   }
   try {

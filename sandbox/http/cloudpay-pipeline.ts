@@ -1,3 +1,4 @@
+import { jsonTextNestsDeeperThan, MAX_JSON_NESTING } from '../../wxpay';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { CloudPay, CloudPayAnswer, platformError } from '../cloudpay';
 import { SandboxError } from '../domain/errors';
@@ -5,7 +6,7 @@ import type { SandboxClock } from '../domain/clock';
 import type { Housekeeper } from '../domain/housekeeper';
 import { newRequestId } from '../domain/ids';
 import type { RequestLog } from '../state/request-log';
-import { decodeUtf8, isLoopback, jsonNestsTooDeep, MAX_JSON_NESTING, readBody } from './body';
+import { decodeUtf8, isLoopback, readBody } from './body';
 import { decodePathSegment, splitUrl } from './router';
 
 export interface CloudPayPipelineDeps {
@@ -39,7 +40,7 @@ export async function handleCloudPay(req: IncomingMessage, res: ServerResponse, 
       d.housekeeper.maybeRun(); // what the sandbox clock made due is visible before we answer, as on the v3 API
       const header = req.headers['x-wx-openid'];
       const openid = Array.isArray(header) ? header[0] : header;
-      if (jsonNestsTooDeep(body)) throw new SandboxError(400, 'INVALID_PARAM', `request data nests JSON objects/arrays deeper than ${MAX_JSON_NESTING} levels`);
+      if (jsonTextNestsDeeperThan(body)) throw new SandboxError(400, 'INVALID_PARAM', `request data nests JSON objects/arrays deeper than ${MAX_JSON_NESTING} levels`);
       answer = await d.cloudpay.call(decodePathSegment(path.slice('/cloudpay/'.length), 'apiName'), body, openid);
     }
   } catch (err) {
