@@ -35,8 +35,8 @@ export type JsonRecord = Record<string, unknown>;
 const SYSTEM_SET: ReadonlySet<string> = new Set<string>(SYSTEM_FIELDS);
 export const isSystemField = (f: string): boolean => SYSTEM_SET.has(f);
 
-function schemaViolation(message: string): WedaModelError {
-  return new WedaModelError(WedaErrorCode.SchemaViolation, message);
+function schemaViolation(model: string, field: string, message: string): WedaModelError {
+  return new WedaModelError(WedaErrorCode.SchemaViolation, message, { model, field });
 }
 
 /** Checked once when the store opens: a bad definition is a configuration error, not a runtime one. */
@@ -105,15 +105,15 @@ export function checkRecord(
     if (!isJsonValue(value)) throw invalidParam(`${at} must be a JSON value (got ${describe(value)}); dates are stored as ms numbers`);
     if (def) {
       const fd = def.properties[field];
-      if (!fd || !isPlainObject(fd)) throw schemaViolation(`${model}.${field} is not a field of model "${model}" (${at})`);
+      if (!fd || !isPlainObject(fd)) throw schemaViolation(model, field, `${model}.${field} is not a field of model "${model}" (${at})`);
       const types = [fd.type].flat() as string[];
       const required = (def.required ?? []).includes(field);
       if (value === null) {
-        if (required) throw schemaViolation(`${model}.${field} is required and must not be null (${at})`);
+        if (required) throw schemaViolation(model, field, `${model}.${field} is required and must not be null (${at})`);
       } else if (!types.some((t) => hasType(value, t))) {
-        throw schemaViolation(`${model}.${field} must be of type ${types.join('|')} (got ${describe(value)}) (${at})`);
+        throw schemaViolation(model, field, `${model}.${field} must be of type ${types.join('|')} (got ${describe(value)}) (${at})`);
       } else if (Array.isArray(fd.enum) && !fd.enum.includes(value)) {
-        throw schemaViolation(`${model}.${field} must be one of ${JSON.stringify(fd.enum)} (got ${describe(value)}) (${at})`);
+        throw schemaViolation(model, field, `${model}.${field} must be one of ${JSON.stringify(fd.enum)} (got ${describe(value)}) (${at})`);
       }
     }
     out[field] = value;
@@ -121,7 +121,7 @@ export function checkRecord(
   if (def && mode === 'create') {
     for (const r of def.required ?? []) {
       if (isSystemField(r)) continue;
-      if (out[r] === undefined || out[r] === null) throw schemaViolation(`${model}.${r} is required (${path}.${r} is missing)`);
+      if (out[r] === undefined || out[r] === null) throw schemaViolation(model, r, `${model}.${r} is required (${path}.${r} is missing)`);
     }
   }
   return out;

@@ -39,6 +39,9 @@ export function assertFieldName(field: unknown, path: string): asserts field is 
   }
 }
 
+/** How a compiled where reads a field (`path` names it in errors); a store may read some fields from columns. */
+export type FieldSql = (field: string, path: string) => string;
+
 /** SQL expression reading a field: a real column for system fields, json_extract otherwise. */
 export function fieldExpr(field: string, path: string): string {
   assertFieldName(field, path);
@@ -128,8 +131,11 @@ function join(parts: Sql[], glue: 'AND' | 'OR'): Sql {
   return { sql: parts.map((p) => `(${p.sql})`).join(` ${glue} `), params: parts.flatMap((p) => p.params) };
 }
 
-/** Compiles a V2 where object; `undefined`/`{}` compile to TRUE. `path` names the param in errors. */
-export function compileWhereV2(where: unknown, path = 'filter.where'): Sql {
+/**
+ * Compiles a V2 where object; `undefined`/`{}` compile to TRUE. `path` names the param in errors; `field`
+ * reads a field (default `fieldExpr`).
+ */
+export function compileWhereV2(where: unknown, path = 'filter.where', field: FieldSql = fieldExpr): Sql {
   if (where === undefined || where === null) return TRUE_SQL;
   if (!isPlainObject(where)) throw invalidParam(`${path} must be an object (got ${describe(where)})`);
   const parts: Sql[] = [];
@@ -140,13 +146,13 @@ export function compileWhereV2(where: unknown, path = 'filter.where'): Sql {
       if (!Array.isArray(value) || value.length === 0) throw invalidParam(`${at} must be a non-empty array of where objects`);
       const subs = value.map((w, i) => {
         if (!hasConditions(w)) throw invalidParam(`${at}[${i}] must be a where object with at least one condition`);
-        return compileWhereV2(w, `${at}[${i}]`);
+        return compileWhereV2(w, `${at}[${i}]`, field);
       });
       parts.push(join(subs, key === '$and' ? 'AND' : 'OR'));
       continue;
     }
     if (key.startsWith('$')) throw invalidParam(`${at}: unknown logical operator (supported: $and $or)`);
-    const x = fieldExpr(key, at);
+    const x = field(key, at);
     if (isPlainObject(value)) {
       const ops = Object.entries(value).filter(([, v]) => v !== undefined);
       if (ops.length === 0) throw invalidParam(`${at} must hold at least one operator (${V2_OPERATORS.join(' ')})`);

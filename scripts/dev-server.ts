@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 import { httpStatusFor, PayError } from '../wxpay';
 import { createConnector, createProvider, Connector } from '../connector';
 import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, functionNames } from '../config';
+import { buildModelDefinitions } from '../datasources/models';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
@@ -73,8 +74,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const userConfig = readUserConfig(opts.configPath);
   fs.mkdirSync(opts.dataDir, { recursive: true });
   const sandbox = await startSandbox({ dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log, ...(opts.refundSettleSeconds !== undefined ? { refundSettleSeconds: opts.refundSettleSeconds } : {}) });
-  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models') });
   const server = http.createServer();
+  let openedStore: ModelStore | undefined;
   try {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', () => resolve()));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -83,6 +84,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
     const devConfig = sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider);
     const resolved = resolveConfig(devConfig, { baseDir: opts.dataDir });
+    // The local environment's data models, enforced: the generated ones under the configured names and field mapping.
+    const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models'), models: buildModelDefinitions(resolved.orders) });
+    openedStore = store;
     // CloudPay pointed at the sandbox: the connector and the functions share this one `cloud.cloudPay` stand-in.
     const cloudPay = createHttpCloudPay(sandbox.info.baseUrl);
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
@@ -146,7 +150,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   } catch (err) {
     server.close();
     await sandbox.close();
-    await store.close();
+    await openedStore?.close();
     throw err;
   }
 }
