@@ -44,6 +44,8 @@ export interface SqliteStoreOptions {
   now?: () => number;
   /** How long a writer waits for another process's lock, default 5000 ms. */
   busyTimeoutMs?: number;
+  /** Called with every SQL statement run, bound values written in (to see which index a lookup uses). */
+  trace?: (sql: string) => void;
 }
 
 export function modelsFile(dataDir: string, envType: EnvType): string {
@@ -318,7 +320,7 @@ class SqliteModelStore implements ModelStore {
     if (!conn) {
       const timeout = this.opts.busyTimeoutMs ?? 5000;
       const file = modelsFile(this.opts.dataDir, envType);
-      const db = new Database(file, { timeout });
+      const db = new Database(file, { timeout, ...(this.opts.trace ? { verbose: (sql: unknown) => this.opts.trace!(String(sql)) } : {}) });
       db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
