@@ -128,7 +128,13 @@ function operator(x: string, op: string, v: unknown, path: string): Sql {
 
 function join(parts: Sql[], glue: 'AND' | 'OR'): Sql {
   if (parts.length === 1) return parts[0]!;
-  return { sql: parts.map((p) => `(${p.sql})`).join(` ${glue} `), params: parts.flatMap((p) => p.params) };
+  let sql = '';
+  const params: SqlValue[] = [];
+  for (const p of parts) {
+    sql += sql === '' ? `(${p.sql})` : ` ${glue} (${p.sql})`;
+    for (const v of p.params) params.push(v);
+  }
+  return { sql, params };
 }
 
 /**
@@ -139,7 +145,8 @@ export function compileWhereV2(where: unknown, path = 'filter.where', field: Fie
   if (where === undefined || where === null) return TRUE_SQL;
   if (!isPlainObject(where)) throw invalidParam(`${path} must be an object (got ${describe(where)})`);
   const parts: Sql[] = [];
-  for (const [key, value] of Object.entries(where)) {
+  for (const key of Object.keys(where)) {
+    const value = where[key];
     if (value === undefined) continue;
     const at = `${path}.${key}`;
     if (key === '$and' || key === '$or') {
@@ -154,12 +161,14 @@ export function compileWhereV2(where: unknown, path = 'filter.where', field: Fie
     if (key.startsWith('$')) throw invalidParam(`${at}: unknown logical operator (supported: $and $or)`);
     const x = field(key, at);
     if (isPlainObject(value)) {
-      const ops = Object.entries(value).filter(([, v]) => v !== undefined);
-      if (ops.length === 0) throw invalidParam(`${at} must hold at least one operator (${V2_OPERATORS.join(' ')})`);
-      for (const [op, v] of ops) {
+      const before = parts.length;
+      for (const op of Object.keys(value)) {
+        const v = value[op];
+        if (v === undefined) continue;
         if (!OPERATOR_SET.has(op)) throw invalidParam(`${at}: unknown operator "${op}" (supported: ${V2_OPERATORS.join(' ')})`);
         parts.push(operator(x, op, v, `${at}.${op}`));
       }
+      if (parts.length === before) throw invalidParam(`${at} must hold at least one operator (${V2_OPERATORS.join(' ')})`);
     } else {
       parts.push(operator(x, '$eq', value, at)); // a bare value means $eq
     }
