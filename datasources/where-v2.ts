@@ -1,8 +1,8 @@
 /**
- * V2 `filter.where` (weda.md §2.2) → a parameterised SQLite condition over the schemaless table
- * (`_id`, `data` JSON, `createdAt`, `updatedAt`). Values are always bound; field names are checked
- * against NAME_RE, which is what makes them safe inside the literal JSON path `'$.field'` (a literal
- * path, not a bound one, so expression indexes on `json_extract(data,'$.field')` can be used).
+ * V2 `filter.where` (weda.md §2.2) → a parameterised SQLite condition over a model's table (`_id`, `data`
+ * JSON, `createdAt`, `updatedAt`, and the SQLite store's mirror column per indexed field, which its `FieldSql`
+ * reads instead of the JSON). Values are always bound; field names are checked against NAME_RE, which is what
+ * makes them safe inside the literal JSON path `'$.field'` and in a column name.
  *
  * Semantics (SQLite has no coercion here, so types matter: status 2 ≠ "2"):
  * - `$eq`/`$neq` with null test for a missing/null field; `$neq` also matches missing fields.
