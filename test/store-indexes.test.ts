@@ -15,7 +15,7 @@ import type { CloudPayApi } from '../connector';
 import { createLocalFunctionHost } from '../callbacks/local-host';
 import type { ModelDefinition } from '../datasources/definitions';
 import { buildModelDefinitions } from '../datasources/models';
-import { modelsFile, openSqliteStore } from '../datasources/sqlite-store';
+import { modelsFile, openSqliteStore, tableLayout } from '../datasources/sqlite-store';
 import { createWeda, type ModelStore } from '../datasources/weda';
 import { cloudPayRefundEvent } from './helpers/callback-harness';
 
@@ -56,21 +56,28 @@ function plans(file: string, statements: string[]): Array<{ sql: string; plan: s
 }
 
 describe('the indexes the definitions ask for', () => {
-  test('generated models: orderNo unique; status, openid, refundNo and onSale with createdAt; on mirror columns', async () => {
+  test('generated models: a unique index per x-unique field, one with createdAt per indexed field, on mirror columns; none else', async () => {
     const dir = tempDir();
+    const definitions = buildModelDefinitions();
     const store = openSqliteStore({ dataDir: dir });
     try {
-      for (const name of ['orders', 'goods']) await store.callModel({ name, methodName: 'wedaGetRecordsV2', params: {} });
+      for (const name of Object.keys(definitions)) await store.callModel({ name, methodName: 'wedaGetRecordsV2', params: {} });
     } finally {
       store.close();
     }
-    expect(indexesOf(modelsFile(dir, 'prod'), 'm_orders')).toEqual([
-      { name: 'ix_orders__openid', unique: false, columns: ['f_openid', 'createdAt'] },
-      { name: 'ix_orders__refundNo', unique: false, columns: ['f_refundNo', 'createdAt'] },
-      { name: 'ix_orders__status', unique: false, columns: ['f_status', 'createdAt'] },
-      { name: 'ux_orders__orderNo', unique: true, columns: ['f_orderNo'] },
-    ]);
-    expect(indexesOf(modelsFile(dir, 'prod'), 'm_goods')).toEqual([{ name: 'ix_goods__onSale', unique: false, columns: ['f_onSale', 'createdAt'] }]);
+    for (const [model, def] of Object.entries(definitions)) {
+      const expected = Object.entries(def.properties).flatMap(([field, fd]): IndexInfo[] => {
+        if (fd['x-unique'] === true) return [{ name: `ux_${model}__${field}`, unique: true, columns: [`f_${field}`] }];
+        if (fd['x-index'] === true) return [{ name: `ix_${model}__${field}`, unique: false, columns: [`f_${field}`, 'createdAt'] }];
+        return [];
+      }).sort((a, b) => a.name.localeCompare(b.name));
+      expect({ model, indexes: indexesOf(modelsFile(dir, 'prod'), `m_${model}`) }).toEqual({ model, indexes: expected });
+    }
+    // The ones the callbacks and reconcile rely on.
+    const orders = indexesOf(modelsFile(dir, 'prod'), 'm_orders');
+    expect(orders).toContainEqual({ name: 'ux_orders__orderNo', unique: true, columns: ['f_orderNo'] });
+    expect(orders).toContainEqual({ name: 'ix_orders__status', unique: false, columns: ['f_status', 'createdAt'] });
+    expect(indexesOf(modelsFile(dir, 'prod'), 'm_goods')).toContainEqual({ name: 'ix_goods__onSale', unique: false, columns: ['f_onSale', 'createdAt'] });
   });
 
   test("the seed tutorial's mapping: the unique index is on ddh, the status index on zfzt", async () => {
@@ -218,9 +225,11 @@ describe('bringing a data directory to the layout on first use', () => {
     } finally {
       store.close();
     }
-    expect(indexesOf(file, 'm_orders').map((i) => [i.name, i.columns.join(',')])).toEqual([
-      ['ix_orders__openid', 'f_openid,createdAt'], ['ix_orders__refundNo', 'f_refundNo,createdAt'], ['ix_orders__status', 'f_status,createdAt'], ['ux_orders__orderNo', 'f_orderNo'],
-    ]);
+    const indexes = indexesOf(file, 'm_orders');
+    expect(indexes.map((i) => i.name).sort()).toEqual([...tableLayout('orders', buildModelDefinitions().orders!).indexes.keys()].sort());
+    expect(indexes).toContainEqual({ name: 'ux_orders__orderNo', unique: true, columns: ['f_orderNo'] });
+    expect(indexes).toContainEqual({ name: 'ix_orders__status', unique: false, columns: ['f_status', 'createdAt'] });
+    expect(indexes.every((i) => String(i.columns[0]).startsWith('f_'))).toBe(true); // no expression index on data is left
     const lookup = statements.filter((s) => s.startsWith('SELECT _id') && s.includes('"f_orderNo" = '));
     expect(plans(file, lookup).map((p) => p.plan)).toEqual(['SEARCH m_orders USING INDEX ux_orders__orderNo (f_orderNo=?)']);
   });
