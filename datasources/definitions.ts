@@ -35,8 +35,8 @@ export type JsonRecord = Record<string, unknown>;
 const SYSTEM_SET: ReadonlySet<string> = new Set<string>(SYSTEM_FIELDS);
 export const isSystemField = (f: string): boolean => SYSTEM_SET.has(f);
 
-function schemaViolation(message: string): WedaModelError {
-  return new WedaModelError(WedaErrorCode.SchemaViolation, message);
+function schemaViolation(model: string, field: string, message: string): WedaModelError {
+  return new WedaModelError(WedaErrorCode.SchemaViolation, message, { model, field });
 }
 
 /** Checked once when the store opens: a bad definition is a configuration error, not a runtime one. */
@@ -78,6 +78,28 @@ function hasType(v: unknown, t: string): boolean {
   }
 }
 
+/** A field's rules, read once per definition (checkRecord runs on every write). */
+interface FieldRule {
+  types: readonly string[];
+  required: boolean;
+  enum: readonly unknown[] | undefined;
+}
+const rulesByDefinition = new WeakMap<ModelDefinition, Map<string, FieldRule>>();
+
+function rulesOf(def: ModelDefinition): Map<string, FieldRule> {
+  let rules = rulesByDefinition.get(def);
+  if (!rules) {
+    const required = new Set(def.required ?? []);
+    rules = new Map();
+    for (const [field, fd] of Object.entries(def.properties)) {
+      if (!isPlainObject(fd)) continue;
+      rules.set(field, { types: [fd.type].flat() as string[], required: required.has(field), enum: Array.isArray(fd.enum) ? fd.enum : undefined });
+    }
+    rulesByDefinition.set(def, rules);
+  }
+  return rules;
+}
+
 /**
  * Returns the record to store: undefined values dropped, system fields (`_id`, `createdAt`, `updatedAt`)
  * removed — they are the store's to set (weda.md §2.3) — except `_id` on create, which may be given.
@@ -91,29 +113,29 @@ export function checkRecord(
   path: string,
 ): JsonRecord {
   if (!isPlainObject(record)) throw invalidParam(`${path} must be an object of fields (got ${describe(record)})`);
+  const rules = def && rulesOf(def);
   const out: JsonRecord = {};
-  for (const [field, value] of Object.entries(record)) {
+  for (const field of Object.keys(record)) {
+    const value = record[field];
     if (value === undefined) continue;
-    const at = `${path}.${field}`;
-    if (!NAME_RE.test(field)) throw invalidParam(`${at}: field name must match ${NAME_RE.source}`);
+    if (!NAME_RE.test(field)) throw invalidParam(`${path}.${field}: field name must match ${NAME_RE.source}`);
     if (field === '_id' && mode === 'create') {
-      if (typeof value !== 'string' || value === '') throw invalidParam(`${at} must be a non-empty string`);
+      if (typeof value !== 'string' || value === '') throw invalidParam(`${path}.${field} must be a non-empty string`);
       out._id = value;
       continue;
     }
     if (isSystemField(field)) continue; // read-only system field: ignored, never overwritten
-    if (!isJsonValue(value)) throw invalidParam(`${at} must be a JSON value (got ${describe(value)}); dates are stored as ms numbers`);
-    if (def) {
-      const fd = def.properties[field];
-      if (!fd || !isPlainObject(fd)) throw schemaViolation(`${model}.${field} is not a field of model "${model}" (${at})`);
-      const types = [fd.type].flat() as string[];
-      const required = (def.required ?? []).includes(field);
+    if (!isJsonValue(value)) throw invalidParam(`${path}.${field} must be a JSON value (got ${describe(value)}); dates are stored as ms numbers`);
+    if (rules) {
+      const at = (): string => `${path}.${field}`;
+      const rule = rules.get(field);
+      if (!rule) throw schemaViolation(model, field, `${model}.${field} is not a field of model "${model}" (${at()})`);
       if (value === null) {
-        if (required) throw schemaViolation(`${model}.${field} is required and must not be null (${at})`);
-      } else if (!types.some((t) => hasType(value, t))) {
-        throw schemaViolation(`${model}.${field} must be of type ${types.join('|')} (got ${describe(value)}) (${at})`);
-      } else if (Array.isArray(fd.enum) && !fd.enum.includes(value)) {
-        throw schemaViolation(`${model}.${field} must be one of ${JSON.stringify(fd.enum)} (got ${describe(value)}) (${at})`);
+        if (rule.required) throw schemaViolation(model, field, `${model}.${field} is required and must not be null (${at()})`);
+      } else if (!rule.types.some((t) => hasType(value, t))) {
+        throw schemaViolation(model, field, `${model}.${field} must be of type ${rule.types.join('|')} (got ${describe(value)}) (${at()})`);
+      } else if (rule.enum && !rule.enum.includes(value)) {
+        throw schemaViolation(model, field, `${model}.${field} must be one of ${JSON.stringify(rule.enum)} (got ${describe(value)}) (${at()})`);
       }
     }
     out[field] = value;
@@ -121,7 +143,7 @@ export function checkRecord(
   if (def && mode === 'create') {
     for (const r of def.required ?? []) {
       if (isSystemField(r)) continue;
-      if (out[r] === undefined || out[r] === null) throw schemaViolation(`${model}.${r} is required (${path}.${r} is missing)`);
+      if (out[r] === undefined || out[r] === null) throw schemaViolation(model, r, `${model}.${r} is required (${path}.${r} is missing)`);
     }
   }
   return out;

@@ -7,7 +7,7 @@
 import { checkRecord, type JsonRecord, type ModelDefinition } from './definitions';
 import { WedaErrorCode, WedaModelError, invalidParam, isPlainObject } from './weda';
 import { compileWhereV1, v1WhereToV2 } from './where-v1';
-import { assertFieldName, compileWhereV2, describe, hasConditions, type Sql, type WhereV2 } from './where-v2';
+import { assertFieldName, compileWhereV2, describe, fieldExpr, hasConditions, type FieldSql, type Sql, type WhereV2 } from './where-v2';
 
 export interface OrderTerm {
   field: string;
@@ -31,6 +31,8 @@ export interface FindOptions {
 export interface ModelOps {
   readonly model: string;
   readonly def: ModelDefinition | undefined;
+  /** How a where or an order reads a field of this model (the SQLite store reads indexed fields from columns). */
+  readonly fieldSql: FieldSql;
   /** Inserts all records or none; returns their ids. */
   insert(records: JsonRecord[]): string[];
   find(where: Sql, opts?: FindOptions): StoredRecord[];
@@ -92,7 +94,7 @@ export function v1ItemWhere(params: Params): WhereV2 {
 }
 
 /** Checks `params.filter` (and refuses an empty where when `required`); returns the compiled where. */
-export function v2Filter(params: Params, required: boolean): Sql {
+export function v2Filter(params: Params, required: boolean, field: FieldSql = fieldExpr): Sql {
   const filter = params.filter;
   if (filter === undefined || filter === null) {
     if (required) throw invalidParam('params.filter.where is required and must hold at least one condition');
@@ -103,7 +105,7 @@ export function v2Filter(params: Params, required: boolean): Sql {
   if (required && !hasConditions(filter.where)) {
     throw invalidParam(`params.filter.where is required and must hold at least one condition (got ${describe(filter.where)})`);
   }
-  return compileWhereV2(filter.where, 'params.filter.where');
+  return compileWhereV2(filter.where, 'params.filter.where', field);
 }
 
 export function patchOf(model: string, def: ModelDefinition | undefined, record: unknown, path: string): JsonRecord {
@@ -181,10 +183,10 @@ export const METHODS: Record<string, MethodImpl> = {
     return { ids: ops.insert(recordsOf(ops.model, ops.def, p.records, 'params.records')) };
   },
   wedaGetItem(ops, p) {
-    return ops.find(compileWhereV2(v1ItemWhere(p), 'params.where'), { limit: 1 })[0] ?? {};
+    return ops.find(compileWhereV2(v1ItemWhere(p), 'params.where', ops.fieldSql), { limit: 1 })[0] ?? {};
   },
   wedaGetRecords(ops, p) {
-    const where = compileWhereV1(p.where, 'params.where');
+    const where = compileWhereV1(p.where, 'params.where', ops.fieldSql);
     const pageNo = intParam(p, 'pageNo', 1, Number.MAX_SAFE_INTEGER, 1);
     const pageSize = pageSizeParam(p);
     const order = v1OrderParam(p);
@@ -196,20 +198,20 @@ export const METHODS: Record<string, MethodImpl> = {
     }));
   },
   wedaUpdate(ops, p) {
-    const where = compileWhereV2(idWhere(p));
+    const where = compileWhereV2(idWhere(p), 'params._id', ops.fieldSql);
     const { _id, ...fields } = p;
     const count = ops.update(where, patchOf(ops.model, ops.def, fields, 'params'));
     return { ids: count ? [_id] : [], count };
   },
   wedaBatchUpdate(ops, p) {
-    const where = compileWhereV2(v1WriteWhere(p), 'params.where');
+    const where = compileWhereV2(v1WriteWhere(p), 'params.where', ops.fieldSql);
     return { updated: ops.update(where, patchOf(ops.model, ops.def, p.record, 'params.record')) };
   },
   wedaDelete(ops, p) {
-    return { deleted: ops.remove(compileWhereV2(idWhere(p))) };
+    return { deleted: ops.remove(compileWhereV2(idWhere(p), 'params._id', ops.fieldSql)) };
   },
   wedaBatchDelete(ops, p) {
-    return { deleted: ops.remove(compileWhereV2(v1WriteWhere(p), 'params.where')) };
+    return { deleted: ops.remove(compileWhereV2(v1WriteWhere(p), 'params.where', ops.fieldSql)) };
   },
 
   // ---- V2 (weda.md §2.2) ----
@@ -221,7 +223,7 @@ export const METHODS: Record<string, MethodImpl> = {
     return { idList: ops.insert(recordsOf(ops.model, ops.def, p.data, 'params.data')) };
   },
   wedaUpdateV2(ops, p) {
-    const where = v2Filter(p, true);
+    const where = v2Filter(p, true, ops.fieldSql);
     const patch = patchOf(ops.model, ops.def, p.data, 'params.data');
     return ops.atomic(() => {
       atMostOne(ops, where, 'wedaUpdateV2');
@@ -229,39 +231,39 @@ export const METHODS: Record<string, MethodImpl> = {
     });
   },
   wedaBatchUpdateV2(ops, p) {
-    const where = v2Filter(p, true);
+    const where = v2Filter(p, true, ops.fieldSql);
     return { count: ops.update(where, patchOf(ops.model, ops.def, p.data, 'params.data')) };
   },
   wedaUpsertV2(ops, p) {
-    const where = v2Filter(p, true);
+    const where = v2Filter(p, true, ops.fieldSql);
     const create = checkRecord(ops.model, ops.def, p.create, 'create', 'params.create');
     const patch = patchOf(ops.model, ops.def, p.update, 'params.update');
     // [inferred] returns { count: rows updated, id: the updated or the created record's _id }
     return ops.atomic(() => {
       const found = atMostOne(ops, where, 'wedaUpsertV2');
-      if (found) return { count: ops.update(compileWhereV2({ _id: found._id }), patch), id: found._id };
+      if (found) return { count: ops.update(compileWhereV2({ _id: found._id }, 'params.filter.where', ops.fieldSql), patch), id: found._id };
       const [id] = ops.insert([create]);
       return { count: 0, id };
     });
   },
   wedaDeleteV2(ops, p) {
-    const where = v2Filter(p, true);
+    const where = v2Filter(p, true, ops.fieldSql);
     return ops.atomic(() => {
       atMostOne(ops, where, 'wedaDeleteV2');
       return { count: ops.remove(where) };
     });
   },
   wedaBatchDeleteV2(ops, p) {
-    return { count: ops.remove(v2Filter(p, true)) };
+    return { count: ops.remove(v2Filter(p, true, ops.fieldSql)) };
   },
   wedaGetItemV2(ops, p) {
-    const where = v2Filter(p, false);
+    const where = v2Filter(p, false, ops.fieldSql);
     const fields = selectParam(p.select);
     const found = ops.find(where, { limit: 1 })[0];
     return found ? select(found, fields) : {};
   },
   wedaGetRecordsV2(ops, p) {
-    const where = v2Filter(p, false);
+    const where = v2Filter(p, false, ops.fieldSql);
     const pageSize = pageSizeParam(p);
     const pageNumber = intParam(p, 'pageNumber', 1, Number.MAX_SAFE_INTEGER, 1);
     const order = v2OrderParam(p);

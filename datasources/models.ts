@@ -17,9 +17,7 @@
  *   x-indexed (local only: the SQLite store indexes the field; not part of the WeDa model).
  */
 import type { OrderFields } from '../config';
-import goodsSchemaJson from '../schemas/models/goods.json';
-import ordersSchemaJson from '../schemas/models/orders.json';
-import refundsSchemaJson from '../schemas/models/refunds.json';
+import { MODEL_RECORD_SCHEMAS } from '../schemas';
 import type { FieldDefinition, ModelDefinition } from './definitions';
 import { NAME_RE, invalidParam, isPlainObject } from './weda';
 
@@ -105,10 +103,11 @@ export interface ModelsBinding {
   fields?: Partial<OrderFields>;
 }
 
-export const GOODS_SCHEMA = goodsSchemaJson as unknown as ModelSourceSchema;
-export const ORDERS_SCHEMA = ordersSchemaJson as unknown as ModelSourceSchema;
-export const REFUNDS_SCHEMA = refundsSchemaJson as unknown as ModelSourceSchema;
-export const MODEL_SCHEMAS = { goods: GOODS_SCHEMA, orders: ORDERS_SCHEMA, refunds: REFUNDS_SCHEMA } as const;
+/** Every model of schemas/models (a model added there is built, defined and enforced with no change here). */
+export const MODEL_SCHEMAS: Readonly<Record<string, ModelSourceSchema>> = MODEL_RECORD_SCHEMAS as unknown as Record<string, ModelSourceSchema>;
+export const GOODS_SCHEMA = MODEL_SCHEMAS.goods!;
+export const ORDERS_SCHEMA = MODEL_SCHEMAS.orders!;
+export const REFUNDS_SCHEMA = MODEL_SCHEMAS.refunds!;
 
 /** The built-in methods real WeDa model exports enable (weda.md §1.5, §2.3). */
 export const WEDA_DEFAULT_METHODS: readonly string[] = [
@@ -272,34 +271,41 @@ export function buildModelDefinition(schema: ModelSourceSchema, fields?: FieldMa
   return { title: schema['x-weda-model'].title, properties, required: (schema.required ?? []).map((r) => names.get(r)!) };
 }
 
-function modelNames(binding: ModelsBinding): { goods: string; orders: string; refunds: string } {
-  const goods = binding.goodsModel ?? GOODS_SCHEMA['x-weda-model'].name;
-  const orders = binding.model ?? ORDERS_SCHEMA['x-weda-model'].name;
-  const refunds = binding.refundsModel ?? REFUNDS_SCHEMA['x-weda-model'].name;
-  for (const [what, n] of [['goodsModel', goods], ['model', orders], ['refundsModel', refunds]] as const) {
-    if (!NAME_RE.test(n)) throw invalidParam(`${what} "${n}" must match ${NAME_RE.source}`);
+/**
+ * Each schema's model name and field mapping: goods, orders and refunds take the configured names (`goodsModel`,
+ * `model`, `refundsModel`) and orders the configured field mapping; any other model keeps its `x-weda-model.name`.
+ */
+function namedSchemas(binding: ModelsBinding): Array<{ name: string; schema: ModelSourceSchema; fields: FieldMapping }> {
+  const out = Object.entries(MODEL_SCHEMAS).map(([key, schema]) => {
+    const configured = key === 'goods' ? binding.goodsModel : key === 'orders' ? binding.model : key === 'refunds' ? binding.refundsModel : undefined;
+    const name = configured ?? schema['x-weda-model'].name;
+    const what = key === 'goods' ? 'goodsModel' : key === 'orders' ? 'model' : key === 'refunds' ? 'refundsModel' : `the ${key} model`;
+    if (!NAME_RE.test(name)) throw invalidParam(`${what} "${name}" must match ${NAME_RE.source}`);
+    return { name, schema, fields: key === 'orders' ? binding.fields ?? {} : {} };
+  });
+  const seen = new Set<string>();
+  for (const { name } of out) {
+    if (seen.has(name)) {
+      const goods = out.find((m) => m.schema === GOODS_SCHEMA)!.name;
+      const orders = out.find((m) => m.schema === ORDERS_SCHEMA)!.name;
+      throw invalidParam(goods === orders
+        ? `the goods and orders models must have different names (both "${goods}")`
+        : `two models are both named "${name}"; every model needs its own name`);
+    }
+    seen.add(name);
   }
-  if (goods === orders) throw invalidParam(`the goods and orders models must have different names (both "${goods}")`);
-  if (refunds === goods || refunds === orders) throw invalidParam(`the refunds model must have its own name (not "${refunds}", which names the ${refunds === goods ? 'goods' : 'orders'} model)`);
-  return { goods, orders, refunds };
+  return out;
 }
 
-/** Definitions for the three models under their configured names, for `openSqliteStore({ models })` (or the CloudBase store). */
+/**
+ * Definitions for every model under its configured name, for `openSqliteStore({ models })` (or the CloudBase
+ * store). With no binding these are the generated models (datasources/models/*.json).
+ */
 export function buildModelDefinitions(binding: ModelsBinding = {}): Record<string, ModelDefinition> {
-  const n = modelNames(binding);
-  return {
-    [n.goods]: buildModelDefinition(GOODS_SCHEMA),
-    [n.orders]: buildModelDefinition(ORDERS_SCHEMA, binding.fields),
-    [n.refunds]: buildModelDefinition(REFUNDS_SCHEMA),
-  };
+  return Object.fromEntries(namedSchemas(binding).map(({ name, schema, fields }) => [name, buildModelDefinition(schema, fields)]));
 }
 
-/** The three WeDa models under their configured names (what datasources/models/*.json hold for the defaults). */
+/** Every WeDa model under its configured name (what datasources/models/*.json hold for the defaults). */
 export function buildWedaModels(binding: ModelsBinding = {}): Record<string, WedaModelJson> {
-  const n = modelNames(binding);
-  return {
-    [n.goods]: buildWedaModel(n.goods, GOODS_SCHEMA),
-    [n.orders]: buildWedaModel(n.orders, ORDERS_SCHEMA, { fields: binding.fields ?? {} }),
-    [n.refunds]: buildWedaModel(n.refunds, REFUNDS_SCHEMA),
-  };
+  return Object.fromEntries(namedSchemas(binding).map(({ name, schema, fields }) => [name, buildWedaModel(name, schema, { fields })]));
 }

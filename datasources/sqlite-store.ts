@@ -1,37 +1,83 @@
 /**
  * Local data-model store on SQLite (better-sqlite3), behind the weda `callModel` shape (weda.md §3).
  *
+ * - The models are defined in the environment, as on WeDa: `callModel` refuses an unknown model, a field the
+ *   model does not have, a value of the wrong type or outside the field's enum, a missing required field and a
+ *   second record with a unique (`x-unique`) field's value, naming the model and the field, and writes nothing
+ *   (a batch is all or none). See `SqliteStoreOptions.models` for where the definitions come from.
  * - One file per envType (`models-pre.sqlite`, `models-prod.sqlite`), so pre and prod never mix.
  * - WAL + busy_timeout: several processes (cloud-function bundles in child processes) share the files.
- * - Schemaless: a table `m_<model>` per model with `_id` TEXT PK, `data` JSON (JSON types kept: status 2
- *   stays the number 2) and the system fields `createdAt`/`updatedAt` in ms (weda.md §2.3).
+ * - A table `m_<model>` per model: `_id` TEXT PK, `data` JSON (JSON types kept: status 2 stays the number 2),
+ *   the system fields `createdAt`/`updatedAt` in ms (weda.md §2.3), and one column `f_<field>` per unique or
+ *   indexed field holding `json_extract(data, '$.<field>')`, written in the same statement as `data`. Indexes
+ *   sit on those columns (`ux_<model>__<field>` UNIQUE, `ix_<model>__<field>` on (field, createdAt)), so an
+ *   update rewrites only the index entries of the fields it sets: an expression index on `data` would be
+ *   rewritten by every update, whatever it changed. The unique index is what makes uniqueness hold across
+ *   processes: of two concurrent inserts of one order number, the second fails.
  * - Every update/delete is one `UPDATE|DELETE … WHERE <where>` statement: the where is a compare-and-set.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDefinitions, isSystemField, type JsonRecord, type ModelDefinition } from './definitions';
 import { methodFor, type FindOptions, type ModelOps, type StoredRecord } from './methods';
+import { buildModelDefinitions } from './models';
 import {
-  ENV_TYPES, WedaErrorCode, WedaModelError, normaliseCall, toWedaError,
+  ENV_TYPES, WedaErrorCode, WedaModelError, invalidParam, isPlainObject, normaliseCall, toWedaError,
   type CallModelParams, type EnvType, type ModelStore,
 } from './weda';
-import { fieldExpr, type Sql, type SqlValue } from './where-v2';
+import { fieldExpr, type FieldSql, type Sql, type SqlValue } from './where-v2';
 
 export interface SqliteStoreOptions {
-  /** Directory holding `models-pre.sqlite` and `models-prod.sqlite` (created if missing). */
+  /** Directory holding `models-pre.sqlite`, `models-prod.sqlite` and `model-definitions.json` (created if missing). */
   dataDir: string;
-  /** When given, only these models exist and their records are checked (see definitions.ts). */
+  /**
+   * The models of this local environment, as WeDa holds them for its environment. Given, they become the
+   * environment's definitions: saved to `<dataDir>/model-definitions.json`, so every store opened on the same
+   * directory without `models` (a function bundle in another process, a test helper) enforces the same ones.
+   * Omitted: the definitions saved there, else the generated models (`buildModelDefinitions()`, what
+   * datasources/models/*.json hold). The dev server passes the configuration's (model names, field mapping).
+   */
   models?: Record<string, ModelDefinition>;
   /** Clock for createdAt/updatedAt (ms); tests inject one to create "old" orders. */
   now?: () => number;
   /** How long a writer waits for another process's lock, default 5000 ms. */
   busyTimeoutMs?: number;
+  /** Called with every SQL statement run, bound values written in (to see which index a lookup uses). */
+  trace?: (sql: string) => void;
 }
 
 export function modelsFile(dataDir: string, envType: EnvType): string {
   return join(dataDir, `models-${envType}.sqlite`);
+}
+
+export function definitionsFile(dataDir: string): string {
+  return join(dataDir, 'model-definitions.json');
+}
+
+/** The environment's model definitions: saved when given, else read back, else the generated ones. */
+function environmentModels(dataDir: string, given: Record<string, ModelDefinition> | undefined): Record<string, ModelDefinition> {
+  const file = definitionsFile(dataDir);
+  if (given) {
+    checkDefinitions(given);
+    // Written whole and renamed into place, so a reader never sees half a file.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(given, null, 2)}\n`);
+    renameSync(tmp, file);
+    return given;
+  }
+  if (!existsSync(file)) return buildModelDefinitions();
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw invalidParam(`${file}: not valid JSON (${(e as Error).message}); delete it to use the generated models`);
+  }
+  if (!isPlainObject(saved)) throw invalidParam(`${file} must hold an object of model definitions`);
+  const models = saved as Record<string, ModelDefinition>;
+  checkDefinitions(models);
+  return models;
 }
 
 // Crockford base32, 16 chars = 80 random bits (WeDa ids are short upper-case strings, e.g. "BH4UMKTNM6").
@@ -44,6 +90,13 @@ function newId(): string {
 
 const STATEMENT_CACHE_MAX = 256;
 
+/**
+ * Every connection's settings: WAL (readers never block the writer; other processes share the file),
+ * synchronous NORMAL (WAL is synced at checkpoints; a commit survives a process crash), and a page cache of up to
+ * 64 MiB, so the index pages of a large orders table stay in memory (SQLite's default is 2 MiB).
+ */
+export const CONNECTION_PRAGMAS: readonly string[] = ['journal_mode = WAL', 'synchronous = NORMAL', 'cache_size = -65536'];
+
 interface Row {
   _id: string;
   data: string;
@@ -51,11 +104,50 @@ interface Row {
   updatedAt: number;
 }
 
+/** Where a model lives in SQLite: its table, the columns mirroring its unique/indexed fields, its indexes. */
+export interface TableLayout {
+  table: string;
+  /** field → its mirror column name (unquoted). */
+  columns: ReadonlyMap<string, string>;
+  /** index name → the exact `CREATE INDEX` statement (as sqlite_master keeps it). */
+  indexes: ReadonlyMap<string, string>;
+  /** unique index name → the field it makes unique. */
+  uniqueFields: ReadonlyMap<string, string>;
+}
+
+/**
+ * The layout a definition asks for: `x-unique` → a UNIQUE index on the field; `x-index: true` → an index on
+ * (field, createdAt), which finds by the field and lists in creation order (reconcile: status = 1 AND
+ * createdAt < t ORDER BY createdAt) and costs updates nothing extra (createdAt never changes).
+ */
+export function tableLayout(model: string, def: ModelDefinition): TableLayout {
+  const table = `m_${model}`;
+  const columns = new Map<string, string>();
+  const indexes = new Map<string, string>();
+  const uniqueFields = new Map<string, string>();
+  const byLowerCase = new Map<string, string>();
+  for (const [field, fd] of Object.entries(def.properties)) {
+    const unique = fd['x-unique'] === true;
+    if (isSystemField(field) || !(unique || fd['x-index'] === true)) continue;
+    // SQLite names are case-insensitive, JSON keys are not.
+    const clash = byLowerCase.get(field.toLowerCase());
+    if (clash) throw invalidParam(`models.${model}: the indexed fields "${clash}" and "${field}" differ only in case, which SQLite column names cannot tell apart`);
+    byLowerCase.set(field.toLowerCase(), field);
+    const column = `f_${field}`;
+    columns.set(field, column);
+    const name = `${unique ? 'ux' : 'ix'}_${model}__${field}`;
+    indexes.set(name, unique
+      ? `CREATE UNIQUE INDEX "${name}" ON "${table}" ("${column}")`
+      : `CREATE INDEX "${name}" ON "${table}" ("${column}", "createdAt")`);
+    if (unique) uniqueFields.set(name, field);
+  }
+  return { table, columns, indexes, uniqueFields };
+}
+
 class Connection {
-  private readonly tables = new Set<string>();
   private readonly stmts = new Map<string, Database.Statement>();
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database, readonly file: string) {}
 
   stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -67,53 +159,101 @@ class Connection {
     return s;
   }
 
-  /** Creates the model's table (and the indexes its definition asks for) on first use. */
-  ensureTable(model: string, def: ModelDefinition | undefined): string {
-    const table = `m_${model}`;
-    if (this.tables.has(table)) return table;
-    const ddl = [
-      `CREATE TABLE IF NOT EXISTS "${table}" (_id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL CHECK (json_valid(data)), createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL)`,
-    ];
-    for (const [field, fd] of Object.entries(def?.properties ?? {})) {
-      if (isSystemField(field) || !(fd['x-unique'] === true || fd['x-index'] === true)) continue;
-      const unique = fd['x-unique'] ? 'UNIQUE ' : '';
-      ddl.push(`CREATE ${unique}INDEX IF NOT EXISTS "${unique ? 'ux' : 'ix'}_${model}__${field}" ON "${table}" (${fieldExpr(field, field)})`);
-    }
-    this.db.exec(ddl.join(';\n'));
-    this.tables.add(table);
-    return table;
+  /**
+   * Brings the model's table to its layout, in one write transaction (another process doing the same waits,
+   * then finds nothing to do): creates the table, drops indexes and mirror columns the definition no longer
+   * asks for (a mirror nobody writes would go stale), adds and fills the missing columns, creates the indexes.
+   */
+  ensureTable(model: string, layout: TableLayout): void {
+    const { db } = this;
+    const { table } = layout;
+    db.transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS "${table}" (_id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL CHECK (json_valid(data)), createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL)`);
+      const indexes = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).all(table) as { name: string; sql: string }[];
+      for (const { name, sql } of indexes) if (layout.indexes.get(name) !== sql) db.exec(`DROP INDEX "${name}"`);
+      const have = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all(table) as string[]).map((c) => c.toLowerCase()));
+      const wanted = new Set([...layout.columns.values()].map((c) => c.toLowerCase()));
+      for (const column of have) if (column.startsWith('f_') && !wanted.has(column)) db.exec(`ALTER TABLE "${table}" DROP COLUMN "${column}"`);
+      for (const [field, column] of layout.columns) {
+        if (have.has(column.toLowerCase())) continue;
+        db.exec(`ALTER TABLE "${table}" ADD COLUMN "${column}"`);
+        db.exec(`UPDATE "${table}" SET "${column}" = json_extract(data, '$.${field}')`);
+      }
+      const present = new Set(indexes.filter((i) => layout.indexes.get(i.name) === i.sql).map((i) => i.name));
+      for (const [name, sql] of layout.indexes) {
+        if (present.has(name)) continue;
+        try {
+          db.exec(sql);
+        } catch (e) {
+          const field = layout.uniqueFields.get(name);
+          if (!field) throw e;
+          throw existingDuplicates(db, model, layout, field, this.file, e);
+        }
+      }
+    }).immediate();
   }
+}
+
+/** A unique index cannot be created over records that already share a value: say which, and where. */
+function existingDuplicates(db: Database.Database, model: string, layout: TableLayout, field: string, file: string, cause: unknown): WedaModelError {
+  const column = layout.columns.get(field)!;
+  const dups = db.prepare(`SELECT "${column}" AS v, count(*) AS n FROM "${layout.table}" WHERE "${column}" IS NOT NULL GROUP BY 1 HAVING n > 1 LIMIT 3`).all() as { v: unknown; n: number }[];
+  const list = dups.map((d) => `${JSON.stringify(d.v)} (${d.n} records)`).join(', ');
+  return new WedaModelError(
+    WedaErrorCode.DuplicateValue,
+    `${model}.${field} must be unique, but records in ${file} already share a value: ${list}; delete or renumber the extra records (sqlite3 "${file}") before using the model`,
+    { cause, model, field },
+  );
 }
 
 function toRecord(row: Row): StoredRecord {
   return { _id: row._id, ...(JSON.parse(row.data) as JsonRecord), createdAt: row.createdAt, updatedAt: row.updatedAt };
 }
 
-/** Maps a UNIQUE failure back to the field (index names are `ux_<model>__<field>`, or the `_id` PK). */
+function pageBound(v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v)) throw new TypeError(`a page bound must be an integer (got ${v})`);
+  return v;
+}
+
+const UNIQUE_FAILURE = /UNIQUE constraint failed: [A-Za-z0-9_]+\.([A-Za-z0-9_]+)/;
+
+/** Maps a UNIQUE failure back to the field (a mirror column `f_<field>`, or the `_id` primary key). */
 function duplicateError(e: unknown, model: string): WedaModelError | undefined {
   const err = e as { code?: unknown; message?: unknown };
   if (err?.code !== 'SQLITE_CONSTRAINT_UNIQUE' && err?.code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') return undefined;
-  const msg = String(err.message);
-  const field = /index 'ux_[A-Za-z0-9_]+?__([A-Za-z0-9_]+)'/.exec(msg)?.[1] ?? (msg.includes('._id') ? '_id' : 'a unique field');
-  return new WedaModelError(WedaErrorCode.DuplicateValue, `${model}.${field} must be unique: a record with this value already exists`, { cause: e });
+  const column = UNIQUE_FAILURE.exec(String(err.message))?.[1] ?? '';
+  const field = column.startsWith('f_') ? column.slice(2) : column === '_id' ? '_id' : 'a unique field';
+  return new WedaModelError(WedaErrorCode.DuplicateValue, `${model}.${field} must be unique: a record with this value already exists`, { cause: e, model, field });
 }
 
 class SqliteModelOps implements ModelOps {
+  readonly fieldSql: FieldSql;
+  private readonly table: string;
+  private readonly insertSql: string;
+
   constructor(
     private readonly conn: Connection,
-    private readonly table: string,
+    private readonly layout: TableLayout,
     readonly model: string,
-    readonly def: ModelDefinition | undefined,
+    readonly def: ModelDefinition,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.table = layout.table;
+    const { columns } = layout;
+    const quoted = new Map([...columns].map(([field, column]) => [field, `"${column}"`]));
+    this.fieldSql = (field, path) => quoted.get(field) ?? fieldExpr(field, path);
+    const names = ['_id', 'data', 'createdAt', 'updatedAt', ...[...columns.values()].map((c) => `"${c}"`)];
+    const values = ['@id', '@data', '@t', '@t', ...[...columns.keys()].map((f) => `json_extract(@data, '$.${f}')`)];
+    this.insertSql = `INSERT INTO "${this.table}" (${names.join(', ')}) VALUES (${values.join(', ')})`;
+  }
 
   insert(records: JsonRecord[]): string[] {
-    const stmt = this.conn.stmt(`INSERT INTO "${this.table}" (_id, data, createdAt, updatedAt) VALUES (?, ?, ?, ?)`);
+    const stmt = this.conn.stmt(this.insertSql);
     const run = this.conn.db.transaction(() =>
       records.map(({ _id, ...fields }) => {
         const id = typeof _id === 'string' ? _id : newId();
-        const t = this.now();
-        stmt.run(id, JSON.stringify(fields), t, t);
+        stmt.run({ id, data: JSON.stringify(fields), t: this.now() });
         return id;
       }),
     );
@@ -125,9 +265,12 @@ class SqliteModelOps implements ModelOps {
   }
 
   find(where: Sql, opts: FindOptions = {}): StoredRecord[] {
-    const order = (opts.order ?? []).map((o) => `${fieldExpr(o.field, 'orderBy')} ${o.dir}`).concat('rowid ASC');
-    const sql = `SELECT _id, data, createdAt, updatedAt FROM "${this.table}" WHERE ${where.sql} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`;
-    const rows = this.conn.stmt(sql).all(...where.params, opts.limit ?? -1, opts.offset ?? 0) as Row[];
+    const order = opts.order?.length ? opts.order.map((o) => `${this.fieldSql(o.field, 'orderBy')} ${o.dir}`).concat('rowid ASC') : ['rowid ASC'];
+    // LIMIT/OFFSET written in (checked integers): bound, they cost a lookup by order number about twice its time.
+    const limit = pageBound(opts.limit, -1);
+    const offset = pageBound(opts.offset, 0);
+    const sql = `SELECT _id, data, createdAt, updatedAt FROM "${this.table}" WHERE ${where.sql} ORDER BY ${order.join(', ')} LIMIT ${limit} OFFSET ${offset}`;
+    const rows = this.conn.stmt(sql).all(...where.params) as Row[];
     return rows.map(toRecord);
   }
 
@@ -137,14 +280,26 @@ class SqliteModelOps implements ModelOps {
   }
 
   update(where: Sql, patch: JsonRecord): number {
-    // json_set(data, '$.f', json(?), …): values bound as JSON text, so types survive; paths are
-    // NAME_RE-checked field names. One statement = the compare-and-set.
-    const fields = Object.keys(patch);
-    const sets = fields.map((f) => `'$.${f}', json(?)`).join(', ');
-    const values: SqlValue[] = fields.map((f) => JSON.stringify(patch[f]));
-    const sql = `UPDATE "${this.table}" SET data = json_set(data, ${sets}), updatedAt = ? WHERE ${where.sql}`;
+    // json_set(data, '$.f', json(?), …): values bound as JSON text, so types survive; paths are NAME_RE-checked
+    // field names. A mirrored field's column gets json_extract of the same text, i.e. what the index reads
+    // from the new data. One statement = the compare-and-set.
+    const sets: string[] = [];
+    const mirrors: string[] = [];
+    const values: SqlValue[] = [];
+    const mirrored: SqlValue[] = [];
+    for (const field of Object.keys(patch)) {
+      const json = JSON.stringify(patch[field]);
+      sets.push(`'$.${field}', json(?)`);
+      values.push(json);
+      const column = this.layout.columns.get(field);
+      if (column) {
+        mirrors.push(`, "${column}" = json_extract(?, '$')`);
+        mirrored.push(json);
+      }
+    }
+    const sql = `UPDATE "${this.table}" SET data = json_set(data, ${sets.join(', ')})${mirrors.join('')}, updatedAt = ? WHERE ${where.sql}`;
     try {
-      return this.conn.stmt(sql).run(...values, this.now(), ...where.params).changes;
+      return this.conn.stmt(sql).run(...values, ...mirrored, this.now(), ...where.params).changes;
     } catch (e) {
       throw duplicateError(e, this.model) ?? e;
     }
@@ -164,41 +319,44 @@ class SqliteModelOps implements ModelOps {
 }
 
 class SqliteModelStore implements ModelStore {
+  private readonly models: Record<string, ModelDefinition>;
   private readonly conns = new Map<EnvType, Connection>();
-  private readonly ops = new Map<string, SqliteModelOps>();
+  private readonly ops = new Map<EnvType, Map<string, SqliteModelOps>>();
   private closed = false;
 
   constructor(private readonly opts: SqliteStoreOptions) {
-    if (opts.models) checkDefinitions(opts.models);
     mkdirSync(opts.dataDir, { recursive: true });
+    this.models = environmentModels(opts.dataDir, opts.models);
   }
 
   private connection(envType: EnvType): Connection {
     let conn = this.conns.get(envType);
     if (!conn) {
       const timeout = this.opts.busyTimeoutMs ?? 5000;
-      const db = new Database(modelsFile(this.opts.dataDir, envType), { timeout });
+      const file = modelsFile(this.opts.dataDir, envType);
+      const db = new Database(file, { timeout, ...(this.opts.trace ? { verbose: (sql: unknown) => this.opts.trace!(String(sql)) } : {}) });
       db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      conn = new Connection(db);
+      for (const pragma of CONNECTION_PRAGMAS) db.pragma(pragma);
+      conn = new Connection(db, file);
       this.conns.set(envType, conn);
     }
     return conn;
   }
 
   private opsFor(envType: EnvType, model: string): SqliteModelOps {
-    const key = `${envType}/${model}`;
-    let ops = this.ops.get(key);
+    let inEnv = this.ops.get(envType);
+    if (!inEnv) this.ops.set(envType, (inEnv = new Map()));
+    let ops = inEnv.get(model);
     if (!ops) {
-      const models = this.opts.models;
-      const def = models && Object.prototype.hasOwnProperty.call(models, model) ? models[model] : undefined;
-      if (models && !def) {
-        throw new WedaModelError(WedaErrorCode.ModelNotFound, `model "${model}" is not defined (defined: ${Object.keys(models).join(', ') || 'none'})`);
+      const def = Object.prototype.hasOwnProperty.call(this.models, model) ? this.models[model] : undefined;
+      if (!def) {
+        throw new WedaModelError(WedaErrorCode.ModelNotFound, `model "${model}" is not defined (defined: ${Object.keys(this.models).join(', ') || 'none'})`, { model });
       }
       const conn = this.connection(envType);
-      ops = new SqliteModelOps(conn, conn.ensureTable(model, def), model, def, this.opts.now ?? Date.now);
-      this.ops.set(key, ops);
+      const layout = tableLayout(model, def);
+      conn.ensureTable(model, layout);
+      ops = new SqliteModelOps(conn, layout, model, def, this.opts.now ?? Date.now);
+      inEnv.set(model, ops);
     }
     return ops;
   }
@@ -222,6 +380,7 @@ class SqliteModelStore implements ModelStore {
   }
 }
 
+/** Opens the local store; it enforces the environment's model definitions (see `SqliteStoreOptions.models`). */
 export function openSqliteStore(opts: SqliteStoreOptions): ModelStore {
   return new SqliteModelStore(opts);
 }

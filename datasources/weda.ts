@@ -59,17 +59,22 @@ export const WedaErrorCode = {
 
 /**
  * Thrown for every failure of `callModel` (weda.md §3: failures throw an error carrying `code` and
- * `requestId`). The message names the param/field and the rule that was broken.
+ * `requestId`). The message names the param/field and the rule that was broken; a refusal by the model's
+ * definition (unknown model, SchemaViolation, DuplicateValue) also carries `model` and, for a field, `field`.
  */
 export class WedaModelError extends Error {
   readonly code: string;
   readonly requestId: string;
+  readonly model?: string;
+  readonly field?: string;
 
-  constructor(code: string, message: string, options?: { requestId?: string; cause?: unknown }) {
+  constructor(code: string, message: string, options?: { requestId?: string; cause?: unknown; model?: string; field?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WedaModelError';
     this.code = code;
     this.requestId = options?.requestId ?? randomUUID();
+    if (options?.model !== undefined) this.model = options.model;
+    if (options?.field !== undefined) this.field = options.field;
   }
 }
 

@@ -5,7 +5,7 @@
  * `app.models`, weda.md §2.2) can reuse `v1WhereToV2`.
  */
 import { invalidParam, isPlainObject } from './weda';
-import { assertFieldName, compileWhereV2, describe, isScalar, type Sql, type WhereV2 } from './where-v2';
+import { assertFieldName, compileWhereV2, describe, fieldExpr, isScalar, type FieldSql, type Sql, type WhereV2 } from './where-v2';
 
 export type V1Rel = 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte' | 'search';
 export interface V1Condition {
@@ -45,6 +45,6 @@ export function v1WhereToV2(where: unknown, path = 'where'): WhereV2 {
   return and.length === 0 ? {} : { $and: and };
 }
 
-export function compileWhereV1(where: unknown, path = 'where'): Sql {
-  return compileWhereV2(v1WhereToV2(where, path), path);
+export function compileWhereV1(where: unknown, path = 'where', field: FieldSql = fieldExpr): Sql {
+  return compileWhereV2(v1WhereToV2(where, path), path, field);
 }

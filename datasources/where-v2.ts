@@ -1,8 +1,8 @@
 /**
- * V2 `filter.where` (weda.md §2.2) → a parameterised SQLite condition over the schemaless table
- * (`_id`, `data` JSON, `createdAt`, `updatedAt`). Values are always bound; field names are checked
- * against NAME_RE, which is what makes them safe inside the literal JSON path `'$.field'` (a literal
- * path, not a bound one, so expression indexes on `json_extract(data,'$.field')` can be used).
+ * V2 `filter.where` (weda.md §2.2) → a parameterised SQLite condition over a model's table (`_id`, `data`
+ * JSON, `createdAt`, `updatedAt`, and the SQLite store's mirror column per indexed field, which its `FieldSql`
+ * reads instead of the JSON). Values are always bound; field names are checked against NAME_RE, which is what
+ * makes them safe inside the literal JSON path `'$.field'` and in a column name.
  *
  * Semantics (SQLite has no coercion here, so types matter: status 2 ≠ "2"):
  * - `$eq`/`$neq` with null test for a missing/null field; `$neq` also matches missing fields.
@@ -38,6 +38,9 @@ export function assertFieldName(field: unknown, path: string): asserts field is 
     throw invalidParam(`${path}: field name ${JSON.stringify(field)} must match ${NAME_RE.source}`);
   }
 }
+
+/** How a compiled where reads a field (`path` names it in errors); a store may read some fields from columns. */
+export type FieldSql = (field: string, path: string) => string;
 
 /** SQL expression reading a field: a real column for system fields, json_extract otherwise. */
 export function fieldExpr(field: string, path: string): string {
@@ -125,35 +128,47 @@ function operator(x: string, op: string, v: unknown, path: string): Sql {
 
 function join(parts: Sql[], glue: 'AND' | 'OR'): Sql {
   if (parts.length === 1) return parts[0]!;
-  return { sql: parts.map((p) => `(${p.sql})`).join(` ${glue} `), params: parts.flatMap((p) => p.params) };
+  let sql = '';
+  const params: SqlValue[] = [];
+  for (const p of parts) {
+    sql += sql === '' ? `(${p.sql})` : ` ${glue} (${p.sql})`;
+    for (const v of p.params) params.push(v);
+  }
+  return { sql, params };
 }
 
-/** Compiles a V2 where object; `undefined`/`{}` compile to TRUE. `path` names the param in errors. */
-export function compileWhereV2(where: unknown, path = 'filter.where'): Sql {
+/**
+ * Compiles a V2 where object; `undefined`/`{}` compile to TRUE. `path` names the param in errors; `field`
+ * reads a field (default `fieldExpr`).
+ */
+export function compileWhereV2(where: unknown, path = 'filter.where', field: FieldSql = fieldExpr): Sql {
   if (where === undefined || where === null) return TRUE_SQL;
   if (!isPlainObject(where)) throw invalidParam(`${path} must be an object (got ${describe(where)})`);
   const parts: Sql[] = [];
-  for (const [key, value] of Object.entries(where)) {
+  for (const key of Object.keys(where)) {
+    const value = where[key];
     if (value === undefined) continue;
     const at = `${path}.${key}`;
     if (key === '$and' || key === '$or') {
       if (!Array.isArray(value) || value.length === 0) throw invalidParam(`${at} must be a non-empty array of where objects`);
       const subs = value.map((w, i) => {
         if (!hasConditions(w)) throw invalidParam(`${at}[${i}] must be a where object with at least one condition`);
-        return compileWhereV2(w, `${at}[${i}]`);
+        return compileWhereV2(w, `${at}[${i}]`, field);
       });
       parts.push(join(subs, key === '$and' ? 'AND' : 'OR'));
       continue;
     }
     if (key.startsWith('$')) throw invalidParam(`${at}: unknown logical operator (supported: $and $or)`);
-    const x = fieldExpr(key, at);
+    const x = field(key, at);
     if (isPlainObject(value)) {
-      const ops = Object.entries(value).filter(([, v]) => v !== undefined);
-      if (ops.length === 0) throw invalidParam(`${at} must hold at least one operator (${V2_OPERATORS.join(' ')})`);
-      for (const [op, v] of ops) {
+      const before = parts.length;
+      for (const op of Object.keys(value)) {
+        const v = value[op];
+        if (v === undefined) continue;
         if (!OPERATOR_SET.has(op)) throw invalidParam(`${at}: unknown operator "${op}" (supported: ${V2_OPERATORS.join(' ')})`);
         parts.push(operator(x, op, v, `${at}.${op}`));
       }
+      if (parts.length === before) throw invalidParam(`${at} must hold at least one operator (${V2_OPERATORS.join(' ')})`);
     } else {
       parts.push(operator(x, '$eq', value, at)); // a bare value means $eq
     }

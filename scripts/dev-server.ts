@@ -4,6 +4,7 @@ import path from 'node:path';
 import { httpStatusFor, PayError } from '../wxpay';
 import { createConnector, createProvider, Connector } from '../connector';
 import { resolveConfig, ResolvedConfig, CONFIG_FILE_NAME, functionNames } from '../config';
+import { buildModelDefinitions } from '../datasources/models';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../datasources/weda';
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
@@ -95,6 +96,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
   const devPort = await listenOnDevPort(server, opts.dataDir, opts.devPort);
   let sandbox: RunningSandbox;
   let reconcileTimer: ScheduledRun | undefined;
+  let openedStore: ModelStore | undefined;
   try {
     sandbox = await startSandbox({
       dataDir: path.join(opts.dataDir, 'sandbox'), port: opts.port ?? 0, log,
@@ -114,7 +116,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     await closeServer(server);
     throw err;
   }
-  const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models'), now: clock.now });
   try {
     const baseUrl = `http://127.0.0.1:${devPort}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
@@ -122,6 +123,9 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     const provider = opts.provider ?? (userConfig?.provider === 'cloudpay' ? 'cloudpay' : 'v3');
     const devConfig = sandboxConfig(sandbox.info, payNotifyUrl, userConfig, refundNotifyUrl, provider);
     const resolved = resolveConfig(devConfig, { baseDir: opts.dataDir });
+    // The local environment's data models, enforced: the generated ones under the configured names and field mapping.
+    const store = openSqliteStore({ dataDir: path.join(opts.dataDir, 'models'), models: buildModelDefinitions(resolved.orders), now: clock.now });
+    openedStore = store;
     // CloudPay pointed at the sandbox: the connector and the functions share this one `cloud.cloudPay` stand-in.
     const cloudPay = createHttpCloudPay(sandbox.info.baseUrl);
     const weda = createWeda({ store, connectors: { wxpay: (methodName, params) => connector.call(methodName, params) } });
@@ -217,7 +221,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     await reconcileTimer?.stop();
     await sandbox.close();
     await closeServer(server);
-    await store.close();
+    await openedStore?.close();
     throw err;
   }
 }

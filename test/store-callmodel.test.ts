@@ -1,13 +1,15 @@
 /**
  * The local SQLite model store behind the weda-compatible callModel (weda.md §2, §3): every V1/V2 method,
  * where operators, paging/order, compare-and-set, pre/prod isolation, the seed tutorial's hand-built model,
- * and refusals that leave the data unchanged.
+ * and refusals that leave the data unchanged. The store enforces model definitions (test/store-model-enforcement),
+ * so the models these tests exercise are defined below.
  */
 import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelDefinition } from '../datasources/definitions';
+import { buildModelDefinitions } from '../datasources/models';
 import { modelsFile, openSqliteStore } from '../datasources/sqlite-store';
 import { WedaModelError, createWeda, type EnvType, type ModelStore, type WedaSdk } from '../datasources/weda';
 
@@ -18,8 +20,28 @@ function tempDir(): string {
   dirs.push(d);
   return d;
 }
+const text = { type: 'string' } as const;
+const num = { type: 'number' } as const;
+/** The models these tests write: every field they use, with its JSON type. */
+const TEST_MODELS: Record<string, ModelDefinition> = {
+  orders: {
+    properties: {
+      orderNo: { ...text, 'x-unique': true }, status: num, amount: num, transactionId: text, paidAt: num,
+      batch: text, kind: text, body: text, winner: num,
+    },
+    required: ['orderNo'],
+  },
+  goods: {
+    properties: {
+      name: text, price: num, stock: num, onSale: { type: 'boolean' }, tags: { type: 'array' }, spec: { type: 'object' },
+      cat: text, list: text, grp: text, sku: text,
+    },
+  },
+  ops: { properties: { n: text, v: { type: ['number', 'string'] }, s: text, b: { type: 'boolean' }, e: text } },
+};
+
 function open(opts: Partial<Parameters<typeof openSqliteStore>[0]> = {}): ModelStore {
-  const s = openSqliteStore({ dataDir: tempDir(), ...opts });
+  const s = openSqliteStore({ dataDir: tempDir(), models: TEST_MODELS, ...opts });
   stores.push(s);
   return s;
 }
@@ -133,8 +155,8 @@ describe('V1 methods (weda.md §2.1)', () => {
 
   test('concurrent wedaBatchUpdate through two store instances on the same files: one winner', async () => {
     const dataDir = tempDir();
-    const a = openSqliteStore({ dataDir });
-    const b = openSqliteStore({ dataDir });
+    const a = openSqliteStore({ dataDir, models: TEST_MODELS });
+    const b = openSqliteStore({ dataDir, models: TEST_MODELS });
     stores.push(a, b);
     await caller(a, 'orders')('wedaCreate', { orderNo: 'RACE', status: 1 });
     const where = [{ key: 'orderNo', rel: 'eq', val: 'RACE' }, { key: 'status', rel: 'eq', val: 1 }];
@@ -264,7 +286,7 @@ describe('V2 methods (weda.md §2.2)', () => {
 describe('envType: pre and prod are separate files', () => {
   test('a record created in pre is invisible in prod; default envType is prod', async () => {
     const dataDir = tempDir();
-    const store = openSqliteStore({ dataDir });
+    const store = openSqliteStore({ dataDir, models: TEST_MODELS });
     stores.push(store);
     const pre = caller(store, 'orders', 'pre');
     const prod = caller(store, 'orders', 'prod');
@@ -309,10 +331,10 @@ describe("the seed tutorial's hand-built model (wxzfmbddsj_e3xp7j6: ddh = order 
   };
 
   test.each([
-    ['schemaless', undefined],
-    ['with its definition', { wxzfmbddsj_e3xp7j6: seedModel }],
+    ['its hand-written definition', { wxzfmbddsj_e3xp7j6: seedModel }],
+    ['the orders model under the configured name and field mapping', buildModelDefinitions({ model: 'wxzfmbddsj_e3xp7j6', fields: { orderNo: 'ddh', status: 'zfzt', amount: 'je' } })],
   ])('works through V1 where (%s)', async (_label, models) => {
-    const store = open(models ? { models } : {});
+    const store = open({ models });
     const weda = createWeda({ store });
     const name = 'wxzfmbddsj_e3xp7j6';
     await weda.callModel({ name, methodName: 'wedaCreate', params: { ddh: 'SEED0001', zfzt: 1, je: 1 }, envType: 'prod' });
@@ -390,7 +412,7 @@ describe('refusals leave the data unchanged', () => {
   });
 
   test('a closed store refuses calls', async () => {
-    const s = openSqliteStore({ dataDir: tempDir() });
+    const s = openSqliteStore({ dataDir: tempDir(), models: TEST_MODELS });
     s.close();
     expect((await rejection(s.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }))).code).toBe('StoreClosed');
   });

@@ -2,13 +2,15 @@
  * Several processes share the SQLite model files (WAL + busy_timeout), as cloud-function bundles in child
  * processes will: compare-and-set updates through `wedaBatchUpdate` never double-apply or get lost.
  * The store is bundled with esbuild (no ts-jest in the children) and each child waits at a barrier so the
- * updates really race.
+ * updates really race. The parent defines the model; the children, opening the same directory without
+ * definitions, enforce the ones it saved there.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
+import type { ModelDefinition } from '../datasources/definitions';
 import { openSqliteStore } from '../datasources/sqlite-store';
 import type { ModelStore } from '../datasources/weda';
 
@@ -16,6 +18,9 @@ const ROOT = resolve(__dirname, '..');
 let dir: string;
 let bundle: string;
 let store: ModelStore;
+const MODELS: Record<string, ModelDefinition> = {
+  orders: { properties: { orderNo: { type: 'string', 'x-unique': true }, status: { type: 'number' }, winner: { type: 'string' }, n: { type: 'number' } }, required: ['orderNo'] },
+};
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'weda-store-conc-'));
@@ -25,7 +30,7 @@ beforeAll(() => {
     bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: bundle,
     external: ['better-sqlite3'], logLevel: 'silent',
   });
-  store = openSqliteStore({ dataDir: join(dir, 'data') });
+  store = openSqliteStore({ dataDir: join(dir, 'data'), models: MODELS });
 });
 afterAll(async () => {
   await store.close();
