@@ -103,17 +103,23 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
   return {
     async invoke(name, req) {
       const fn = byName.get(name);
-      if (!fn) return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...byName.keys()].join(', ')})` } };
+      if (!fn) {
+        o.log(JSON.stringify({ source: 'local-host', event: 'function.not_found', refused: true, reason: `no function ${name.slice(0, 64)}`, outTradeNo: null }));
+        return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...byName.keys()].join(', ')})` } };
+      }
       const context = { function_name: fn.name };
       const notify = fn.kind === 'pay-notify' || fn.kind === 'refund-notify';
       const event = notify ? notifyEvent(name, req) : invocationEvent(req);
-      if (event === undefined) return { status: 400, body: { code: 'INVALID_REQUEST', message: 'the event must be JSON' } };
+      if (event === undefined) {
+        o.log(JSON.stringify({ source: fn.name, event: 'function.event_refused', refused: true, reason: 'the event is not JSON', outTradeNo: null }));
+        return { status: 400, body: { code: 'INVALID_REQUEST', message: 'the event must be JSON' } };
+      }
       let result: unknown;
       try {
         result = await fn.main(event, context);
       } catch (err) {
         // What CloudBase shows for a function that threw: a failure, not the exception's text (that is logged).
-        o.log(JSON.stringify({ source: fn.name, event: 'function.failed', reason: err instanceof Error ? err.message : String(err) }));
+        o.log(JSON.stringify({ source: fn.name, event: 'function.failed', refused: true, reason: err instanceof Error ? err.message : String(err), outTradeNo: null }));
         return { status: 500, body: { code: 'SYSTEM_ERROR', message: `${fn.name} failed; see its log` } };
       }
       // A notify function answers an HTTP-trigger event with an HTTP answer (as its generated main decides).

@@ -47,7 +47,9 @@ export type CallbackLog = (event: Record<string, unknown>) => void;
  * (`outTradeNo`, null when it names none), so the operator can find every refusal of an order.
  */
 export function logRefusal(log: CallbackLog, event: string, reason: string, outTradeNo: string | null, extra: Record<string, unknown> = {}): void {
-  log({ event, refused: true, reason, outTradeNo, ...extra });
+  const core = { event, refused: true, reason, outTradeNo };
+  // `extra` adds to the line, never replaces what makes it a refusal line.
+  log({ ...core, ...extra, ...core });
 }
 
 /** One JSON line per event on stdout (CloudBase keeps function logs; the seed logged the raw event). */

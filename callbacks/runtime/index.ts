@@ -36,11 +36,14 @@ export function functionKit(spec: FunctionSpec, overrides?: KitOverrides): Funct
  * answer is "deliver again", which succeeds once the function is configured.
  */
 function v3Entry(event: HttpTriggerEvent, kit: FunctionKit): { v3: ReturnType<FunctionKit['v3']> } | { answer: HttpTriggerResult } {
-  if (event.httpMethod.toUpperCase() !== 'POST') return { answer: methodNotAllowed(event.httpMethod) };
+  if (event.httpMethod.toUpperCase() !== 'POST') {
+    logRefusal(kit.log, 'notification.method_refused', `${event.httpMethod.slice(0, 16)}: WeChat Pay POSTs notifications`, null);
+    return { answer: methodNotAllowed(event.httpMethod) };
+  }
   try {
     return { v3: kit.v3() };
   } catch (err) {
-    kit.log({ event: 'config.error', reason: errorMessage(err) });
+    logRefusal(kit.log, 'config.error', errorMessage(err), null, { retry: true });
     return { answer: toHttpResult(httpRetry('the function is not configured for v3 notifications')) };
   }
 }

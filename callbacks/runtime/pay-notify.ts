@@ -120,7 +120,7 @@ export function confirmByQuery(queryOrder: (outTradeNo: string) => Promise<Query
     }
     if (q.tradeState !== 'SUCCESS' && q.tradeState !== 'REFUND') return { confirmed: false, retry: false, reason: `queryOrder says ${q.tradeState}` };
     const differs = (field: string, event: unknown, wechat: unknown) => ({
-      confirmed: false as const, retry: false, reason: `the event's ${field} is not WeChat Pay's (queryOrder)`, detail: { field, event, wechat },
+      confirmed: false as const, retry: false, reason: `the event's ${field} is not WeChat Pay's (queryOrder)`, detail: { field, claimed: event, wechat },
     });
     if (q.outTradeNo !== claimed.outTradeNo) return differs('outTradeNo', claimed.outTradeNo, q.outTradeNo);
     if (q.totalFee !== claimed.totalFee) return differs('totalFee', claimed.totalFee, q.totalFee);
@@ -181,7 +181,7 @@ export async function handleV3PayNotification(req: { headers: HeaderBag; rawBody
     );
     return httpAck();
   } catch (err) {
-    deps.log({ event: 'notification.transient_failure', outTradeNo: transaction.out_trade_no, reason: errorMessage(err) });
+    logRefusal(deps.log, 'notification.transient_failure', errorMessage(err), transaction.out_trade_no, { retry: true });
     return httpRetry('temporarily unable to record the payment');
   }
 }
@@ -241,7 +241,7 @@ export async function handleCloudPayPayment(event: unknown, deps: CloudPayPayNot
     if (outcome.kind === 'unconfirmed') return outcome.retry ? cloudPayRetry(`not applied: ${outcome.reason}; deliver again`) : cloudPayRefused(outcome.reason);
     return cloudPayAck(outcome.kind === 'paid' ? 'OK' : `OK (${outcome.kind})`);
   } catch (err) {
-    deps.log({ event: 'cloudpay.transient_failure', outTradeNo: e.outTradeNo, reason: errorMessage(err) });
+    logRefusal(deps.log, 'cloudpay.transient_failure', errorMessage(err), e.outTradeNo, { retry: true });
     return cloudPayRetry('temporarily unable to record the payment; deliver again');
   }
 }

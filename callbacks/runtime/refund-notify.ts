@@ -113,7 +113,9 @@ export async function applyRefundOutcome(reported: RefundFacts, models: RefundMo
   if (mismatch) return mismatch;
   const unpaid = Number(order[f.status]) === OrderStatus.UNPAID;
   const beforePayment = (): RefundOutcome => {
-    log({ event: 'refund.before_payment', outTradeNo: orderNo, outRefundNo: reported.outRefundNo, status: reported.status });
+    logRefusal(log, 'refund.before_payment', 'the order is not paid yet (the refund result outran the payment): deliver again', orderNo, {
+      outRefundNo: reported.outRefundNo, refundStatus: reported.status, retry: true,
+    });
     return { kind: 'not-yet-paid', orderNo };
   };
   let refund = reported;
@@ -286,7 +288,7 @@ export function confirmRefundByQuery(queryRefund: (outRefundNo: string) => Promi
       throw err;
     }
     const differs = (field: string, event: unknown, wechat: unknown) => ({
-      confirmed: false as const, retry: false, reason: `the event's ${field} is not WeChat Pay's (queryRefund)`, detail: { field, event, wechat },
+      confirmed: false as const, retry: false, reason: `the event's ${field} is not WeChat Pay's (queryRefund)`, detail: { field, claimed: event, wechat },
     });
     if (q.outTradeNo !== claimed.outTradeNo) return differs('outTradeNo', claimed.outTradeNo, q.outTradeNo);
     if (q.status !== claimed.status) {
@@ -358,7 +360,7 @@ export async function handleV3RefundNotification(req: { headers: HeaderBag; rawB
     if (outcome.kind === 'not-yet-paid') return httpRetry('the order is not paid yet; deliver this refund result again later', 503);
     return httpAck();
   } catch (err) {
-    deps.log({ event: 'notification.transient_failure', outTradeNo: refund.out_trade_no, reason: errorMessage(err) });
+    logRefusal(deps.log, 'notification.transient_failure', errorMessage(err), refund.out_trade_no, { retry: true });
     return httpRetry('temporarily unable to record the refund');
   }
 }
@@ -414,7 +416,7 @@ export async function handleCloudPayRefund(event: unknown, deps: CloudPayRefundN
     const applied = outcome.kind === 'refunded' || outcome.kind === 'partly-refunded' || outcome.kind === 'reverted' || outcome.kind === 'recorded';
     return cloudPayAck(applied ? 'OK' : `OK (${outcome.kind})`);
   } catch (err) {
-    deps.log({ event: 'cloudpay.transient_failure', outTradeNo: e.outTradeNo, reason: errorMessage(err) });
+    logRefusal(deps.log, 'cloudpay.transient_failure', errorMessage(err), e.outTradeNo, { retry: true });
     return cloudPayRetry('temporarily unable to record the refund; deliver again');
   }
 }

@@ -34,7 +34,7 @@ export function openV3Notification<T>(req: { headers: HeaderBag; rawBody: string
     ({ envelope, resource } = parseNotification<unknown>({ headers: req.headers, rawBody: req.rawBody, verifier: o.verifier, apiV3Key: o.apiV3Key }));
   } catch (err) {
     if (err instanceof PayError && err.code === 'CONFIG_ERROR') {
-      o.log({ event: 'config.error', reason: err.message });
+      logRefusal(o.log, 'config.error', err.message, null, { retry: true });
       return { answer: httpRetry('the function is not configured to read notifications') };
     }
     if (err instanceof PayError) {
