@@ -38,16 +38,17 @@ export const httpRetry = (message: string, status = 500): HttpAnswer => ({ statu
  * the status only, and retries any failure on its schedule; a 4xx says the message is at fault, a 5xx that the
  * receiver is). The message names the rule broken, never an exception's text.
  */
-export const httpRefused = (message: string, status = 400): HttpAnswer => ({ status, body: { code: 'FAIL', message } });
+export const httpRefused = (message: string, status = 400): HttpAnswer => ({ status, body: { code: 'FAIL', message: clip(message) } });
 
 export type CallbackLog = (event: Record<string, unknown>) => void;
 
 /**
- * The one log line of a refusal: what was refused (`event`), why (`reason`), and the order number the input names
- * (`outTradeNo`, null when it names none), so the operator can find every refusal of an order.
+ * The one log line of every answer that is not an acknowledgement — a refusal, or a "deliver again" (`retry: true`
+ * in `extra`): what it was (`event`), why (`reason`), and the order number the input names (`outTradeNo`, null when
+ * it names none, or none that can be trusted to be one), so the operator can find every refusal of an order.
  */
 export function logRefusal(log: CallbackLog, event: string, reason: string, outTradeNo: string | null, extra: Record<string, unknown> = {}): void {
-  const core = { event, refused: true, reason, outTradeNo };
+  const core = { event, refused: true, reason: clip(reason), outTradeNo };
   // `extra` adds to the line, never replaces what makes it a refusal line.
   log({ ...core, ...extra, ...core });
 }
@@ -56,6 +57,11 @@ export function logRefusal(log: CallbackLog, event: string, reason: string, outT
 export const jsonLineLog = (source: string): CallbackLog => (event) => {
   console.log(JSON.stringify({ source, time: new Date().toISOString(), ...event }));
 };
+
+/** A reason or message that may carry what a sender chose (a header, a field): bounded, so it cannot flood a log line. */
+function clip(text: string, max = 500): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
