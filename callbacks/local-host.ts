@@ -13,12 +13,13 @@
  *   `cloud.cloudPay`, `cloud.openapi.subscribeMessage.send`, a log, and the clock (the sandbox's).
  *
  * Requests:
- * - With WeChat Pay v3 notification headers (or a v3 envelope body), a request to pay-notify / refund-notify is
- *   what the function's HTTP trigger would turn into an event: the answer is the function's HTTP answer
- *   (204 / 401 / 500 …).
+ * - With WeChat Pay v3 notification headers (or a v3 envelope body), or a body that is not JSON (a v2 XML
+ *   notification), a request to pay-notify / refund-notify is what the function's HTTP trigger would turn into an
+ *   event: the answer is the function's HTTP answer (204 / 400 / 401 / 500 …).
  * - Otherwise the JSON body is the event of a direct invocation (a CloudPay payment or refund event, the timer's
- *   event for reconcile, `{method, params}` for the connector), and the answer is HTTP 200 with the function's
- *   return value — what the sandbox's CloudPay emulation reads (`{ errcode: 0 }` = delivered).
+ *   event for reconcile, `{method, params}` for the connector; `{}` for an empty body), and the answer is HTTP 200
+ *   with the function's return value — what the sandbox's CloudPay emulation reads (`{ errcode: 0 }` = delivered).
+ * - A function that throws is answered 500 without the exception's text, which goes to the log.
  * Function names: the kind (`pay-notify`, `refund-notify`, `reconcile`, `connector`), the configured names
  * (`functions.*`) and the CloudPay callback names (`cloudpay.payCallbackFunction` / `refundCallbackFunction`).
  */
@@ -29,7 +30,7 @@ import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { deploySecrets, generateFunctions, type GeneratedFunction } from './generate';
 import * as runtime from './runtime';
 import type { FunctionSpec } from './runtime/function-kit';
-import type { HttpTriggerEvent, HttpTriggerResult } from './runtime/http-event';
+import { isHttpTriggerEvent, type HttpTriggerEvent, type HttpTriggerResult } from './runtime/http-event';
 import type { SendSubscribeMessage } from './runtime/payer-message';
 import { RUNTIME_MODULE, type FunctionKind } from './templates/common';
 
@@ -102,22 +103,57 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
   return {
     async invoke(name, req) {
       const fn = byName.get(name);
-      if (!fn) return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...byName.keys()].join(', ')})` } };
-      const context = { function_name: fn.name };
-      if ((fn.kind === 'pay-notify' || fn.kind === 'refund-notify') && isV3Notification(req)) {
-        const event: HttpTriggerEvent = { httpMethod: 'POST', path: `/${name}`, headers: req.headers, body: req.rawBody.toString('base64'), isBase64Encoded: true };
-        const result = (await fn.main(event, context)) as HttpTriggerResult;
-        return { status: result.statusCode, ...(result.body ? { body: JSON.parse(result.body) } : {}) };
+      if (!fn) {
+        o.log(JSON.stringify({ source: 'local-host', event: 'function.not_found', refused: true, reason: `no function ${name.slice(0, 64)}`, outTradeNo: null }));
+        return { status: 404, body: { code: 'NOT_FOUND', message: `no function ${name} (functions: ${[...byName.keys()].join(', ')})` } };
       }
-      let event: unknown;
-      try {
-        event = req.rawBody.length ? JSON.parse(req.rawBody.toString('utf8')) : {};
-      } catch {
+      const context = { function_name: fn.name };
+      const notify = fn.kind === 'pay-notify' || fn.kind === 'refund-notify';
+      const event = notify ? notifyEvent(name, req) : invocationEvent(req);
+      if (event === undefined) {
+        o.log(JSON.stringify({ source: fn.name, event: 'function.event_refused', refused: true, reason: 'the event is not JSON', outTradeNo: null }));
         return { status: 400, body: { code: 'INVALID_REQUEST', message: 'the event must be JSON' } };
       }
-      return { status: 200, body: await fn.main(event, context) };
+      let result: unknown;
+      try {
+        result = await fn.main(event, context);
+      } catch (err) {
+        // What CloudBase shows for a function that threw: a failure, not the exception's text (that is logged).
+        o.log(JSON.stringify({ source: fn.name, event: 'function.failed', refused: true, reason: err instanceof Error ? err.message : String(err), outTradeNo: null }));
+        return { status: 500, body: { code: 'SYSTEM_ERROR', message: `${fn.name} failed; see its log` } };
+      }
+      // A notify function answers an HTTP-trigger event with an HTTP answer (as its generated main decides).
+      if (!notify || !isHttpTriggerEvent(event)) return { status: 200, body: result };
+      const http = result as HttpTriggerResult;
+      return { status: http.statusCode, ...(http.body ? { body: JSON.parse(http.body) } : {}) };
     },
   };
+}
+
+/** A direct invocation's event: the JSON body, `{}` for none; undefined when the body is not JSON. */
+function invocationEvent(req: LocalRequest): unknown {
+  if (req.rawBody.length === 0) return {};
+  try {
+    return JSON.parse(req.rawBody.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What reaches a notify function: through its HTTP trigger (the notify URL) what WeChat Pay POSTs — a v3
+ * notification (Wechatpay-* headers, or a v3 envelope body), or any body that cannot be an invocation's event
+ * (not JSON: XML, text); otherwise the JSON body is a direct invocation's event (a CloudPay event), `{}` for an
+ * empty body. Either way the function decides what to do with it, not this route.
+ */
+function notifyEvent(name: string, req: LocalRequest): unknown {
+  const event = invocationEvent(req);
+  const viaTrigger = event === undefined
+    || Object.keys(req.headers).some((h) => h.toLowerCase().startsWith('wechatpay-'))
+    || (typeof event === 'object' && event !== null && 'resource' in event && 'event_type' in event);
+  if (!viaTrigger) return event;
+  const trigger: HttpTriggerEvent = { httpMethod: 'POST', path: `/${name}`, headers: req.headers, body: req.rawBody.toString('base64'), isBase64Encoded: true };
+  return trigger;
 }
 
 /** Evaluates a generated index.js as CommonJS, its one `require` answered with `functionRuntime`. */
@@ -136,13 +172,3 @@ function load(fn: GeneratedFunction, functionRuntime: typeof runtime): LoadedFun
   return { kind: fn.kind, name: fn.name, main: main as Main };
 }
 
-/** WeChat Pay v3 POSTs an envelope with Wechatpay-* headers; a CloudPay invocation is a flat event. */
-function isV3Notification(req: LocalRequest): boolean {
-  if (Object.keys(req.headers).some((h) => h.toLowerCase().startsWith('wechatpay-'))) return true;
-  try {
-    const body = JSON.parse(req.rawBody.toString('utf8')) as Record<string, unknown>;
-    return typeof body === 'object' && body !== null && 'resource' in body && 'event_type' in body;
-  } catch {
-    return false;
-  }
-}

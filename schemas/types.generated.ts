@@ -416,7 +416,7 @@ export interface V3RefundNotification {
 }
 
 /**
- * The event CloudPay passes to the payment callback function: the v2 notification, verified and camelCased (wxpay-v2-cloudpay.md §5.4).
+ * The event CloudPay passes to the payment callback function: the v2 notification, verified and camelCased (wxpay-v2-cloudpay.md §5.4). Only successful payments are delivered, and those always name WeChat Pay's transactionId.
  */
 export interface CloudPayPaymentEvent {
   returnCode: string;
@@ -455,7 +455,7 @@ export interface CloudPayRefundEvent {
   nonceStr?: string;
   transactionId?: string;
   outTradeNo: string;
-  refundId?: string;
+  refundId: string;
   outRefundNo: string;
   successTime?: string;
   refundRecvAccout?: string;
@@ -591,6 +591,10 @@ export interface CallbackOptions {
    * Before a CloudPay payment/refund event changes an order, ask WeChat Pay (queryOrder / queryRefund) that it is real: a cloud function can be invoked by any client of the environment, so the event alone proves nothing.
    */
   confirmCloudPayEvents?: boolean;
+  /**
+   * Refuse a CloudPay event whose invocation source is visible to the function (getWXContext().SOURCE, TCB_SOURCE in the function's context) and is not wx_paycallback, the source of CloudPay's callbacks (weda-import.md §4): a client calling the function directly shows as wx_client, wx_http, …. Turn it off only if the log shows CloudPay's own deliveries refused as cloudpay.wrong_source.
+   */
+  checkCloudPaySource?: boolean;
   reconcile?: {
     /**
      * Timer trigger, 7-field cron: second minute hour day month weekday year.

@@ -53,13 +53,24 @@ const atMostField: SchemaValidateFunction = (other: string, value: number, _pare
 };
 ajv.addKeyword({ keyword: 'atMostField', type: 'number', schemaType: 'string', errors: true, validate: atMostField });
 
-const compiled = new WeakMap<object, ValidateFunction>();
+/**
+ * For what arrives from outside — a notification's resource, an event — the same rules with two differences: a
+ * property counts only when the object itself has it (ajv `ownProperties`), never through its prototype, and no
+ * default is filled in (what was received is read as received).
+ */
+const ownPropertiesAjv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ownProperties: true });
+addFormats(ownPropertiesAjv);
+for (const [name, f] of Object.entries(WXPAY_FORMATS)) ownPropertiesAjv.addFormat(name, { type: 'string', validate: f.validate });
+ownPropertiesAjv.addKeyword({ keyword: 'atMostField', type: 'number', schemaType: 'string', errors: true, validate: atMostField });
 
-function compile(schema: object): ValidateFunction {
-  let fn = compiled.get(schema);
+const compiled = new WeakMap<object, ValidateFunction>();
+const compiledOwnProperties = new WeakMap<object, ValidateFunction>();
+
+function compile(schema: object, on = ajv, cache = compiled): ValidateFunction {
+  let fn = cache.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
-    compiled.set(schema, fn);
+    fn = on.compile(schema);
+    cache.set(schema, fn);
   }
   return fn;
 }
@@ -73,6 +84,13 @@ export interface FieldProblem {
 /** Validates (and fills defaults into) `value`; returns the problems, most specific first. */
 export function findProblems(schema: object, value: unknown): FieldProblem[] {
   const validate = compile(schema);
+  if (validate(value)) return [];
+  return describeErrors(schema, validate.errors ?? []);
+}
+
+/** The problems of something received (see `ownPropertiesAjv`), most specific first; `value` is not changed. */
+export function findOwnPropertyProblems(schema: object, value: unknown): FieldProblem[] {
+  const validate = compile(schema, ownPropertiesAjv, compiledOwnProperties);
   if (validate(value)) return [];
   return describeErrors(schema, validate.errors ?? []);
 }

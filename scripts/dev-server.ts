@@ -174,7 +174,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
         return sendJson(res, 200, await connector.call(parts[1]!, params));
       }
       if (req.method === 'POST' && parts[0] === 'functions' && parts.length === 2) {
-        const rawBody = await readRawBody(req);
+        let rawBody: Buffer;
+        try {
+          rawBody = await readRawBody(req);
+        } catch (err) {
+          // Refused before any function saw it (too large): one line, as a function's refusals leave.
+          log(JSON.stringify({ source: 'dev-server', event: 'function.request_refused', refused: true, reason: (err as Error).message, outTradeNo: null, function: parts[1]!.slice(0, 64) }));
+          throw err;
+        }
         refuseDeepJson(rawBody);
         const answer = await functions.invoke(parts[1]!, { headers: req.headers, rawBody });
         return sendJson(res, answer.status, answer.body);

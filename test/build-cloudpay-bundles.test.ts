@@ -56,9 +56,13 @@ it('pay-notify confirms a CloudPay event with cloudPay.queryOrder before marking
   expect((await orderOf(t, orderNo)).status).toBe(1);
 
   const paid = await t.post(`${t.dev.info.baseUrl}/sandbox/transactions/${orderNo}/pay`, { result: 'SUCCESS' });
-  const run = await runFunction(dirOf('pay-notify'), { ...event, transactionId: paid.body.transaction_id }, env);
+  // Paid now, but the event names another payer than queryOrder does: not WeChat Pay's event, refused.
+  const otherPayer = await runFunction(dirOf('pay-notify'), { ...event, transactionId: paid.body.transaction_id }, env);
+  expect(otherPayer.result).toEqual({ errcode: 1, errmsg: "refused: the event's payer openid is not WeChat Pay's (queryOrder)" });
+  expect((await orderOf(t, orderNo)).status).toBe(1);
+  const run = await runFunction(dirOf('pay-notify'), { ...event, transactionId: paid.body.transaction_id, subOpenid: paid.body.payer.openid }, env);
   expect(run.result).toEqual({ errcode: 0, errmsg: 'OK' });
-  expect(await orderOf(t, orderNo)).toMatchObject({ status: 2, transactionId: paid.body.transaction_id, openid: 'o-cp' });
+  expect(await orderOf(t, orderNo)).toMatchObject({ status: 2, transactionId: paid.body.transaction_id, openid: paid.body.payer.openid });
 });
 
 it('reconcile finds a lost CloudPay payment and closes a stale one (after the 5-minute rule)', async () => {

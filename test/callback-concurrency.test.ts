@@ -5,7 +5,7 @@
  * for one order arriving together.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
+  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
   refundResource, signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
@@ -73,7 +73,7 @@ it('keeps concurrent CloudPay refund events for one order to a single 3 → 4', 
   const outRefundNo = `RF${orderNo}`;
   await connector.call('refund', { outTradeNo: orderNo, outRefundNo, totalFee: 400, refundFee: 400 });
   await t.post(`${t.dev.info.baseUrl}/sandbox/refunds/${outRefundNo}/settle`, { status: 'SUCCESS' });
-  const event = cloudPayRefundEvent({ outTradeNo: orderNo, outRefundNo, refundStatus: 'SUCCESS', totalFee: 400 });
+  const event = await cloudPayRefundEventFor(t, outRefundNo, 'SUCCESS');
   const answers = await Promise.all(Array.from({ length: 8 }, () => invoke(t, 'refund-notify', event)));
   expect(answers.every((a) => a.body.errcode === 0)).toBe(true);
   expect((await orderOf(t, orderNo)).status).toBe(4);

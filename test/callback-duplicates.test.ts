@@ -5,7 +5,7 @@
  * ones, placed through a connector whose own notifications go to a sink, so only the events sent here count.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay, refundResource,
+  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay, refundResource,
   signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
@@ -75,7 +75,7 @@ it('applies 15 CloudPay refund events once (confirmed by queryRefund against the
   const settled = await t.post(`${t.dev.info.baseUrl}/sandbox/refunds/${outRefundNo}/settle`, { status: 'SUCCESS' });
   expect(settled.status).toBe(200);
 
-  const event = cloudPayRefundEvent({ outTradeNo: orderNo, outRefundNo, refundStatus: 'SUCCESS', totalFee: 600, subMchId: t.dev.info.merchant.mchid });
+  const event = await cloudPayRefundEventFor(t, outRefundNo, 'SUCCESS', { subMchId: t.dev.info.merchant.mchid });
   const answers = [];
   for (let i = 0; i < 15; i++) answers.push((await invoke(t, 'refund-notify', event)).body);
   expect(answers.every((a) => a.errcode === 0)).toBe(true);

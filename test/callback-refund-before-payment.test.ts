@@ -5,7 +5,7 @@
  * notification is delayed by a fault, the refund result overtakes it, the sandbox clock brings both back.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, deliverRefund, invoke, orderOf, placeAndPay, refundResource,
+  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, orderOf, placeAndPay, refundResource,
   signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
 } from './helpers/callback-harness';
 
@@ -69,7 +69,7 @@ it('answers a CloudPay refund event for an unpaid order with a non-zero errcode,
   const outRefundNo = `RF${orderNo}`;
   await connector.call('refund', { outTradeNo: orderNo, outRefundNo, totalFee: 700, refundFee: 700 });
   await t.post(sandbox(`/sandbox/refunds/${outRefundNo}/settle`), { status: 'SUCCESS' });
-  const refundEvent = cloudPayRefundEvent({ outTradeNo: orderNo, outRefundNo, refundStatus: 'SUCCESS', totalFee: 700 });
+  const refundEvent = await cloudPayRefundEventFor(t, outRefundNo, 'SUCCESS');
 
   const early = await invoke(t, 'refund-notify', refundEvent);
   expect(early.status).toBe(200);

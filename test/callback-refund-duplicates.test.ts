@@ -6,7 +6,7 @@
  * with a DUPLICATE fault), v3 notifications exactly as WeChat Pay sent them and CloudPay events confirmed by queryRefund.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, invoke, orderOf, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, invoke, orderOf, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
@@ -124,7 +124,7 @@ describe('v3 REFUND.SUCCESS notifications', () => {
 });
 
 describe('CloudPay refund events (confirmed by queryRefund)', () => {
-  const event = (orderNo: string, outRefundNo: string, refundFee: number) => cloudPayRefundEvent({ outTradeNo: orderNo, outRefundNo, refundStatus: 'SUCCESS', totalFee: 1000, refundFee });
+  const event = (outRefundNo: string) => cloudPayRefundEventFor(t, outRefundNo, 'SUCCESS');
 
   it('two refunds in reverse order, each twice: counted once each, and what is written is WeChat Pay\'s answer', async () => {
     const orderNo = await paidOrder(1000);
@@ -132,11 +132,17 @@ describe('CloudPay refund events (confirmed by queryRefund)', () => {
     await refundedAtWechat(orderNo, r1, 1000, 300);
     await refundedAtWechat(orderNo, r2, 1000, 700);
 
-    // The event says 1 fen and a made-up refund id: the record gets queryRefund's amount and id.
-    expect((await invoke(t, 'refund-notify', { ...event(orderNo, r2, 1), refundId: 'made-up' })).body).toEqual({ errcode: 0, errmsg: 'OK' });
+    // An event that says 1 fen and a made-up refund id is not WeChat Pay's: refused, nothing written.
+    const forged = await invoke(t, 'refund-notify', cloudPayRefundEvent({ outTradeNo: orderNo, outRefundNo: r2, refundStatus: 'SUCCESS', totalFee: 1000, refundFee: 1, refundId: 'made-up' }));
+    expect(forged.body).toEqual({ errcode: 1, errmsg: 'refused: the event\'s refundId is not WeChat Pay\'s (queryRefund)' });
+    expect((await orderOf(t, orderNo)).status).toBe(2);
+    expect(await refundRecords(orderNo)).toEqual([]);
+
+    // The genuine one: the record gets queryRefund's amount, id and time (not the event's successTime).
+    expect((await invoke(t, 'refund-notify', await event(r2))).body).toEqual({ errcode: 0, errmsg: 'OK' });
     expect(await orderOf(t, orderNo)).toMatchObject({ status: 2, refundedAmount: 700 });
-    expect((await invoke(t, 'refund-notify', event(orderNo, r2, 700))).body).toEqual({ errcode: 0, errmsg: 'OK (duplicate)' });
-    const answers = await Promise.all([invoke(t, 'refund-notify', event(orderNo, r1, 300)), invoke(t, 'refund-notify', event(orderNo, r1, 300))]);
+    expect((await invoke(t, 'refund-notify', await event(r2))).body).toEqual({ errcode: 0, errmsg: 'OK (duplicate)' });
+    const answers = await Promise.all([invoke(t, 'refund-notify', await event(r1)), invoke(t, 'refund-notify', await event(r1))]);
     expect(answers.map((a) => a.body.errcode)).toEqual([0, 0]);
     expect(await orderOf(t, orderNo)).toMatchObject({ status: 4, refundedAmount: 1000 });
 

@@ -6,7 +6,7 @@
  * ABNORMAL/CLOSED.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
+  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
   refundResource, signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
 } from './helpers/callback-harness';
 
@@ -116,7 +116,7 @@ describe('CloudPay refund events', () => {
     const outRefundNo = `RF${orderNo}`;
     await connector.call('refund', { outTradeNo: orderNo, outRefundNo, totalFee: 420, refundFee: 420 });
     await t.model('orders', 'wedaBatchUpdateV2', { filter: { where: { orderNo: { $eq: orderNo } } }, data: { status: 3, refundNo: outRefundNo } });
-    const event = cloudPayRefundEvent({ outTradeNo: orderNo, outRefundNo, refundStatus, totalFee: 420 });
+    const event = await cloudPayRefundEventFor(t, outRefundNo, refundStatus);
 
     // Still PROCESSING at WeChat Pay: the event is not confirmed, so it is not applied and asked for again.
     const early = await invoke(t, 'refund-notify', event);

@@ -33,11 +33,11 @@ it('acknowledges v3 and CloudPay refund results for an unknown order', async () 
   expect(logged('refund.unknown_order', orderNo)).toBe(true);
 });
 
-it('acknowledges events that are not payment events at all, and unsuccessful ones, without writing', async () => {
-  expect((await invoke(t, 'pay-notify', { hello: 'world' })).body).toMatchObject({ errcode: 0 });
+it('acknowledges unsuccessful payments; refuses events that are not CloudPay events at all (test/hostile-malformed-events), without writing', async () => {
   expect((await invoke(t, 'pay-notify', { returnCode: 'SUCCESS', resultCode: 'FAIL', outTradeNo: newOrderNo('U'), totalFee: 1 })).body)
     .toEqual({ errcode: 0, errmsg: 'ignored: not a successful payment' });
-  expect((await invoke(t, 'refund-notify', { outTradeNo: 'x', refundStatus: 'MAYBE' })).body).toMatchObject({ errcode: 0 });
+  expect((await invoke(t, 'pay-notify', { hello: 'world' })).body).toEqual({ errcode: 1, errmsg: 'refused: not a CloudPay payment event: returnCode is required' });
+  expect((await invoke(t, 'refund-notify', { outTradeNo: 'x', refundStatus: 'MAYBE' })).body).toMatchObject({ errcode: 1, errmsg: expect.stringMatching(/^refused: not a CloudPay refund event/) });
 });
 
 it('refuses a function name that does not exist', async () => {

@@ -49,7 +49,14 @@ export function parseNotification<T = Record<string, unknown>>(opts: { headers: 
     throw new PayError({ code: 'INVALID_REQUEST', message: `unsupported resource algorithm ${r.algorithm}`, detail: { field: 'resource.algorithm' } });
   }
   const plaintext = aesGcmDecrypt({ key: aesKey, nonce: r.nonce, associatedData: r.associated_data ?? '', ciphertext: r.ciphertext });
-  return { envelope, resource: JSON.parse(plaintext) as T };
+  let resource: T;
+  try {
+    resource = JSON.parse(plaintext) as T;
+  } catch {
+    // Its shape is the caller's to check (schemas/events); that it is JSON at all is the protocol's (§4).
+    throw new PayError({ code: 'INVALID_REQUEST', message: 'the decrypted resource is not JSON', detail: { field: 'resource.ciphertext' } });
+  }
+  return { envelope, resource };
 }
 
 /**

@@ -124,4 +124,8 @@ export class FunctionKit {
   confirmCloudPayEvents(): boolean {
     return this.options.confirmCloudPayEvents !== false;
   }
+
+  checkCloudPaySource(): boolean {
+    return this.options.checkCloudPaySource !== false;
+  }
 }

@@ -1,8 +1,10 @@
-import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
+import { HeaderBag, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayPaymentEvent, QueryOrderOutput, V3Transaction } from '../../schemas/types.generated';
 import { OrdersPort, transition } from './orders';
 import { OrderStatus } from '../../datasources/order-status';
-import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
+import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRefused, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry, logRefusal } from './answers';
+import { asDelivered, Confirmation, ownText, shapeProblem } from './received';
+import { openV3Notification } from './v3-notification';
 import type { PayerNotifier } from './payer-message';
 
 export type { CallbackLog, HttpAnswer } from './answers';
@@ -18,7 +20,7 @@ export interface PaymentFacts {
 }
 
 /** Asks WeChat Pay itself before an unpaid order is marked paid (see `confirmByQuery`). */
-export type PaymentConfirmation = (payment: PaymentFacts) => Promise<{ confirmed: true } | { confirmed: false; reason: string }>;
+export type PaymentConfirmation = (claimed: PaymentFacts) => Promise<Confirmation<PaymentFacts>>;
 
 export type PaymentOutcome =
   | { kind: 'paid'; orderNo: string }
@@ -26,7 +28,7 @@ export type PaymentOutcome =
   | { kind: 'unknown-order'; orderNo: string }
   | { kind: 'amount-mismatch'; orderNo: string; expected: number; got: number }
   | { kind: 'not-payable'; orderNo: string; status: number }
-  | { kind: 'unconfirmed'; orderNo: string; reason: string };
+  | { kind: 'unconfirmed'; orderNo: string; reason: string; retry: boolean };
 
 export interface ApplyPaymentOptions {
   confirm?: PaymentConfirmation;
@@ -38,26 +40,29 @@ export interface ApplyPaymentOptions {
  * and amount mismatches are permanent, so they are logged and acknowledged rather than bounced 15 times.
  * Used by both notification paths and by reconcile (a lost callback found by queryOrder).
  */
-export async function applyPaymentSuccess(payment: PaymentFacts, orders: OrdersPort, log: CallbackLog, opts: ApplyPaymentOptions = {}): Promise<PaymentOutcome> {
+export async function applyPaymentSuccess(reported: PaymentFacts, orders: OrdersPort, log: CallbackLog, opts: ApplyPaymentOptions = {}): Promise<PaymentOutcome> {
   const f = orders.fields;
-  const order = await orders.find(payment.outTradeNo);
+  const order = await orders.find(reported.outTradeNo);
   if (!order) {
-    log({ event: 'payment.unknown_order', outTradeNo: payment.outTradeNo, transactionId: payment.transactionId });
-    return { kind: 'unknown-order', orderNo: payment.outTradeNo };
+    log({ event: 'payment.unknown_order', outTradeNo: reported.outTradeNo, transactionId: reported.transactionId });
+    return { kind: 'unknown-order', orderNo: reported.outTradeNo };
   }
   const expected = Number(order[f.amount]);
-  if (expected !== payment.totalFee) {
-    log({ event: 'payment.amount_mismatch', outTradeNo: payment.outTradeNo, expected, got: payment.totalFee, transactionId: payment.transactionId });
-    return { kind: 'amount-mismatch', orderNo: payment.outTradeNo, expected, got: payment.totalFee };
+  if (expected !== reported.totalFee) {
+    log({ event: 'payment.amount_mismatch', outTradeNo: reported.outTradeNo, expected, got: reported.totalFee, transactionId: reported.transactionId });
+    return { kind: 'amount-mismatch', orderNo: reported.outTradeNo, expected, got: reported.totalFee };
   }
   const status = Number(order[f.status]);
   if (status === OrderStatus.UNPAID) {
+    let payment = reported;
     if (opts.confirm) {
-      const check = await opts.confirm(payment);
+      const check = await opts.confirm(reported);
       if (!check.confirmed) {
-        log({ event: 'payment.unconfirmed', outTradeNo: payment.outTradeNo, reason: check.reason });
-        return { kind: 'unconfirmed', orderNo: payment.outTradeNo, reason: check.reason };
+        logRefusal(log, 'payment.unconfirmed', check.reason, reported.outTradeNo, { retry: check.retry, ...(check.detail ?? {}) });
+        return { kind: 'unconfirmed', orderNo: reported.outTradeNo, reason: check.reason, retry: check.retry };
       }
+      // From here on, only what WeChat Pay answered: the payer (and so who gets the payer message), the time, the transaction.
+      payment = check.facts;
     }
     const openid = payment.openid || (order[f.openid] as string | undefined);
     const moved = await transition(orders, payment.outTradeNo, OrderStatus.UNPAID, OrderStatus.PAID, {
@@ -84,34 +89,48 @@ export async function applyPaymentSuccess(payment: PaymentFacts, orders: OrdersP
     return { kind: 'duplicate', orderNo: payment.outTradeNo, status: Number(now?.[f.status]) };
   }
   if (status === OrderStatus.PAID || status === OrderStatus.REFUNDING || status === OrderStatus.REFUNDED) {
-    log({ event: 'payment.duplicate', outTradeNo: payment.outTradeNo, status });
-    return { kind: 'duplicate', orderNo: payment.outTradeNo, status };
+    log({ event: 'payment.duplicate', outTradeNo: reported.outTradeNo, status });
+    return { kind: 'duplicate', orderNo: reported.outTradeNo, status };
   }
-  log({ event: 'payment.not_payable', outTradeNo: payment.outTradeNo, status });
-  return { kind: 'not-payable', orderNo: payment.outTradeNo, status };
+  log({ event: 'payment.not_payable', outTradeNo: reported.outTradeNo, status });
+  return { kind: 'not-payable', orderNo: reported.outTradeNo, status };
 }
 
 /**
  * A cloud function can be invoked by anyone who can call functions in the environment (a mini-program
  * client with `wx.cloud.callFunction` included), so a CloudPay "payment event" proves nothing by itself
- * (peers.md §3.5). Before an unpaid order is marked paid, queryOrder must agree: paid, same amount, same
- * transaction. Duplicates of an applied event never get here (the order is no longer unpaid).
+ * (peers.md §3.5): it only names the order to look at. Before an unpaid order is marked paid, queryOrder must show
+ * it paid, and agree with the event on amount, transaction and payer — a genuine event carries WeChat Pay's own
+ * values (wxpay-v2-cloudpay.md §5.4), so any difference means the event is not genuine: refused for good. Not paid
+ * yet (or not known yet) is different: a genuine event can outrun what queryOrder shows, so that one is asked for
+ * again. What is then written is queryOrder's answer. Duplicates of an applied event never get here (the order
+ * is no longer unpaid).
  */
-export function confirmByQuery(queryOrder: (outTradeNo: string) => Promise<QueryOrderOutput>): PaymentConfirmation {
-  return async (payment) => {
+export function confirmByQuery(queryOrder: (outTradeNo: string) => Promise<QueryOrderOutput>, now: () => number = Date.now): PaymentConfirmation {
+  return async (claimed) => {
     let q: QueryOrderOutput;
     try {
-      q = await queryOrder(payment.outTradeNo);
+      q = await queryOrder(claimed.outTradeNo);
     } catch (err) {
-      if (err instanceof PayError && err.code === 'ORDER_NOT_EXIST') return { confirmed: false, reason: 'queryOrder: WeChat Pay has no such order' };
+      if (err instanceof PayError && err.code === 'ORDER_NOT_EXIST') return { confirmed: false, retry: true, reason: 'queryOrder: WeChat Pay has no such order' };
       throw err;
     }
-    if (q.tradeState !== 'SUCCESS' && q.tradeState !== 'REFUND') return { confirmed: false, reason: `queryOrder says ${q.tradeState}` };
-    if (q.totalFee !== payment.totalFee) return { confirmed: false, reason: `queryOrder total ${q.totalFee} ≠ event total ${payment.totalFee}` };
-    if (payment.transactionId && q.transactionId && q.transactionId !== payment.transactionId) {
-      return { confirmed: false, reason: `queryOrder transaction ${q.transactionId} ≠ event transaction ${payment.transactionId}` };
+    if (q.tradeState === 'NOTPAY' || q.tradeState === 'USERPAYING' || q.tradeState === 'ACCEPT') {
+      return { confirmed: false, retry: true, reason: `queryOrder says ${q.tradeState}` };
     }
-    return { confirmed: true };
+    if (q.tradeState !== 'SUCCESS' && q.tradeState !== 'REFUND') return { confirmed: false, retry: false, reason: `queryOrder says ${q.tradeState}` };
+    const differs = (field: string, event: unknown, wechat: unknown) => ({
+      confirmed: false as const, retry: false, reason: `the event's ${field} is not WeChat Pay's (queryOrder)`, detail: { field, claimed: event, wechat },
+    });
+    if (q.outTradeNo !== claimed.outTradeNo) return differs('outTradeNo', claimed.outTradeNo, q.outTradeNo);
+    if (q.totalFee !== claimed.totalFee) return differs('totalFee', claimed.totalFee, q.totalFee);
+    if (!q.transactionId || q.transactionId !== claimed.transactionId) return differs('transactionId', claimed.transactionId, q.transactionId);
+    if (claimed.openid && q.openid && q.openid !== claimed.openid) return differs('payer openid', claimed.openid, q.openid);
+    const paidAt = parseWechatTime(q.successTime);
+    return {
+      confirmed: true,
+      facts: { outTradeNo: q.outTradeNo, transactionId: q.transactionId, totalFee: q.totalFee, paidAt: paidAt ?? now(), ...(q.openid ? { openid: q.openid } : {}) },
+    };
   };
 }
 
@@ -129,23 +148,18 @@ export interface V3PayNotifyDeps {
 
 /**
  * The v3 payment notification endpoint. Acknowledge = 204 (WeChat Pay decides by HTTP status, wxpay-v3.md §4);
- * a signature that does not verify gets 401 so WeChat resends properly signed (probes included, §3); a
- * transient failure of the data store gets 500 so it is retried; everything permanent is acknowledged.
+ * what cannot be opened or is not a documented transaction is refused (`openV3Notification`: 401 for a signature,
+ * 400 for the rest); a transient failure of the data store gets 500 so it is retried; everything permanent about
+ * the order (unknown, amount mismatch) is acknowledged. The facts written come from the signed resource.
  */
 export async function handleV3PayNotification(req: { headers: HeaderBag; rawBody: string | Buffer }, deps: V3PayNotifyDeps): Promise<HttpAnswer> {
-  let transaction: V3Transaction;
-  let eventType: string;
-  try {
-    const parsed = parseNotification<V3Transaction>({ headers: req.headers, rawBody: req.rawBody, verifier: deps.verifier, apiV3Key: deps.apiV3Key });
-    transaction = parsed.resource;
-    eventType = parsed.envelope.event_type;
-  } catch (err) {
-    const e = err instanceof PayError ? err : new PayError({ code: 'INVALID_REQUEST', message: String(err) });
-    deps.log({ event: 'notification.rejected', code: e.code, reason: e.message });
-    return { status: e.code === 'SIGN_ERROR' ? 401 : 400, body: { code: 'FAIL', message: e.message } };
-  }
-  if (eventType !== 'TRANSACTION.SUCCESS' || transaction.trade_state !== 'SUCCESS') {
-    deps.log({ event: 'notification.ignored', eventType, tradeState: transaction.trade_state, outTradeNo: transaction.out_trade_no });
+  const opened = openV3Notification<V3Transaction>(req, {
+    verifier: deps.verifier, apiV3Key: deps.apiV3Key, log: deps.log, kind: 'payment', handles: (t) => t === 'TRANSACTION.SUCCESS', schema: 'v3Transaction',
+  });
+  if ('answer' in opened) return opened.answer;
+  const transaction = opened.resource;
+  if (transaction.trade_state !== 'SUCCESS') {
+    deps.log({ event: 'notification.ignored', eventType: opened.eventType, tradeState: transaction.trade_state, outTradeNo: transaction.out_trade_no });
     return httpAck();
   }
   if (transaction.mchid !== deps.mchid || transaction.appid !== deps.appid) {
@@ -167,7 +181,7 @@ export async function handleV3PayNotification(req: { headers: HeaderBag; rawBody
     );
     return httpAck();
   } catch (err) {
-    deps.log({ event: 'notification.transient_failure', outTradeNo: transaction.out_trade_no, reason: errorMessage(err) });
+    logRefusal(deps.log, 'notification.transient_failure', errorMessage(err), transaction.out_trade_no, { retry: true });
     return httpRetry('temporarily unable to record the payment');
   }
 }
@@ -187,17 +201,21 @@ export interface CloudPayPayNotifyDeps {
 /**
  * The CloudPay payment callback function's body (wxpay-v2-cloudpay.md §5.4): the event is the v2
  * notification camelCased (`returnCode, resultCode, outTradeNo, transactionId, totalFee, subOpenid, timeEnd…`).
- * Answers `{ errcode: 0, errmsg }` unless something transient failed: the data store, or queryOrder
- * (then a non-zero errcode, and CloudPay delivers again).
+ * Answers `{ errcode: 0, errmsg }` when handled (applied, or nothing to apply: a duplicate, an unknown order, an
+ * amount mismatch, an unsuccessful payment, another merchant); a non-zero errcode when not accepted: refused (not
+ * a CloudPay payment event, or contradicted by queryOrder — see `cloudPayRefused`) or "deliver again" (queryOrder
+ * does not show the payment yet, the data store failed).
  */
 export async function handleCloudPayPayment(event: unknown, deps: CloudPayPayNotifyDeps): Promise<CloudPayAnswer> {
-  const e = (event ?? {}) as Partial<CloudPayPaymentEvent> & Record<string, unknown>;
-  deps.log({ event: 'cloudpay.payment_event', outTradeNo: e.outTradeNo, transactionId: e.transactionId, resultCode: e.resultCode, totalFee: e.totalFee });
-  if (typeof e.outTradeNo !== 'string' || e.outTradeNo === '' || !Number.isInteger(e.totalFee)) {
-    // Not a payment event (a stray invocation): nothing will make it one, so do not ask for it again.
-    deps.log({ event: 'cloudpay.malformed_event', keys: Object.keys(e).slice(0, 20) });
-    return cloudPayAck('ignored: not a CloudPay payment event (outTradeNo and integer totalFee are required)');
+  const delivered = asDelivered(event);
+  const problem = delivered === undefined ? 'it is not JSON' : shapeProblem('cloudPayPayment', delivered)
+    // Only successful payments are delivered, each with WeChat Pay's transaction id (§5.4).
+    ?? ((delivered as CloudPayPaymentEvent).resultCode === 'SUCCESS' && !(delivered as CloudPayPaymentEvent).transactionId ? 'transactionId is required for a successful payment' : undefined);
+  if (problem) {
+    logRefusal(deps.log, 'cloudpay.malformed_event', `not a CloudPay payment event: ${problem}`, ownText(delivered, 'outTradeNo'));
+    return cloudPayRefused(`not a CloudPay payment event: ${problem}`);
   }
+  const e = delivered as CloudPayPaymentEvent;
   if (e.returnCode !== 'SUCCESS' || e.resultCode !== 'SUCCESS') {
     deps.log({ event: 'cloudpay.payment_not_successful', outTradeNo: e.outTradeNo, returnCode: e.returnCode, resultCode: e.resultCode, errCodeDes: e.errCodeDes });
     return cloudPayAck('ignored: not a successful payment');
@@ -210,8 +228,8 @@ export async function handleCloudPayPayment(event: unknown, deps: CloudPayPayNot
     const outcome = await applyPaymentSuccess(
       {
         outTradeNo: e.outTradeNo,
-        transactionId: typeof e.transactionId === 'string' ? e.transactionId : '',
-        totalFee: e.totalFee as number,
+        transactionId: e.transactionId!,
+        totalFee: e.totalFee,
         paidAt: parseWechatTime(e.timeEnd) ?? (deps.now ?? Date.now)(),
         // The payer under the mini-program's appid is subOpenid; openid is under CloudPay's own appid (§5.4).
         ...(e.subOpenid ? { openid: e.subOpenid } : {}),
@@ -220,10 +238,10 @@ export async function handleCloudPayPayment(event: unknown, deps: CloudPayPayNot
       deps.log,
       { ...(deps.confirm ? { confirm: deps.confirm } : {}), ...(deps.notifyPayer ? { notifyPayer: deps.notifyPayer } : {}) },
     );
-    if (outcome.kind === 'unconfirmed') return cloudPayRetry(`not applied: ${outcome.reason}`);
+    if (outcome.kind === 'unconfirmed') return outcome.retry ? cloudPayRetry(`not applied: ${outcome.reason}; deliver again`) : cloudPayRefused(outcome.reason);
     return cloudPayAck(outcome.kind === 'paid' ? 'OK' : `OK (${outcome.kind})`);
   } catch (err) {
-    deps.log({ event: 'cloudpay.transient_failure', outTradeNo: e.outTradeNo, reason: errorMessage(err) });
-    return cloudPayRetry(`temporarily unable to record the payment: ${errorMessage(err)}`);
+    logRefusal(deps.log, 'cloudpay.transient_failure', errorMessage(err), e.outTradeNo, { retry: true });
+    return cloudPayRetry('temporarily unable to record the payment; deliver again');
   }
 }

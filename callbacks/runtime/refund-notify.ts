@@ -13,12 +13,14 @@
  * - one refund made the order "refunded": WeChat Pay allows up to 50 refunds per order, together at most its
  *   amount (wxpay-v3.md §1.4), so each refund is a record of its own and the order counts the money that went back.
  */
-import { HeaderBag, parseNotification, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
+import { HeaderBag, PayError, WechatpayVerifier, parseWechatTime } from '../../wxpay';
 import type { CloudPayRefundEvent, QueryRefundOutput, V3RefundNotification } from '../../schemas/types.generated';
 import { OrdersPort, OrderRecord, markWhile, transition } from './orders';
 import { canMoveRefund, OrderStatus, refundedTotal } from '../../datasources/order-status';
 import type { RefundRow, RefundsPort } from './refunds';
-import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry } from './answers';
+import { CallbackLog, CloudPayAnswer, cloudPayAck, cloudPayRefused, cloudPayRetry, errorMessage, HttpAnswer, httpAck, httpRetry, logRefusal } from './answers';
+import { asDelivered, Confirmation, ownText, shapeProblem } from './received';
+import { openV3Notification } from './v3-notification';
 
 /** v3 names; CloudPay REFUNDCLOSE → CLOSED, CHANGE → ABNORMAL (wxpay-v3.md §7, peers.md §3.9). */
 export type RefundStatus = 'SUCCESS' | 'CLOSED' | 'ABNORMAL' | 'PROCESSING';
@@ -27,6 +29,8 @@ export interface RefundFacts {
   outTradeNo: string;
   outRefundNo: string;
   refundId?: string;
+  /** The payment refunded (compared with WeChat Pay's answer, not written). */
+  transactionId?: string;
   status: RefundStatus;
   /** This refund's amount in fen. */
   refundFee?: number;
@@ -58,10 +62,10 @@ export type RefundOutcome =
   | { kind: 'stale-refund'; orderNo: string; current: string }
   | { kind: 'unknown-order'; orderNo: string }
   | { kind: 'amount-mismatch'; orderNo: string; expected: number; got: number }
-  | { kind: 'unconfirmed'; orderNo: string; reason: string };
+  | { kind: 'unconfirmed'; orderNo: string; reason: string; retry: boolean };
 
 /** Asks WeChat Pay about a refund an unverified event reports; confirmed, it answers WeChat Pay's own facts. */
-export type RefundConfirmation = (refund: RefundFacts) => Promise<{ confirmed: true; facts: RefundFacts } | { confirmed: false; reason: string }>;
+export type RefundConfirmation = (claimed: RefundFacts) => Promise<Confirmation<RefundFacts>>;
 
 export interface ApplyRefundOptions {
   /** Checks an unverified event with WeChat Pay first; what is written then comes from WeChat Pay's answer. */
@@ -70,12 +74,11 @@ export interface ApplyRefundOptions {
   now?: () => number;
 }
 
-export function cloudPayRefundStatus(s: unknown): RefundStatus | undefined {
-  if (s === 'SUCCESS') return 'SUCCESS';
+/** CloudPay's refund statuses, all final (a result is notified once reached, §5.5), in v3 names. */
+export function cloudPayRefundStatus(s: CloudPayRefundEvent['refundStatus']): RefundStatus {
   if (s === 'REFUNDCLOSE') return 'CLOSED';
   if (s === 'CHANGE') return 'ABNORMAL';
-  if (s === 'PROCESSING') return 'PROCESSING';
-  return undefined;
+  return 'SUCCESS';
 }
 
 /**
@@ -108,27 +111,33 @@ export async function applyRefundOutcome(reported: RefundFacts, models: RefundMo
   }
   const mismatch = amountMismatch(order, reported, orders, log);
   if (mismatch) return mismatch;
-  if (reported.status === 'PROCESSING') {
-    // Known to WeChat Pay and not final: a record of it counts as in flight, and reconcile asks again.
-    await recordRefund(models.refunds, reported, log, now);
-    log({ event: 'refund.pending', outTradeNo: orderNo, outRefundNo: reported.outRefundNo });
-    return { kind: 'pending', orderNo };
-  }
-  if (Number(order[f.status]) === OrderStatus.UNPAID) {
-    log({ event: 'refund.before_payment', outTradeNo: orderNo, outRefundNo: reported.outRefundNo, status: reported.status });
+  const unpaid = Number(order[f.status]) === OrderStatus.UNPAID;
+  const beforePayment = (): RefundOutcome => {
+    logRefusal(log, 'refund.before_payment', 'the order is not paid yet (the refund result outran the payment): deliver again', orderNo, {
+      outRefundNo: reported.outRefundNo, refundStatus: reported.status, retry: true,
+    });
     return { kind: 'not-yet-paid', orderNo };
-  }
+  };
   let refund = reported;
   if (opts.confirm) {
+    // An unverified event writes nothing, not even a PROCESSING record, before WeChat Pay confirms it.
+    if (unpaid) return beforePayment();
     const check = await opts.confirm(reported);
     if (!check.confirmed) {
-      log({ event: 'refund.unconfirmed', outTradeNo: orderNo, outRefundNo: reported.outRefundNo, reason: check.reason });
-      return { kind: 'unconfirmed', orderNo, reason: check.reason };
+      logRefusal(log, 'refund.unconfirmed', check.reason, orderNo, { outRefundNo: reported.outRefundNo, retry: check.retry, ...(check.detail ?? {}) });
+      return { kind: 'unconfirmed', orderNo, reason: check.reason, retry: check.retry };
     }
     refund = check.facts;
     const verifiedMismatch = amountMismatch(order, refund, orders, log);
     if (verifiedMismatch) return verifiedMismatch;
   }
+  if (refund.status === 'PROCESSING') {
+    // Known to WeChat Pay and not final: a record of it counts as in flight, and reconcile asks again.
+    await recordRefund(models.refunds, refund, log, now);
+    log({ event: 'refund.pending', outTradeNo: orderNo, outRefundNo: refund.outRefundNo });
+    return { kind: 'pending', orderNo };
+  }
+  if (unpaid) return beforePayment();
   await recordRefund(models.refunds, refund, log, now);
   return settleOrder(refund, models, log, now);
 }
@@ -228,8 +237,8 @@ async function settleOrder(refund: RefundFacts, models: RefundModels, log: Callb
       } else {
         return notApplicable(log, refund, status);
       }
-    } else {
-      // CLOSED or ABNORMAL: the money did not go back; the order is paid again.
+    } else if (refund.status === 'CLOSED' || refund.status === 'ABNORMAL') {
+      // The money did not go back; the order is paid again.
       if (status !== OrderStatus.REFUNDING) return duplicate(log, refund, status);
       if (current && current !== refund.outRefundNo) {
         log({ event: 'refund.stale', ...ids, current, status: refund.status });
@@ -243,6 +252,9 @@ async function settleOrder(refund: RefundFacts, models: RefundModels, log: Callb
         log({ event: 'refund.reverted', ...ids, refundStatus: refund.status, ...(refund.failReason ? { reason: refund.failReason } : {}), status: 2 });
         return { kind: 'reverted', orderNo };
       }
+    } else {
+      // Never moved by a status outside SUCCESS / CLOSED / ABNORMAL (PROCESSING is recorded, not settled).
+      return notApplicable(log, refund, status);
     }
     // Lost a compare-and-set to another delivery: the next round sees where the order went.
   }
@@ -260,20 +272,34 @@ function notApplicable(log: CallbackLog, r: RefundFacts, status: number): Refund
 }
 
 /**
- * Before a CloudPay refund event changes anything, queryRefund must report the same final status for the same
- * order; what is then written (refund id, amount, success time) is queryRefund's answer, not the event's.
+ * Before a CloudPay refund event changes anything, queryRefund must show the refund at the event's final status,
+ * for the event's order, with the event's refund id and amounts — a genuine event carries WeChat Pay's own values
+ * (wxpay-v2-cloudpay.md §5.5), so any difference means it is not genuine: refused for good. Unknown to queryRefund,
+ * or still PROCESSING there, is different: a genuine result can outrun what queryRefund shows, so that one is
+ * asked for again. What is then written (refund id, amount, success time) is queryRefund's answer, never the event's.
  */
 export function confirmRefundByQuery(queryRefund: (outRefundNo: string) => Promise<QueryRefundOutput>): RefundConfirmation {
-  return async (refund) => {
+  return async (claimed) => {
     let q: QueryRefundOutput;
     try {
-      q = await queryRefund(refund.outRefundNo);
+      q = await queryRefund(claimed.outRefundNo);
     } catch (err) {
-      if (err instanceof PayError && err.code === 'REFUND_NOT_EXIST') return { confirmed: false, reason: 'queryRefund: WeChat Pay has no such refund' };
+      if (err instanceof PayError && err.code === 'REFUND_NOT_EXIST') return { confirmed: false, retry: true, reason: 'queryRefund: WeChat Pay has no such refund' };
       throw err;
     }
-    if (q.outTradeNo !== refund.outTradeNo) return { confirmed: false, reason: `queryRefund: refund belongs to order ${q.outTradeNo}` };
-    if (q.status !== refund.status) return { confirmed: false, reason: `queryRefund says ${q.status}, the event says ${refund.status}` };
+    const differs = (field: string, event: unknown, wechat: unknown) => ({
+      confirmed: false as const, retry: false, reason: `the event's ${field} is not WeChat Pay's (queryRefund)`, detail: { field, claimed: event, wechat },
+    });
+    if (q.outTradeNo !== claimed.outTradeNo) return differs('outTradeNo', claimed.outTradeNo, q.outTradeNo);
+    if (q.status !== claimed.status) {
+      return { confirmed: false, retry: q.status === 'PROCESSING', reason: `queryRefund says ${q.status}, the event says ${claimed.status}` };
+    }
+    if (!q.refundId || q.refundId !== claimed.refundId) return differs('refundId', claimed.refundId, q.refundId);
+    if (claimed.refundFee !== undefined && claimed.refundFee !== q.refundFee) return differs('refundFee', claimed.refundFee, q.refundFee);
+    if (claimed.totalFee !== undefined && claimed.totalFee !== q.totalFee) return differs('totalFee', claimed.totalFee, q.totalFee);
+    if (claimed.transactionId !== undefined && q.transactionId !== undefined && claimed.transactionId !== q.transactionId) {
+      return differs('transactionId', claimed.transactionId, q.transactionId);
+    }
     return { confirmed: true, facts: refundFactsFromQuery(q) };
   };
 }
@@ -300,26 +326,18 @@ export interface V3RefundNotifyDeps extends RefundModels {
 }
 
 /**
- * The v3 refund notification endpoint (notify_url of the refund request). 204 = acknowledged; 401 for a
- * signature that does not verify; 503 when the order is not paid yet (the refund result outran the payment
- * notification: WeChat Pay delivers again on its schedule, by when it applies); 500 when the store failed.
+ * The v3 refund notification endpoint (notify_url of the refund request). 204 = acknowledged; what cannot be
+ * opened or is not a documented refund resource — `refund_status` outside SUCCESS / CLOSED / PROCESSING / ABNORMAL
+ * included — is refused (`openV3Notification`: 401 for a signature, 400 for the rest) and moves nothing; 503 when
+ * the order is not paid yet (the refund result outran the payment notification: WeChat Pay delivers again on its
+ * schedule, by when it applies); 500 when the store failed.
  */
 export async function handleV3RefundNotification(req: { headers: HeaderBag; rawBody: string | Buffer }, deps: V3RefundNotifyDeps): Promise<HttpAnswer> {
-  let refund: V3RefundNotification;
-  let eventType: string;
-  try {
-    const parsed = parseNotification<V3RefundNotification>({ headers: req.headers, rawBody: req.rawBody, verifier: deps.verifier, apiV3Key: deps.apiV3Key });
-    refund = parsed.resource;
-    eventType = parsed.envelope.event_type;
-  } catch (err) {
-    const e = err instanceof PayError ? err : new PayError({ code: 'INVALID_REQUEST', message: String(err) });
-    deps.log({ event: 'notification.rejected', code: e.code, reason: e.message });
-    return { status: e.code === 'SIGN_ERROR' ? 401 : 400, body: { code: 'FAIL', message: e.message } };
-  }
-  if (!eventType.startsWith('REFUND.') || typeof refund.out_trade_no !== 'string' || typeof refund.out_refund_no !== 'string') {
-    deps.log({ event: 'notification.ignored', eventType, outTradeNo: refund.out_trade_no });
-    return httpAck();
-  }
+  const opened = openV3Notification<V3RefundNotification>(req, {
+    verifier: deps.verifier, apiV3Key: deps.apiV3Key, log: deps.log, kind: 'refund', handles: (t) => t.startsWith('REFUND.'), schema: 'v3Refund',
+  });
+  if ('answer' in opened) return opened.answer;
+  const refund = opened.resource;
   if (refund.mchid !== deps.mchid) {
     deps.log({ event: 'notification.foreign', mchid: refund.mchid, outTradeNo: refund.out_trade_no });
     return httpAck();
@@ -331,7 +349,8 @@ export async function handleV3RefundNotification(req: { headers: HeaderBag; rawB
         outRefundNo: refund.out_refund_no,
         ...(refund.refund_id ? { refundId: refund.refund_id } : {}),
         status: refund.refund_status,
-        ...(refund.amount ? { refundFee: refund.amount.refund, totalFee: refund.amount.total } : {}),
+        refundFee: refund.amount.refund,
+        totalFee: refund.amount.total,
         ...(parseWechatTime(refund.success_time) !== undefined ? { successTime: parseWechatTime(refund.success_time)! } : {}),
       },
       deps,
@@ -341,7 +360,7 @@ export async function handleV3RefundNotification(req: { headers: HeaderBag; rawB
     if (outcome.kind === 'not-yet-paid') return httpRetry('the order is not paid yet; deliver this refund result again later', 503);
     return httpAck();
   } catch (err) {
-    deps.log({ event: 'notification.transient_failure', outTradeNo: refund.out_trade_no, reason: errorMessage(err) });
+    logRefusal(deps.log, 'notification.transient_failure', errorMessage(err), refund.out_trade_no, { retry: true });
     return httpRetry('temporarily unable to record the refund');
   }
 }
@@ -356,17 +375,18 @@ export interface CloudPayRefundNotifyDeps extends RefundModels {
 
 /**
  * The CloudPay refund callback function's body (wxpay-v2-cloudpay.md §5.5): flat camelCase event with
- * `refundStatus` SUCCESS / CHANGE / REFUNDCLOSE. `{ errcode: 0 }` acknowledges; a non-zero errcode asks
- * for the event again (store failure, order not paid yet, queryRefund disagreeing).
+ * `refundStatus` SUCCESS / CHANGE / REFUNDCLOSE. `{ errcode: 0 }` when handled; a non-zero errcode when not
+ * accepted: refused (not a CloudPay refund event, or contradicted by queryRefund — see `cloudPayRefused`) or
+ * "deliver again" (store failure, order not paid yet, queryRefund not showing the result yet).
  */
 export async function handleCloudPayRefund(event: unknown, deps: CloudPayRefundNotifyDeps): Promise<CloudPayAnswer> {
-  const e = (event ?? {}) as Partial<CloudPayRefundEvent> & Record<string, unknown>;
-  deps.log({ event: 'cloudpay.refund_event', outTradeNo: e.outTradeNo, outRefundNo: e.outRefundNo, refundStatus: e.refundStatus });
-  const status = cloudPayRefundStatus(e.refundStatus);
-  if (typeof e.outTradeNo !== 'string' || e.outTradeNo === '' || typeof e.outRefundNo !== 'string' || !status) {
-    deps.log({ event: 'cloudpay.malformed_event', keys: Object.keys(e).slice(0, 20) });
-    return cloudPayAck('ignored: not a CloudPay refund event (outTradeNo, outRefundNo and refundStatus are required)');
+  const delivered = asDelivered(event);
+  const problem = delivered === undefined ? 'it is not JSON' : shapeProblem('cloudPayRefund', delivered);
+  if (problem) {
+    logRefusal(deps.log, 'cloudpay.malformed_event', `not a CloudPay refund event: ${problem}`, ownText(delivered, 'outTradeNo'), { outRefundNo: ownText(delivered, 'outRefundNo') });
+    return cloudPayRefused(`not a CloudPay refund event: ${problem}`);
   }
+  const e = delivered as CloudPayRefundEvent;
   if (e.returnCode !== undefined && e.returnCode !== 'SUCCESS') {
     deps.log({ event: 'cloudpay.refund_not_successful', outTradeNo: e.outTradeNo, returnCode: e.returnCode });
     return cloudPayAck('ignored: returnCode is not SUCCESS');
@@ -380,10 +400,11 @@ export async function handleCloudPayRefund(event: unknown, deps: CloudPayRefundN
       {
         outTradeNo: e.outTradeNo,
         outRefundNo: e.outRefundNo,
-        ...(typeof e.refundId === 'string' ? { refundId: e.refundId } : {}),
-        status,
-        ...(Number.isInteger(e.refundFee) ? { refundFee: e.refundFee as number } : {}),
-        ...(Number.isInteger(e.totalFee) ? { totalFee: e.totalFee as number } : {}),
+        refundId: e.refundId,
+        ...(e.transactionId !== undefined ? { transactionId: e.transactionId } : {}),
+        status: cloudPayRefundStatus(e.refundStatus),
+        ...(e.refundFee !== undefined ? { refundFee: e.refundFee } : {}),
+        ...(e.totalFee !== undefined ? { totalFee: e.totalFee } : {}),
         ...(parseWechatTime(e.successTime) !== undefined ? { successTime: parseWechatTime(e.successTime)! } : {}),
       },
       deps,
@@ -391,12 +412,12 @@ export async function handleCloudPayRefund(event: unknown, deps: CloudPayRefundN
       { ...(deps.confirm ? { confirm: deps.confirm } : {}), ...(deps.now ? { now: deps.now } : {}) },
     );
     if (outcome.kind === 'not-yet-paid') return cloudPayRetry('the order is not paid yet; deliver this refund result again later');
-    if (outcome.kind === 'unconfirmed') return cloudPayRetry(`not applied: ${outcome.reason}`);
+    if (outcome.kind === 'unconfirmed') return outcome.retry ? cloudPayRetry(`not applied: ${outcome.reason}; deliver again`) : cloudPayRefused(outcome.reason);
     const applied = outcome.kind === 'refunded' || outcome.kind === 'partly-refunded' || outcome.kind === 'reverted' || outcome.kind === 'recorded';
     return cloudPayAck(applied ? 'OK' : `OK (${outcome.kind})`);
   } catch (err) {
-    deps.log({ event: 'cloudpay.transient_failure', outTradeNo: e.outTradeNo, reason: errorMessage(err) });
-    return cloudPayRetry(`temporarily unable to record the refund: ${errorMessage(err)}`);
+    logRefusal(deps.log, 'cloudpay.transient_failure', errorMessage(err), e.outTradeNo, { retry: true });
+    return cloudPayRetry('temporarily unable to record the refund; deliver again');
   }
 }
 

@@ -19,6 +19,9 @@ Does
   - CLOSED / ABNORMAL: 3 → 2 (the money did not go back);
   - a result for an order that is still unpaid (it outran the payment notification) is answered
     "deliver again": it applies once the payment is recorded;
+  - CloudPay events are checked with queryRefund first, and what is written (refund id, amount, time)
+    is queryRefund's answer; malformed events, events not invoked by CloudPay or contradicted by
+    queryRefund, and v2 XML notifications (refunds made in the merchant platform) are refused and logged;
   - no timers and no polling here: this notification is the result. Refunds whose result never
     arrives are settled by the reconcile function.
 `)}${modelSection(v)}${ordersSection(v, false)}${refundsSection(v, false)}${settingsSection(v)}
@@ -27,8 +30,8 @@ exports.main = async (event, context) => {
     // WeChat Pay APIv3 REFUND.* notification: verify, decrypt, update, answer HTTP 204
     return wxpay.v3RefundNotify(event, orders, refunds, kit);
   }
-  // CloudPay refund event: update, answer { errcode: 0, errmsg }
-  return wxpay.cloudPayRefundNotify(event, orders, refunds, kit);
+  // CloudPay refund event: confirm with queryRefund, update, answer { errcode: 0, errmsg }
+  return wxpay.cloudPayRefundNotify(event, orders, refunds, kit, context);
 };
 `;
 }

@@ -163,12 +163,27 @@ export async function deliverRefund(t: TestDev, n: { body: string; headers: Reco
   return res.status;
 }
 
-/** The CloudPay refund event (wxpay-v2-cloudpay.md §5.5). */
-export function cloudPayRefundEvent(o: { outTradeNo: string; outRefundNo: string; refundStatus: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE'; totalFee: number; refundFee?: number; subMchId?: string }) {
+/** The CloudPay refund event (wxpay-v2-cloudpay.md §5.5); made-up WeChat Pay ids unless given (see `cloudPayRefundEventFor`). */
+export function cloudPayRefundEvent(o: {
+  outTradeNo: string; outRefundNo: string; refundStatus: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE'; totalFee: number; refundFee?: number; subMchId?: string;
+  refundId?: string; transactionId?: string;
+}) {
   return {
-    returnCode: 'SUCCESS', subMchId: o.subMchId, nonceStr: 'n0nce', transactionId: '4200000000000000000000000001', outTradeNo: o.outTradeNo,
-    refundId: '50300000000000000000000000001', outRefundNo: o.outRefundNo, totalFee: o.totalFee, settlementTotalFee: o.totalFee,
+    returnCode: 'SUCCESS', subMchId: o.subMchId, nonceStr: 'n0nce', transactionId: o.transactionId ?? '4200000000000000000000000001', outTradeNo: o.outTradeNo,
+    refundId: o.refundId ?? '50300000000000000000000000001', outRefundNo: o.outRefundNo, totalFee: o.totalFee, settlementTotalFee: o.totalFee,
     refundFee: o.refundFee ?? o.totalFee, settlementRefundFee: o.refundFee ?? o.totalFee, refundStatus: o.refundStatus,
     successTime: '2024-03-01 12:00:05', refundRecvAccout: '支付用户零钱', refundAccount: 'REFUND_SOURCE_UNSETTLED_FUNDS', refundRequestSource: 'API',
   };
+}
+
+/**
+ * The event CloudPay would deliver for a refund the sandbox made: WeChat Pay's own refund id, payment and amounts
+ * (what queryRefund confirms), with `refundStatus` the result being reported.
+ */
+export async function cloudPayRefundEventFor(t: TestDev, outRefundNo: string, refundStatus: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE', o: { subMchId?: string } = {}) {
+  const r = (await t.get(`${t.dev.info.baseUrl}/sandbox/refunds/${outRefundNo}`)).body;
+  if (!r?.refund_id) throw new Error(`the sandbox has no refund ${outRefundNo}: ${JSON.stringify(r)}`);
+  return cloudPayRefundEvent({
+    outTradeNo: r.out_trade_no, outRefundNo, refundStatus, totalFee: r.amount.total, refundFee: r.amount.refund, refundId: r.refund_id, transactionId: r.transaction_id, ...o,
+  });
 }
