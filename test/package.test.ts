@@ -140,8 +140,16 @@ describe('the package layout', () => {
     expect(assignments).toEqual(['ENV_ID=', 'WXPAY_PRIVATE_KEY=', 'WXPAY_APIV3_KEY=', 'WXPAY_PLATFORM_KEY_1=']);
     expect(env).toContain('WXPAY_PRIVATE_KEY=-----BEGIN PRIVATE KEY-----\\nMIIEv');
     expect(env).toMatch(/unquoted or in single quotes/);
+    expect(env).toContain('`npx weda-wxpay env --config weda-wxpay.config.json` writes dist/.env for you');
     // CloudPay needs no keys.
     expect(read(cloudpay, '.env.example').split('\n').filter((l) => /^[A-Z_0-9]+=/.test(l))).toEqual(['ENV_ID=']);
+  });
+
+  it('v3: http-access.sh routes the configured notify paths to their functions; CloudPay has none', () => {
+    const script = read(v3, 'http-access.sh');
+    expect(script).toContain('tcb service create -p /wxpay/pay-notify -f wxpay-pay-notify -e shop-1a2b');
+    expect(script).toContain('tcb service create -p /wxpay/refund-notify -f wxpay-refund-notify -e shop-1a2b');
+    expect(cloudpay.files).not.toContain('http-access.sh');
   });
 });
 
