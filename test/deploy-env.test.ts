@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { resolveConfig } from '../config';
 import { deployConfig } from '../callbacks/generate';
 import { build } from '../scripts/build';
-import { envLine, renderDeployEnv, writeDeployEnv } from '../scripts/deploy-env';
+import { envLine, renderDeployEnv, renderEnvExample, writeDeployEnv } from '../scripts/deploy-env';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { REPO_ROOT } from './helpers/paths';
 import { parseDotenv, simulateTcbDeploy } from './helpers/tcb-deploy';
@@ -205,5 +205,19 @@ describe('writing it', () => {
     expect(fs.readFileSync(out, 'utf8')).toBe(envText);
     const help = await promisify(execFile)(process.execPath, [CLI, 'env', '--help']);
     expect(help.stdout).toMatch(/^Usage: weda-wxpay env/);
+  });
+});
+
+describe('.env.example at the root of the checkout', () => {
+  it('is what the build writes for the README\'s v3 configuration, with the sample key line, and names the command', () => {
+    const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const config = [...readme.matchAll(/```json\n([\s\S]*?)```/g)]
+      .map((m) => { try { return JSON.parse(m[1]!) as WedaWxpayConfig; } catch { return undefined; } })
+      .find((c) => c?.provider === 'v3')!;
+    const example = fs.readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+    expect(example).toBe(renderEnvExample(config, deployConfig(config).secretEnv, { pemSample: true }));
+    expect(example).toContain('npx weda-wxpay env --config weda-wxpay.config.json');
+    expect(example).toMatch(/line breaks written as the two\n# characters \\n, unquoted/);
+    expect(example.split('\n').filter((l) => /^[A-Z_0-9]+=/.test(l))).toEqual(['ENV_ID=', 'WXPAY_PRIVATE_KEY=', 'WXPAY_APIV3_KEY=', 'WXPAY_PLATFORM_KEY_1=']);
   });
 });
