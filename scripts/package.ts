@@ -136,7 +136,7 @@ async function writePackage(dir: string, w: WriteInput): Promise<Pick<PackageRes
   const values = guideValues(config, facts, { envId, connectorName, envNames, runtime: built.cloudbaserc.functions[0]!.runtime, reconcileSchedule: reconcile?.triggers?.[0]?.config ?? '', configFile: path.basename(configPath), orders: models[facts.ordersModel]!, methods: (connector as unknown as ConnectorDoc).methods });
   write(dir, 'IMPORT.md', renderGuide(w.guideSource, values, config.provider === 'cloudpay' ? 'cloudpay' : 'v3', w.guidePath));
 
-  return { models: { goods: `models/${facts.goodsModel}.json`, orders: `models/${facts.ordersModel}.json`, refunds: `models/${facts.refundsModel}.json` }, warnings: facts.warnings };
+  return { models: { goods: `models/${facts.goodsModel}.json`, orders: `models/${facts.ordersModel}.json`, refunds: `models/${facts.refundsModel}.json` }, warnings: [...facts.warnings, ...built.httpAccess.warnings] };
 }
 
 interface ConfigFacts {

@@ -151,6 +151,16 @@ describe('the package layout', () => {
     expect(script).toContain('tcb service create -p /wxpay/refund-notify -f wxpay-refund-notify -e shop-1a2b');
     expect(cloudpay.files).not.toContain('http-access.sh');
   });
+
+  it('a notify URL on a custom domain is a warning of the package (HTTP access must be bound by hand)', async () => {
+    const configPath = project('custom-domain', { ...v3Config, v3: { ...v3Config.v3, notifyUrl: 'https://pay.example.com/wxpay/pay-notify', refundNotifyUrl: undefined } });
+    const r = await pack(configPath);
+    expect(r.warnings).toEqual([
+      'v3.refundNotifyUrl is not set: refund results reach the orders only through the reconcile function',
+      expect.stringMatching(/^v3\.notifyUrl: pay\.example\.com is not a CloudBase default domain; .*tcb service domain bind pay\.example\.com/),
+    ]);
+    expect(read(r, 'http-access.sh')).toContain('tcb service create -p /wxpay/pay-notify -f wxpay-pay-notify -e "$ENV_ID"');
+  });
 });
 
 describe('the connector', () => {
