@@ -98,7 +98,7 @@ export function buildPreviewAssets(): Promise<PreviewAssets> {
   return previewBundle.assets();
 }
 
-/** app-template/ in the checkout, whether this module runs from sources or from dist/app-template/. */
+/** app-template/ in the checkout, whether this module runs from sources or from .build/app-template/. */
 function templateDir(): string {
   for (const dir of [__dirname, path.join(__dirname, '..', '..', 'app-template')]) {
     if (fs.existsSync(path.join(dir, 'preview', 'main.ts'))) return dir;

@@ -3,7 +3,7 @@
  * the real pay-notify function over the local SQLite store, beside a hand-written floor doing the same work, in
  * one run, at 1,000 / 10,000 / 100,000 / 1,000,000 orders. Run on demand, never as a timed test:
  *
- *   npx tsc -p bench/tsconfig.json && node dist/bench/callback-throughput.js [--sizes 1000,10000,100000,1000000] [--payments 1000] [--rounds 7]
+ *   npx tsc -p bench/tsconfig.json && node .build/bench/callback-throughput.js [--sizes 1000,10000,100000,1000000] [--payments 1000] [--rounds 7]
  *
  * Per size, in a fresh directory, every side holds the same orders (the same records, realistic order numbers:
  * 14 digits of time then 10 random characters, as checkout makes them, so they are inserted roughly in order)

@@ -3,7 +3,7 @@
  * `node:crypto` floor and the independent SDK wechatpay-axios-plugin, in one run. Run on demand, never as a
  * timed test:
  *
- *   npx tsc -p bench/tsconfig.json && node dist/bench/notification-verify.js [--messages 2000] [--seconds 4] [--slices 40]
+ *   npx tsc -p bench/tsconfig.json && node .build/bench/notification-verify.js [--messages 2000] [--seconds 4] [--slices 40]
  *
  * The input is what a deployed pay-notify function gets: `--messages` DISTINCT TRANSACTION.SUCCESS notifications
  * (each its own order, nonce, timestamp and signature), built as WeChat Pay sends them — resource encrypted with

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in bench/, one after the other, each in a process of its own (so one's heap,
  * JIT state and open handles cannot weigh on the next). Arguments after `--` go to every benchmark. Run after
- * `tsc -p bench/tsconfig.json`, from the compiled dist/bench/; a compiled file whose bench/*.ts source is gone is
+ * `tsc -p bench/tsconfig.json`, from the compiled .build/bench/; a compiled file whose bench/*.ts source is gone is
  * not run.
  */
 import { spawnSync } from 'node:child_process';

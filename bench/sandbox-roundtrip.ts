@@ -2,7 +2,7 @@
  * Signed round trips per second against the sandbox, measured beside the `node:crypto` floor in one run, so
  * that what the sandbox adds on top of the cryptography shows as one ratio. Run on demand, never as a timed test:
  *
- *   npx tsc -p bench/tsconfig.json && node dist/bench/sandbox-roundtrip.js [--seconds 3] [--concurrency 4] [--slices 6]
+ *   npx tsc -p bench/tsconfig.json && node .build/bench/sandbox-roundtrip.js [--seconds 3] [--concurrency 4] [--slices 6]
  *
  * Phase 1, the floor: what one signed round trip must do cryptographically, with parsed KeyObjects and nothing
  * else — client signs the request message (merchant key), server verifies it, server signs the response message

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is TypeScript compiled to dist/ by `npm ci` (prepare) or `npm run build:ts`.
+// Thin launcher: the CLI is TypeScript compiled to .build/ (tsconfig.json outDir) by `npm ci` (prepare) or
+// `npm run build:ts`. dist/ is the deploy folder `weda-wxpay build` writes.
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
-const entry = path.join(__dirname, '..', 'dist', 'scripts', 'cli.js');
+const entry = path.join(__dirname, '..', '.build', 'scripts', 'cli.js');
 if (!fs.existsSync(entry)) {
-  console.error('weda-wxpay: dist/ is missing; run `npm run build:ts` (npm ci does it for you).');
+  console.error('weda-wxpay: the compiled CLI (.build/) is missing; run `npm run build:ts` (npm ci does it for you).');
   process.exit(1);
 }
 require(entry).main(process.argv).catch((err) => {

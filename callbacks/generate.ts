@@ -65,6 +65,8 @@ export interface DeployConfig {
 /** One secret of the configuration: the environment variable the deployed functions read it from, and where its value is now. */
 interface Secret {
   env: string;
+  /** The configuration field that says where the value is (named in errors). */
+  field: string;
   /** A key file (relative to the configuration file), a value written in the configuration, or already an environment variable. */
   from: { path: string } | { value: string } | { env: string } | undefined;
 }
@@ -74,6 +76,11 @@ function secretSource(o: { path?: string | undefined; value?: string | undefined
   if (o.path) return { path: o.path };
   if (o.value) return { value: o.value };
   return undefined;
+}
+
+/** The field a secret comes from, as config/ names it in its errors: the `…Env` field when it is an environment variable, else the file or value field. */
+function secretField(from: Secret['from'], envField: string, otherField: string): string {
+  return from && 'env' in from ? envField : otherField;
 }
 
 /**
@@ -86,18 +93,38 @@ export function deployConfig(config: WedaWxpayConfig): DeployConfig {
   return { config: out, secretEnv: [...new Set(secrets.map((s) => s.env))] };
 }
 
+/** A secret the deployed functions read: its variable, the configuration field it comes from, and its value on this machine. */
+export interface DeploySecret {
+  env: string;
+  field: string;
+  /** Undefined when the configuration names an environment variable that is not set here, or gives no source. */
+  value: string | undefined;
+}
+
 /**
  * The values of the environment variables `deployConfig` names, read from the key files and values of the
- * configuration (what a deployer puts in .env; the local function host passes them as the functions' environment).
+ * configuration (what a deployer puts in .env — `weda-wxpay env`; the local function host passes them as the
+ * functions' environment).
  */
+export function readDeploySecrets(config: WedaWxpayConfig, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): DeploySecret[] {
+  return separateSecrets(config).secrets.map((s) => {
+    const from = s.from;
+    if (!from) return { env: s.env, field: s.field, value: undefined };
+    if ('value' in from) return { env: s.env, field: s.field, value: from.value };
+    if ('env' in from) return { env: s.env, field: s.field, value: (opts.env ?? process.env)[from.env] };
+    const file = path.resolve(opts.baseDir, from.path);
+    try {
+      return { env: s.env, field: s.field, value: fs.readFileSync(file, 'utf8') };
+    } catch (err) {
+      throw new PayError({ code: 'CONFIG_ERROR', message: `${CONFIG_FILE_NAME}: ${s.field} cannot be read (${file}): ${(err as Error).message}`, detail: { field: s.field, issue: 'unreadable' }, cause: err });
+    }
+  });
+}
+
+/** `readDeploySecrets` as variables: name → value, the ones without a value left out. */
 export function deploySecrets(config: WedaWxpayConfig, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const s of separateSecrets(config).secrets) {
-    const from = s.from;
-    if (!from) continue;
-    const value = 'path' in from ? fs.readFileSync(path.resolve(opts.baseDir, from.path), 'utf8') : 'value' in from ? from.value : (opts.env ?? process.env)[from.env];
-    if (value !== undefined) values[s.env] = value;
-  }
+  for (const s of readDeploySecrets(config, opts)) if (s.value !== undefined) values[s.env] = s.value;
   return values;
 }
 
@@ -109,17 +136,20 @@ function separateSecrets(config: WedaWxpayConfig): { config: WedaWxpayConfig; se
   const v3 = out.v3;
   if (v3) {
     const privateKeyEnv = v3.privateKeyEnv ?? SECRET_ENV.privateKey;
-    secrets.push({ env: privateKeyEnv, from: secretSource({ env: v3.privateKeyEnv, path: v3.privateKeyPath }) });
+    const privateKeyFrom = secretSource({ env: v3.privateKeyEnv, path: v3.privateKeyPath });
+    secrets.push({ env: privateKeyEnv, field: secretField(privateKeyFrom, 'v3.privateKeyEnv', 'v3.privateKeyPath'), from: privateKeyFrom });
     v3.privateKeyEnv = privateKeyEnv;
     delete v3.privateKeyPath;
     const apiV3KeyEnv = v3.apiV3KeyEnv ?? SECRET_ENV.apiV3Key;
-    secrets.push({ env: apiV3KeyEnv, from: secretSource({ env: v3.apiV3KeyEnv, value: v3.apiV3Key }) });
+    const apiV3KeyFrom = secretSource({ env: v3.apiV3KeyEnv, value: v3.apiV3Key });
+    secrets.push({ env: apiV3KeyEnv, field: secretField(apiV3KeyFrom, 'v3.apiV3KeyEnv', 'v3.apiV3Key'), from: apiV3KeyFrom });
     v3.apiV3KeyEnv = apiV3KeyEnv;
     delete v3.apiV3Key;
     if (v3.platformKeys) {
       v3.platformKeys = v3.platformKeys.map((k, i) => {
         const env = k.env ?? SECRET_ENV.platformKey(i);
-        secrets.push({ env, from: secretSource({ env: k.env, path: k.path }) });
+        const from = secretSource({ env: k.env, path: k.path });
+        secrets.push({ env, field: secretField(from, `v3.platformKeys[${i}].env`, `v3.platformKeys[${i}].path`), from });
         return { id: k.id, env };
       }) as typeof v3.platformKeys;
     }

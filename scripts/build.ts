@@ -7,7 +7,12 @@
  *   <out>/functions/<name>/package.json           what CloudBase installs (installDependency)
  *   <out>/cloudbaserc.json                        runtime, handler, timeout, envVariables, timer trigger;
  *                                                 checked against schemas/deploy/cloudbaserc.json
- *   <out>/.env.example                            the environment variables to fill in (names only)
+ *   <out>/.env.example                            the environment variables the deploy reads, and their one
+ *                                                 form (`weda-wxpay env` writes the real <out>/.env)
+ *   <out>/http-access.sh                          v3: the `tcb service create` commands that route the notify
+ *                                                 URLs' paths to the functions, checked (scripts/http-access.ts)
+ *
+ * <out> (default dist/) holds only what deploys; tsc's output is in .build/ (tsconfig.json outDir).
  *
  * Native and cloud-only modules stay outside the bundle and are loaded only when used: better-sqlite3 (local
  * store), @cloudbase/node-sdk (CloudBase store; installed by CloudBase from package.json), wx-server-sdk
@@ -20,11 +25,16 @@ import { build as esbuild } from 'esbuild';
 import { CONFIG_FILE_NAME } from '../config';
 import { generateFunctions, GeneratedFunction, GenerateInput } from '../callbacks/generate';
 import cloudbasercSchema from '../schemas/deploy/cloudbaserc.json';
+import { renderEnvExample } from './deploy-env';
+import { HTTP_ACCESS_SCRIPT, HttpAccess, httpAccessCommands, planHttpAccess, renderHttpAccessScript } from './http-access';
 import { projectRoot } from './project-root';
 
 export const RUNTIME_FILE = 'weda-wxpay-runtime.js';
 export const RUNTIME_EXTERNALS = ['better-sqlite3', '@cloudbase/node-sdk', 'wx-server-sdk'];
-export const NODE_RUNTIME = 'Nodejs18.15';
+/** The Node runtimes the CloudBase CLI offers that the functions are built for (weda-import.md §5), and esbuild's target for each. */
+export const NODE_RUNTIMES = { 'Nodejs18.15': 'node18', 'Nodejs20.19': 'node20' } as const;
+export type NodeRuntime = keyof typeof NODE_RUNTIMES;
+export const DEFAULT_NODE_RUNTIME: NodeRuntime = 'Nodejs18.15';
 
 export interface BuildOptions {
   /** Output directory (default <root>/dist). `functions/` inside it is replaced. */
@@ -35,6 +45,8 @@ export interface BuildOptions {
   configPath?: string;
   /** cloudbaserc.json envId (default `{{env.ENV_ID}}`, filled in by the CLI from .env). */
   envId?: string;
+  /** The functions' Node runtime (default Nodejs18.15). */
+  runtime?: NodeRuntime;
   /** The checkout (default: found from this file). */
   root?: string;
   minify?: boolean;
@@ -54,6 +66,10 @@ export interface BuildResult {
   cloudbaserc: CloudbaseRc;
   functions: BuiltFunction[];
   runtimeBytes: number;
+  /** The HTTP access the v3 notify URLs need (written to http-access.sh), or why none is needed. */
+  httpAccess: HttpAccess;
+  /** <out>/http-access.sh, when there is something to route. */
+  httpAccessScript?: string;
 }
 
 export interface CloudbaseRc {
@@ -62,7 +78,7 @@ export interface CloudbaseRc {
   functionRoot: string;
   functions: Array<{
     name: string;
-    runtime: string;
+    runtime: NodeRuntime;
     handler: string;
     timeout: number;
     memorySize: number;
@@ -91,14 +107,21 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     if (!fs.existsSync(configPath)) throw new Error(`no configuration: ${configPath} does not exist (pass --config <file>)`);
     config = JSON.parse(fs.readFileSync(configPath, 'utf8')) as GenerateInput['config'];
   }
-  const generated = generateFunctions({ config, generatedFrom: opts.config ? CONFIG_FILE_NAME : path.basename(configPath) });
+  const runtimeName = opts.runtime ?? DEFAULT_NODE_RUNTIME;
+  if (!Object.hasOwn(NODE_RUNTIMES, runtimeName)) throw new Error(`runtime ${String(runtimeName)} is not one the functions are built for: ${Object.keys(NODE_RUNTIMES).join(', ')}`);
+  const configFile = opts.config ? CONFIG_FILE_NAME : path.basename(configPath);
+  const generated = generateFunctions({ config, generatedFrom: configFile });
+  // Checked before anything is written: a notify URL HTTP access cannot route fails the build.
+  const nameOf = (kind: GeneratedFunction['kind']) => generated.find((fn) => fn.kind === kind)!.name;
+  const functions = { payNotify: nameOf('pay-notify'), refundNotify: nameOf('refund-notify'), reconcile: nameOf('reconcile'), connector: nameOf('connector') };
+  const httpAccess = planHttpAccess(config, { functions, ...(opts.envId ? { envId: opts.envId } : {}) });
 
   // One bundle of the runtime, copied into each function (each deploys on its own).
   const bundled = await esbuild({
     entryPoints: [path.join(root, 'callbacks', 'runtime', 'index.ts')],
     bundle: true,
     platform: 'node',
-    target: 'node18',
+    target: NODE_RUNTIMES[runtimeName],
     format: 'cjs',
     external: RUNTIME_EXTERNALS,
     minify: opts.minify ?? false,
@@ -129,7 +152,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     functionRoot: './functions',
     functions: generated.map((fn) => ({
       name: fn.name,
-      runtime: NODE_RUNTIME,
+      runtime: runtimeName,
       handler: 'index.main',
       timeout: fn.timeout,
       memorySize: fn.memorySize,
@@ -145,16 +168,25 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   fs.writeFileSync(cloudbasercPath, `${JSON.stringify(rc, null, 2)}\n`);
 
   const envNames = [...new Set(generated.flatMap((fn) => Object.keys(fn.envVariables)))];
-  const envExample = [
-    '# Copy to .env next to cloudbaserc.json (never commit it). The CloudBase CLI fills {{env.NAME}} from it.',
-    'ENV_ID=',
-    ...envNames.map((n) => `${n}=`),
-    '',
-  ].join('\n');
-  fs.writeFileSync(path.join(outDir, '.env.example'), envExample);
+  fs.writeFileSync(path.join(outDir, '.env.example'), renderEnvExample(config, envNames));
 
-  assertNoSecrets(config, [cloudbasercPath, ...built.map((b) => path.join(b.dir, 'index.js'))], configPath);
-  return { outDir, cloudbasercPath, cloudbaserc: rc, functions: built, runtimeBytes: runtime.length };
+  // A stale script from an earlier v3 build must not outlive a configuration that needs no HTTP access.
+  const scriptPath = path.join(outDir, HTTP_ACCESS_SCRIPT);
+  fs.rmSync(scriptPath, { force: true });
+  if (httpAccess.routes.length) {
+    fs.writeFileSync(scriptPath, renderHttpAccessScript(httpAccess, configFile), { mode: 0o755 });
+    log(`HTTP access for the v3 notify URLs (after \`tcb fn deploy --all\`; also in ${scriptPath}):`);
+    for (const command of httpAccessCommands(httpAccess)) log(`  ${command}`);
+  } else {
+    log(httpAccess.notNeeded ?? 'no HTTP access needed');
+  }
+  for (const w of httpAccess.warnings) log(`warning: ${w}`);
+
+  assertNoSecrets(config, [cloudbasercPath, ...built.map((b) => path.join(b.dir, 'index.js')), ...(httpAccess.routes.length ? [scriptPath] : [])], configPath);
+  return {
+    outDir, cloudbasercPath, cloudbaserc: rc, functions: built, runtimeBytes: runtime.length, httpAccess,
+    ...(httpAccess.routes.length ? { httpAccessScript: scriptPath } : {}),
+  };
 }
 
 /** The configuration may hold an APIv3 key value: it must not reach any written file. */

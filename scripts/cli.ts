@@ -7,7 +7,8 @@ import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';
 import { packageForWeda, DEFAULT_CONNECTOR_NAME } from './package';
-import { build } from './build';
+import { build, DEFAULT_NODE_RUNTIME, NODE_RUNTIMES, NodeRuntime } from './build';
+import { DEPLOY_ENV_FILE, writeDeployEnv } from './deploy-env';
 import { init } from './init';
 import { MANIFEST } from '../connector/manifest';
 import { buildWedaModels } from '../datasources/models';
@@ -223,17 +224,30 @@ export function buildProgram(): Command {
     });
 
   program.command('build')
-    .description('generate and bundle the cloud functions into dist/functions/ and write a checked dist/cloudbaserc.json')
+    .description('generate and bundle the cloud functions into dist/functions/, write a checked dist/cloudbaserc.json and, for v3, the checked HTTP access commands (dist/http-access.sh)')
     .option('--config <file>', 'configuration file', CONFIG_FILE_NAME)
     .option('--out <dir>', 'output folder (its functions/ is replaced)', 'dist')
     .option('--env-id <id>', 'CloudBase environment id (default: {{env.ENV_ID}} from .env)')
+    .addOption(new Option('--runtime <runtime>', 'the functions\' Node runtime').choices(Object.keys(NODE_RUNTIMES)).default(DEFAULT_NODE_RUNTIME))
     .option('--minify', 'minify the bundles')
-    .action(async (o: { config: string; out: string; envId?: string; minify?: boolean }) => {
+    .action(async (o: { config: string; out: string; envId?: string; runtime: NodeRuntime; minify?: boolean }) => {
       const r = await build({
-        configPath: path.resolve(o.config), outDir: path.resolve(o.out), log: logToStderr,
+        configPath: path.resolve(o.config), outDir: path.resolve(o.out), log: logToStderr, runtime: o.runtime,
         ...(o.envId ? { envId: o.envId } : {}), ...(o.minify ? { minify: true } : {}),
       });
-      logToStderr(`wrote ${r.cloudbasercPath} (${r.functions.length} functions, runtime ${Math.round(r.runtimeBytes / 1024)} KiB)`);
+      logToStderr(`wrote ${r.cloudbasercPath} (${r.functions.length} functions on ${o.runtime}, runtime bundle ${Math.round(r.runtimeBytes / 1024)} KiB)`);
+      const rel = path.relative(process.cwd(), r.outDir) || '.';
+      logToStderr(`next: weda-wxpay env --config ${o.config}${o.out === 'dist' ? '' : ` --out ${path.join(o.out, DEPLOY_ENV_FILE)}`} (writes ${path.join(rel, DEPLOY_ENV_FILE)}), then in ${rel}: tcb fn deploy --all${r.httpAccessScript ? ` && sh ${path.basename(r.httpAccessScript)}` : ''}`);
+    });
+
+  program.command('env')
+    .description(`write dist/${DEPLOY_ENV_FILE} for tcb fn deploy: ENV_ID and the keys the configuration names (key files, values, environment variables), each on one line in the form the CLI's {{env.NAME}} substitution survives`)
+    .option('--config <file>', 'configuration file', CONFIG_FILE_NAME)
+    .option('--out <file>', 'where to write it (next to cloudbaserc.json)', path.join('dist', DEPLOY_ENV_FILE))
+    .option('--env-id <id>', 'CloudBase environment id (default: cloudpay.envId, else the notify URL\'s <envId>.service.tcloudbase.com)')
+    .action((o: { config: string; out: string; envId?: string }) => {
+      const r = writeDeployEnv({ configPath: path.resolve(o.config), outFile: path.resolve(o.out), ...(o.envId ? { envId: o.envId } : {}) });
+      logToStderr(`wrote ${r.file} (${r.names.join(', ')}); it holds secrets: never commit or share it`);
     });
 
   program.command('package')
@@ -243,9 +257,10 @@ export function buildProgram(): Command {
     .option('--app <file>', 'template app JSON (default: app-template/app.json)')
     .option('--env-id <id>', 'CloudBase environment id (default: {{env.ENV_ID}} from .env)')
     .option('--name <identifier>', 'custom API identifier in WeDa', DEFAULT_CONNECTOR_NAME)
-    .action(async (o: { config: string; out: string; app?: string; envId?: string; name: string }) => {
+    .addOption(new Option('--runtime <runtime>', 'the functions\' Node runtime').choices(Object.keys(NODE_RUNTIMES)).default(DEFAULT_NODE_RUNTIME))
+    .action(async (o: { config: string; out: string; app?: string; envId?: string; name: string; runtime: NodeRuntime }) => {
       await packageForWeda({
-        configPath: path.resolve(o.config), outDir: path.resolve(o.out), connectorName: o.name, log: logToStderr,
+        configPath: path.resolve(o.config), outDir: path.resolve(o.out), connectorName: o.name, log: logToStderr, runtime: o.runtime,
         ...(o.app ? { appJson: path.resolve(o.app) } : {}), ...(o.envId ? { envId: o.envId } : {}),
       });
     });

@@ -7,7 +7,9 @@
  *   connector/connector.json     the connector as CALS JSON (connector/export.ts)
  *   connector/METHODS.md         the same methods as a click-by-click spec: WeDa imports no custom API file (§1)
  *   functions/, cloudbaserc.json the built cloud functions (scripts/build.ts) for `tcb fn deploy --all`
- *   .env.example                 the variables the deploy reads, PEM keys in the one form the CLI survives (§6 item 10)
+ *   .env.example                 the variables the deploy reads, PEM keys in the one form the CLI survives (§6 item 10;
+ *                                scripts/deploy-env.ts, written by build)
+ *   http-access.sh               v3: the HTTP access routes for the notify URLs (scripts/http-access.ts, written by build)
  *   IMPORT.md                    docs/IMPORT.md with this configuration's names filled in
  *
  * The package is written to a temp folder beside the output and renamed into place only when complete, so a
@@ -18,9 +20,9 @@ import path from 'node:path';
 import { CONFIG_FILE_NAME, DEFAULT_FUNCTION_NAMES, DEFAULT_ORDER_FIELDS } from '../config';
 import { exportWedaConnector } from '../connector/export';
 import { buildWedaModels } from '../datasources/models';
-import { deployConfig } from '../callbacks/generate';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
-import { build, NODE_RUNTIME } from './build';
+import { build, NodeRuntime } from './build';
+import { renderEnvExample } from './deploy-env';
 import { projectRoot } from './project-root';
 
 export const PACKAGE_DIR_NAME = 'weda-import';
@@ -44,6 +46,8 @@ export interface PackageOptions {
   envId?: string;
   /** The custom API's identifier in WeDa (default wedaWxpay). */
   connectorName?: string;
+  /** The functions' Node runtime (build's default when absent). */
+  runtime?: NodeRuntime;
   root?: string;
   log?: (line: string) => void;
 }
@@ -106,7 +110,9 @@ interface WriteInput {
 async function writePackage(dir: string, w: WriteInput): Promise<Pick<PackageResult, 'models' | 'warnings'>> {
   const { config, configPath } = w;
   // build() validates the whole configuration (schemas/config.json) before generating anything.
-  const built = await withConfigPath(configPath, () => build({ configPath, outDir: dir, root: w.root, ...(w.opts.envId ? { envId: w.opts.envId } : {}) }));
+  const built = await withConfigPath(configPath, () => build({
+    configPath, outDir: dir, root: w.root, ...(w.opts.envId ? { envId: w.opts.envId } : {}), ...(w.opts.runtime ? { runtime: w.opts.runtime } : {}),
+  }));
   const facts = configFacts(config, configPath);
 
   const models = withConfigPathSync(configPath, () => buildWedaModels({ model: facts.ordersModel, goodsModel: facts.goodsModel, refundsModel: facts.refundsModel, fields: config.fields ?? {} }));
@@ -121,16 +127,16 @@ async function writePackage(dir: string, w: WriteInput): Promise<Pick<PackageRes
   write(dir, 'connector/connector.json', json(connector));
   write(dir, 'connector/METHODS.md', renderMethods(connector as unknown as ConnectorDoc));
 
-  // Replaces build()'s names-only .env.example: the names are the same, the PEM form is explained.
+  // build() wrote the same names; the package's copy also shows a sample key line (IMPORT.md refers to it).
   const envNames = [...new Set(built.cloudbaserc.functions.flatMap((f) => Object.keys(f.envVariables)))];
-  write(dir, '.env.example', renderEnvExample(config, envNames));
+  write(dir, '.env.example', renderEnvExample(config, envNames, { pemSample: true }));
 
   const envId = w.opts.envId ?? (config.provider === 'cloudpay' ? config.cloudpay?.envId : undefined) ?? ENV_ID_PLACEHOLDER;
   const reconcile = built.cloudbaserc.functions.find((f) => f.name === facts.functions.reconcile);
-  const values = guideValues(config, facts, { envId, connectorName, envNames, reconcileSchedule: reconcile?.triggers?.[0]?.config ?? '', configFile: path.basename(configPath), orders: models[facts.ordersModel]!, methods: (connector as unknown as ConnectorDoc).methods });
+  const values = guideValues(config, facts, { envId, connectorName, envNames, runtime: built.cloudbaserc.functions[0]!.runtime, reconcileSchedule: reconcile?.triggers?.[0]?.config ?? '', configFile: path.basename(configPath), orders: models[facts.ordersModel]!, methods: (connector as unknown as ConnectorDoc).methods });
   write(dir, 'IMPORT.md', renderGuide(w.guideSource, values, config.provider === 'cloudpay' ? 'cloudpay' : 'v3', w.guidePath));
 
-  return { models: { goods: `models/${facts.goodsModel}.json`, orders: `models/${facts.ordersModel}.json`, refunds: `models/${facts.refundsModel}.json` }, warnings: facts.warnings };
+  return { models: { goods: `models/${facts.goodsModel}.json`, orders: `models/${facts.ordersModel}.json`, refunds: `models/${facts.refundsModel}.json` }, warnings: [...facts.warnings, ...built.httpAccess.warnings] };
 }
 
 interface ConfigFacts {
@@ -274,38 +280,6 @@ function cell(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// .env.example
-
-/**
- * The CLI pastes each {{env.NAME}} into cloudbaserc.json's text before JSON.parse, so a value with real line
- * breaks — or a double-quoted `\n`, which dotenv expands — breaks the deploy (weda-import.md §6 item 10). One
- * line with literal `\n`, unquoted or single-quoted, survives; the functions turn `\n` back (wxpay/keys.ts).
- */
-export function renderEnvExample(config: WedaWxpayConfig, envNames: string[]): string {
-  const deployed = deployConfig(config).config.v3;
-  const pem = new Set([deployed?.privateKeyEnv, ...(deployed?.platformKeys ?? []).map((k) => k.env)].filter((n): n is string => !!n));
-  const lines = [
-    '# Copy to .env next to cloudbaserc.json (never commit it). `tcb fn deploy` fills {{env.NAME}} from it.',
-    '# 复制为 cloudbaserc.json 旁边的 .env（不要提交）。`tcb fn deploy` 用它填入 {{env.NAME}}。',
-    '#',
-    '# Every value must be ONE line. A PEM key: the whole key on one line, its line breaks written as the two',
-    '# characters \\n, unquoted or in single quotes, e.g.',
-    '#   WXPAY_PRIVATE_KEY=-----BEGIN PRIVATE KEY-----\\nMIIEv…(the rest of the key)…\\n-----END PRIVATE KEY-----',
-    '# Real line breaks, or double quotes ("…\\n…"), break the deploy (the CLI pastes values into JSON).',
-    '# 每个值只能占一行：PEM 密钥写成一行，换行处写成字面的 \\n，不加引号或用单引号；真实换行或双引号会使部署失败。',
-    '#',
-    '# One way to produce the line:  awk \'{printf "%s\\\\n", $0}\' apiclient_key.pem',
-    '',
-    '# CloudBase environment id (云开发环境 ID)',
-    'ENV_ID=',
-  ];
-  for (const name of envNames) {
-    lines.push('', pem.has(name) ? '# PEM, one line with literal \\n (一行，字面 \\n)' : name === deployed?.apiV3KeyEnv ? '# APIv3 key, 32 characters (APIv3 密钥，32 个字符)' : `# ${name}`, `${name}=`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // IMPORT.md
 
 /** `%%name%%` in docs/IMPORT.md; chosen so that CloudBase `{{env.X}}`, WeDa `{{params.x}}` and JS `${x}` stay literal. */
@@ -337,6 +311,7 @@ interface GuideInput {
   envId: string;
   connectorName: string;
   envNames: string[];
+  runtime: NodeRuntime;
   reconcileSchedule: string;
   configFile: string;
   orders: { properties: Record<string, { type: string; title: string }> };
@@ -357,7 +332,7 @@ function guideValues(config: WedaWxpayConfig, facts: ConfigFacts, g: GuideInput)
     appid: config.appid,
     envType: config.envType,
     envId: g.envId,
-    runtime: NODE_RUNTIME,
+    runtime: g.runtime,
     goodsModel: facts.goodsModel,
     ordersModel: facts.ordersModel,
     refundsModel: facts.refundsModel,

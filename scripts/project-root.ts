@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** The checkout root, whether running from sources (ts-jest) or from dist/ (compiled). */
+/** The checkout root, whether running from sources (ts-jest) or from .build/ (compiled by tsc). */
 export function projectRoot(from: string = __dirname): string {
   let dir = from;
   for (;;) {

@@ -1,7 +1,7 @@
 /**
  * `weda-wxpay trigger …` against a running sandbox: each subcommand calls the control API and prints its JSON
  * answer; an error answer, a missing or unreachable sandbox exit non-zero with a one-line reason. The first block
- * runs `registerTrigger` in-process; the second spawns the compiled CLI (`npm test` builds dist/ first) and needs
+ * runs `registerTrigger` in-process; the second spawns the compiled CLI (`npm test` builds .build/ first) and needs
  * `registerTrigger(program)` wired into scripts/cli.ts. `notifications --follow` is run both ways: stopped by an
  * AbortSignal in process, by Ctrl-C (SIGINT) as a child process.
  */

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createUiBundle } from '../ui/bundle';
-import { REPO_ROOT } from './helpers/paths';
+import { COMPILED_ROOT, REPO_ROOT } from './helpers/paths';
 
 const tsc = (project: string) => promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', project], { cwd: REPO_ROOT });
 
@@ -70,8 +70,8 @@ describe('createUiBundle', () => {
     expect((await bundle.assets()).js).toContain('"fixed"');
   });
 
-  test('compiled to dist/ (as the CLI runs), pages are still read from their sources (`npm test` builds dist/ first)', async () => {
-    const compiled = require(path.join(REPO_ROOT, 'dist', 'sandbox', 'console', 'assets.js')) as typeof import('../sandbox/console/assets');
+  test('compiled to .build/ (as the CLI runs), pages are still read from their sources (`npm test` builds .build/ first)', async () => {
+    const compiled = require(path.join(COMPILED_ROOT, 'sandbox', 'console', 'assets.js')) as typeof import('../sandbox/console/assets');
     const assets = await compiled.consoleAssets();
     expect(assets.html).toContain('/sandbox/console/assets/console.js');
     expect(assets.css).toContain('max-width: 700px');

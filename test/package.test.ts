@@ -140,8 +140,26 @@ describe('the package layout', () => {
     expect(assignments).toEqual(['ENV_ID=', 'WXPAY_PRIVATE_KEY=', 'WXPAY_APIV3_KEY=', 'WXPAY_PLATFORM_KEY_1=']);
     expect(env).toContain('WXPAY_PRIVATE_KEY=-----BEGIN PRIVATE KEY-----\\nMIIEv');
     expect(env).toMatch(/unquoted or in single quotes/);
+    expect(env).toContain('`npx weda-wxpay env --config weda-wxpay.config.json` writes dist/.env for you');
     // CloudPay needs no keys.
     expect(read(cloudpay, '.env.example').split('\n').filter((l) => /^[A-Z_0-9]+=/.test(l))).toEqual(['ENV_ID=']);
+  });
+
+  it('v3: http-access.sh routes the configured notify paths to their functions; CloudPay has none', () => {
+    const script = read(v3, 'http-access.sh');
+    expect(script).toContain('tcb service create -p /wxpay/pay-notify -f wxpay-pay-notify -e shop-1a2b');
+    expect(script).toContain('tcb service create -p /wxpay/refund-notify -f wxpay-refund-notify -e shop-1a2b');
+    expect(cloudpay.files).not.toContain('http-access.sh');
+  });
+
+  it('a notify URL on a custom domain is a warning of the package (HTTP access must be bound by hand)', async () => {
+    const configPath = project('custom-domain', { ...v3Config, v3: { ...v3Config.v3, notifyUrl: 'https://pay.example.com/wxpay/pay-notify', refundNotifyUrl: undefined } });
+    const r = await pack(configPath);
+    expect(r.warnings).toEqual([
+      'v3.refundNotifyUrl is not set: refund results reach the orders only through the reconcile function',
+      expect.stringMatching(/^v3\.notifyUrl: pay\.example\.com is not a CloudBase default domain; .*tcb service domain bind pay\.example\.com/),
+    ]);
+    expect(read(r, 'http-access.sh')).toContain('tcb service create -p /wxpay/pay-notify -f wxpay-pay-notify -e "$ENV_ID"');
   });
 });
 

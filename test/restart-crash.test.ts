@@ -5,7 +5,7 @@
  * sandbox) says — paid → 2, refund settled → 4, never paid → 1 — every notification was acknowledged exactly
  * once and no delivery failed for a restart (the dev server keeps its port, and notifications queued before a
  * stop go out after the next start), no payment or refund was applied twice, and an order placed before the crash
- * can be placed again with the same parameters. `npm test` builds dist/ first.
+ * can be placed again with the same parameters. `npm test` builds .build/ first.
  */
 import { spawn, ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { METHOD_SCHEMAS } from '../schemas';
-import { REPO_ROOT } from './helpers/paths';
+import { COMPILED_ROOT, REPO_ROOT } from './helpers/paths';
 
 describe('generated TypeScript types', () => {
   it('are up to date with the JSON Schemas (run `npm run codegen` when this fails)', () => {
     // Runs the compiled generator in a plain Node process (`npm test` builds first): prettier, used by
     // json-schema-to-typescript, needs dynamic import, which jest's module sandbox lacks.
-    const generated = execFileSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'scripts', 'codegen.js'), '--stdout'], { encoding: 'utf8' });
+    const generated = execFileSync(process.execPath, [path.join(COMPILED_ROOT, 'scripts', 'codegen.js'), '--stdout'], { encoding: 'utf8' });
     const committed = fs.readFileSync(path.join(REPO_ROOT, 'schemas', 'types.generated.ts'), 'utf8');
     expect(generated).toBe(committed);
   }, 60_000);

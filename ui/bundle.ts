@@ -82,8 +82,8 @@ function stampOf(files: readonly string[]): string {
 }
 
 /**
- * `dir` in the checkout, whether this module runs from sources (`<root>/ui/`) or compiled (`<root>/dist/ui/`):
- * the page's sources are never compiled to dist/, they are read where they are.
+ * `dir` in the checkout, whether this module runs from sources (`<root>/ui/`) or compiled (`<root>/.build/ui/`):
+ * the page's sources are never compiled to .build/, they are read where they are.
  */
 function sourceDir(dir: string, entry: string): string {
   if (path.isAbsolute(dir)) return dir;
