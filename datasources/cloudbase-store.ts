@@ -13,7 +13,7 @@
  *   them in `originError`), `NetworkError`/`Timeout` when it could not be reached, `BadResponse` when its
  *   answer has the wrong shape.
  */
-import * as tcb from '@cloudbase/node-sdk';
+import type * as Tcb from '@cloudbase/node-sdk';
 import { checkRecord, type ModelDefinition, checkDefinitions } from './definitions';
 import {
   getCountParam, idWhere, intParam, pageSizeParam, patchOf, recordsOf, selectParam, v1ItemWhere, v1OrderParam,
@@ -283,7 +283,12 @@ function normaliseServiceUrl(serviceUrl: string): string {
   return host;
 }
 
-function createApp(opts: CloudbaseStoreOptions): CloudbaseApp {
+/**
+ * Checks the options now and answers how to make the app later: loading @cloudbase/node-sdk takes a few hundred
+ * milliseconds, so it is required on the first models call, and a function that answers without one (a refusal)
+ * never loads it.
+ */
+function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
   if (typeof opts.env !== 'string' || opts.env === '') throw new Error('openCloudbaseStore: env (the CloudBase environment id) is required unless app is given');
   const serviceUrl = opts.serviceUrl === undefined ? undefined : normaliseServiceUrl(opts.serviceUrl);
   // Without an accessKey the SDK fetches a token from the real gateway, whatever serviceUrl says.
@@ -293,20 +298,38 @@ function createApp(opts: CloudbaseStoreOptions): CloudbaseApp {
   if (opts.timeoutMs !== undefined && (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs < 1)) {
     throw new Error(`openCloudbaseStore: timeoutMs must be a positive integer (got ${opts.timeoutMs})`);
   }
-  return tcb.init({
+  const config = {
     env: opts.env,
     ...(serviceUrl ? { serviceUrl } : {}),
     ...(opts.accessKey ? { accessKey: opts.accessKey } : {}),
     ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
     ...(opts.region ? { region: opts.region } : {}),
     ...(opts.keepalive !== undefined ? { keepalive: opts.keepalive } : {}),
-  }) as unknown as CloudbaseApp;
+  };
+  return () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tcb = require('@cloudbase/node-sdk') as typeof Tcb;
+    return checkedApp(tcb.init(config) as unknown as CloudbaseApp);
+  };
+}
+
+function checkedApp(app: CloudbaseApp): CloudbaseApp {
+  if (!app || typeof app.models !== 'object' || app.models === null) {
+    throw new Error('openCloudbaseStore: this @cloudbase/node-sdk app has no models client (check env and the SDK version, ≥ 3)');
+  }
+  return app;
 }
 
 class CloudbaseModelStore implements ModelStore {
   private closed = false;
+  private made: CloudbaseApp | undefined;
 
-  constructor(private readonly app: CloudbaseApp, private readonly models: Record<string, ModelDefinition> | undefined) {}
+  constructor(private readonly makeApp: () => CloudbaseApp, private readonly models: Record<string, ModelDefinition> | undefined) {}
+
+  /** The node-sdk app, made on the first call that needs it (see appFactory). */
+  private get app(): CloudbaseApp {
+    return (this.made ??= this.makeApp());
+  }
 
   private definition(model: string): ModelDefinition | undefined {
     const models = this.models;
@@ -357,9 +380,9 @@ class CloudbaseModelStore implements ModelStore {
  */
 export function openCloudbaseStore(opts: CloudbaseStoreOptions): ModelStore {
   if (opts.models) checkDefinitions(opts.models);
-  const app = opts.app ?? createApp(opts);
-  if (!app || typeof app.models !== 'object' || app.models === null) {
-    throw new Error('openCloudbaseStore: this @cloudbase/node-sdk app has no models client (check env and the SDK version, ≥ 3)');
+  if (opts.app) {
+    const app = checkedApp(opts.app);
+    return new CloudbaseModelStore(() => app, opts.models);
   }
-  return new CloudbaseModelStore(app, opts.models);
+  return new CloudbaseModelStore(appFactory(opts), opts.models);
 }

@@ -1,77 +1,35 @@
-import Ajv, { ErrorObject, SchemaValidateFunction, ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
-import { fullFormats } from 'ajv-formats/dist/formats';
-import { PayError, parseChinaTime } from '../wxpay';
+import type { ErrorObject } from 'ajv';
+import { PayError } from '../wxpay';
+import { WXPAY_FORMATS } from './formats';
+import { validatedSchemas } from './validated';
+import * as sentValidators from './validators.generated';
+import * as receivedValidators from './received-validators.generated';
 
 /**
  * ajv validation that answers in the builder's words: every problem names the field and the rule
  * ("outTradeNo must match ^[0-9A-Za-z_\-|*]{6,32}$", "totalFee must be an integer ≥ 1"), and the first one
  * becomes a PARAM_ERROR before anything is sent to WeChat Pay.
+ *
+ * The validators are precompiled by `npm run codegen` (ajv standalone code, scripts/codegen.ts has the options):
+ * what is sent gets its defaults filled in; what is received — a notification's resource, an event — is read by
+ * the same rules with two differences: a property counts only when the object itself has it (ajv
+ * `ownProperties`), never through its prototype, and no default is filled in (what was received is read as received).
  */
-// strictRequired off: "exactly one of outTradeNo, transactionId" is written as oneOf branches that only list `required`.
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, useDefaults: true, allowUnionTypes: true });
-addFormats(ajv);
+interface ValidateFunction {
+  (value: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
 
-/** ajv-formats' own ipv4 and ipv6 expressions (both are RegExps), for the one format that accepts either. */
-const IPV4 = fullFormats.ipv4 as RegExp;
-const IPV6 = fullFormats.ipv6 as RegExp;
+const sent = new Map<object, ValidateFunction>();
+const received = new Map<object, ValidateFunction>();
+for (const v of validatedSchemas()) {
+  const fn = ((v.received ? receivedValidators : sentValidators) as unknown as Record<string, ValidateFunction | undefined>)[v.name];
+  if (fn) (v.received ? received : sent).set(v.schema, fn);
+}
 
-/**
- * WeChat Pay's rules on a string that a pattern cannot say, as `format`s the method schemas name. `rule` is what
- * the error says after the field name.
- */
-const WXPAY_FORMATS: Record<string, { validate: (text: string) => boolean; rule: string }> = {
-  // Surrogates are how a JavaScript string holds a 4-byte UTF-8 character (or, alone, no character at all).
-  'bmp-text': {
-    validate: (text) => !/[\uD800-\uDFFF]/.test(text),
-    rule: 'must not contain characters outside the Basic Multilingual Plane (emoji): WeChat Pay accepts 1–3-byte UTF-8 only (wxpay-v3.md §0)',
-  },
-  'ip-address': {
-    validate: (text) => IPV4.test(text) || IPV6.test(text),
-    rule: 'must be an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::1 (wxpay-v3.md §1.1 payer_client_ip)',
-  },
-  'calendar-date': {
-    validate: isCalendarDate,
-    rule: 'must be a date that exists (yyyy-MM-dd or yyyyMMdd; no 30 February, no month 13)',
-  },
-  'calendar-date-time': {
-    validate: isCalendarDateTime,
-    rule: 'must be a time that exists (yyyyMMddHHmmss China time, or RFC 3339 with an offset; no 30 February, no hour 24)',
-  },
-};
-for (const [name, f] of Object.entries(WXPAY_FORMATS)) ajv.addFormat(name, { type: 'string', validate: f.validate });
-
-/**
- * Cross-field rules, as a keyword on the smaller field: `"atMostField": "totalFee"` on refundFee says refundFee ≤
- * totalFee whenever both are numbers (each one's own type and range are its own keywords' business).
- */
-const atMostField: SchemaValidateFunction = (other: string, value: number, _parentSchema, data): boolean => {
-  const limit = (data?.parentData as Record<string, unknown> | undefined)?.[other];
-  if (typeof limit !== 'number' || value <= limit) return true;
-  atMostField.errors = [{ keyword: 'atMostField', params: { other, limit } }];
-  return false;
-};
-ajv.addKeyword({ keyword: 'atMostField', type: 'number', schemaType: 'string', errors: true, validate: atMostField });
-
-/**
- * For what arrives from outside — a notification's resource, an event — the same rules with two differences: a
- * property counts only when the object itself has it (ajv `ownProperties`), never through its prototype, and no
- * default is filled in (what was received is read as received).
- */
-const ownPropertiesAjv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true, ownProperties: true });
-addFormats(ownPropertiesAjv);
-for (const [name, f] of Object.entries(WXPAY_FORMATS)) ownPropertiesAjv.addFormat(name, { type: 'string', validate: f.validate });
-ownPropertiesAjv.addKeyword({ keyword: 'atMostField', type: 'number', schemaType: 'string', errors: true, validate: atMostField });
-
-const compiled = new WeakMap<object, ValidateFunction>();
-const compiledOwnProperties = new WeakMap<object, ValidateFunction>();
-
-function compile(schema: object, on = ajv, cache = compiled): ValidateFunction {
-  let fn = cache.get(schema);
-  if (!fn) {
-    fn = on.compile(schema);
-    cache.set(schema, fn);
-  }
+function validatorFor(schema: object, from: Map<object, ValidateFunction>): ValidateFunction {
+  const fn = from.get(schema);
+  if (!fn) throw new Error(`no precompiled validator for schema ${JSON.stringify((schema as { title?: unknown }).title)} (listed in schemas/validated.ts? run \`npm run codegen\`)`);
   return fn;
 }
 
@@ -83,14 +41,14 @@ export interface FieldProblem {
 
 /** Validates (and fills defaults into) `value`; returns the problems, most specific first. */
 export function findProblems(schema: object, value: unknown): FieldProblem[] {
-  const validate = compile(schema);
+  const validate = validatorFor(schema, sent);
   if (validate(value)) return [];
   return describeErrors(schema, validate.errors ?? []);
 }
 
-/** The problems of something received (see `ownPropertiesAjv`), most specific first; `value` is not changed. */
+/** The problems of something received (own properties only), most specific first; `value` is not changed. */
 export function findOwnPropertyProblems(schema: object, value: unknown): FieldProblem[] {
-  const validate = compile(schema, ownPropertiesAjv, compiledOwnProperties);
+  const validate = validatorFor(schema, received);
   if (validate(value)) return [];
   return describeErrors(schema, validate.errors ?? []);
 }
@@ -213,26 +171,4 @@ function schemaAt(root: object, schemaPath: string): unknown {
     node = (node as Record<string, unknown>)[seg];
   }
   return node;
-}
-
-/** yyyy-MM-dd or yyyyMMdd naming a day on the calendar. */
-function isCalendarDate(text: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text) ?? /^(\d{4})(\d{2})(\d{2})$/.exec(text);
-  return !!m && dayExists(Number(m[1]), Number(m[2]), Number(m[3]));
-}
-
-/** yyyyMMddHHmmss (China wall time, v2/CloudPay) or RFC 3339 with an offset (v3), naming a real instant (wxpay-v3.md §0). */
-function isCalendarDateTime(text: string): boolean {
-  if (/^\d{14}$/.test(text)) return parseChinaTime(text) !== undefined;
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(text);
-  if (!m) return false;
-  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6])];
-  const offsetOk = m[8] === 'Z' || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
-  return dayExists(Number(m[1]), Number(m[2]), Number(m[3])) && hour <= 23 && minute <= 59 && second <= 59 && offsetOk;
-}
-
-function dayExists(year: number, month: number, day: number): boolean {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  return days !== undefined && day >= 1 && day <= days;
 }

@@ -14,6 +14,7 @@
  *
  * <out> (default dist/) holds only what deploys; tsc's output is in .build/ (tsconfig.json outDir).
  *
+ * The validators are precompiled (schemas/validators.generated.ts), so ajv itself is not bundled.
  * Native and cloud-only modules stay outside the bundle and are loaded only when used: better-sqlite3 (local
  * store), @cloudbase/node-sdk (CloudBase store; installed by CloudBase from package.json), wx-server-sdk
  * (CloudPay, subscribe messages).
@@ -49,6 +50,7 @@ export interface BuildOptions {
   runtime?: NodeRuntime;
   /** The checkout (default: found from this file). */
   root?: string;
+  /** Minify the runtime bundle (default true: it is what each function loads on a cold start; `false` to read it). */
   minify?: boolean;
   log?: (line: string) => void;
 }
@@ -124,7 +126,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     target: NODE_RUNTIMES[runtimeName],
     format: 'cjs',
     external: RUNTIME_EXTERNALS,
-    minify: opts.minify ?? false,
+    minify: opts.minify ?? true,
     legalComments: 'none',
     write: false,
     logLevel: 'silent',

@@ -14,6 +14,16 @@ describe('generated TypeScript types', () => {
   }, 60_000);
 });
 
+describe('precompiled validators (ajv standalone)', () => {
+  for (const [kind, file] of [['sent', 'validators.generated.ts'], ['received', 'received-validators.generated.ts']] as const) {
+    it(`schemas/${file} is up to date with the JSON Schemas (run \`npm run codegen\` when this fails)`, () => {
+      const generated = execFileSync(process.execPath, [path.join(COMPILED_ROOT, 'scripts', 'codegen.js'), '--stdout', '--validators', kind], { encoding: 'utf8' });
+      const committed = fs.readFileSync(path.join(REPO_ROOT, 'schemas', file), 'utf8');
+      expect(generated).toBe(committed);
+    }, 60_000);
+  }
+});
+
 describe('schemas written once per field', () => {
   // Each method schema is self-contained (WeDa imports dereferenced schemas); the shared fields must agree.
   const fieldsEverywhere = new Map<string, string>();
