@@ -10,3 +10,4 @@ export * from './notification';
 export * from './time';
 export * from './bill';
 export * from './cloudpay-apis';
+export * from './bill-stream';
