@@ -20,8 +20,9 @@ export function billSha1(bytes: Buffer | string): string {
   return createHash('sha1').update(bytes).digest('hex');
 }
 
-export function assertBillHash(bytes: Buffer, expectedHex: string): void {
-  const actual = billSha1(bytes);
+/** Throws BILL_HASH_MISMATCH unless the bill's SHA-1 (hex, of the uncompressed bytes) is `hash_value` (§1.6). */
+export function checkBillHash(actualHex: string, expectedHex: string): void {
+  const actual = actualHex.toLowerCase();
   if (actual !== expectedHex.toLowerCase()) {
     throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `bill SHA-1 ${actual} does not match hash_value ${expectedHex}`, detail: { field: 'hash_value', issue: 'SHA-1 mismatch' }, retryable: true });
   }
