@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { BillRow, BILL_COUNT_COLUMN, checkBillHash, decimalUnits, parseBillStream, PayError, yuanToFen } from '../wxpay';
+import { BillRow, BILL_COUNT_COLUMN, BILL_HEADERS, BILL_SUMMARY_SOURCES, checkBillHash, decimalUnits, fenToYuan, parseBillStream, PayError, yuanToFen } from '../wxpay';
 import type { DownloadBillInput, DownloadBillOutput } from '../schemas/types.generated';
 
 /**
@@ -134,6 +134,28 @@ function rowObject(row: BillRow, columns: ReadonlyArray<{ index: number; key: st
   const out: Record<string, string | number> = {};
   for (const c of columns) out[c.key] = c.fen ? row.amount(c.index, 2) : row.text(c.index);
   return out;
+}
+
+const SUMMARY_COLUMNS = new Set([BILL_COUNT_COLUMN, ...Object.keys(BILL_SUMMARY_SOURCES)]);
+/** camelCase key → header name, for data rows and for the summary (the two share some keys). */
+const ROW_COLUMN_OF = new Map(Object.entries(COLUMN_KEYS).filter(([c]) => !SUMMARY_COLUMNS.has(c)).map(([c, [k]]) => [k, c]));
+const SUMMARY_COLUMN_OF = new Map(Object.entries(COLUMN_KEYS).filter(([c]) => SUMMARY_COLUMNS.has(c)).map(([c, [k]]) => [k, c]));
+
+/**
+ * A page of {@link billPage} written back as bill lines (§1.7: backticks, yuan), so pages read from a connector
+ * over HTTP go through the same stream parser as a download: the header (from the page's first row, else the bill
+ * type's), the rows, and on the last page the summary.
+ */
+export function billLinesOfPage(page: DownloadBillOutput, part: { header: boolean; summary: boolean }): string {
+  const lines: string[] = [];
+  const yuanOr = (v: string | number, column: string): string => (typeof v === 'number' && columnKey(column)[1] === 'fen' ? fenToYuan(v) : String(v));
+  if (part.header) lines.push(page.rows[0] ? Object.keys(page.rows[0]).map((k) => ROW_COLUMN_OF.get(k) ?? k).join(',') : BILL_HEADERS[page.billType].join(','));
+  for (const row of page.rows) lines.push(`\`${Object.entries(row).map(([k, v]) => yuanOr(v, ROW_COLUMN_OF.get(k) ?? k)).join(',`')}`);
+  if (part.summary) {
+    const entries = Object.entries(page.summary).map(([k, v]) => [SUMMARY_COLUMN_OF.get(k) ?? k, v] as const);
+    lines.push(entries.map(([c]) => c).join(','), `\`${entries.map(([c, v]) => yuanOr(v, c)).join(',`')}`);
+  }
+  return lines.length ? `${lines.join('\r\n')}\r\n` : '';
 }
 
 /** yyyyMMdd or yyyy-MM-dd → yyyy-MM-dd. */
