@@ -13,7 +13,7 @@
  *
  * Amounts are fen throughout, read from the bill's digits (wxpay/bill-stream.ts).
  */
-import { BillRow, BillCheck, BillLayout, BillSink, MalformedBillLine, toChinaDateTime } from '../wxpay';
+import { BillRow, BillCheck, BillLayout, BillSink, isPayError, MalformedBillLine, toChinaDateTime } from '../wxpay';
 import { canMoveRefund, type RefundRowStatus } from '../datasources/order-status';
 import { KeyIndex } from './key-index';
 import { BillLedger, LEDGER_PAGE_SIZE } from './ledger';
@@ -89,6 +89,9 @@ function chinaTimeMs(text: string): number {
   return Date.parse(`${text.replace(' ', 'T')}+08:00`);
 }
 
+/** What an answer of NO_STATEMENT_EXIST reads as: a bill without rows. */
+const NO_BILL: BillCheck = { columns: [], rows: 0, malformed: 0, summaryColumns: [], summary: {}, computed: {}, problems: [], complete: true, bytes: 0 };
+
 const SUCCESS_BYTES = Buffer.from('SUCCESS');
 const REFUND_BYTES = Buffer.from('REFUND');
 
@@ -115,7 +118,7 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
 
   const report: BillReconcileReport = {
     billDate: o.billDate, source: o.source,
-    bill: { rows: 0, payments: 0, refunds: 0, other: 0, malformed: 0, bytes: 0, summary: {}, problems: [], complete: true },
+    bill: { exists: true, rows: 0, payments: 0, refunds: 0, other: 0, malformed: 0, bytes: 0, summary: {}, problems: [], complete: true },
     local: { paidOrders: 0, refunds: 0 }, matched: { payments: 0, refunds: 0 },
     counts: {}, fixed: 0, needsHuman: 0, applied: false, items: [], omitted: {}, durationMs: 0,
   };
@@ -273,6 +276,11 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
     if (pendingPayments.length >= LEDGER_PAGE_SIZE) await flushPayments();
     if (pendingRefunds.length >= LEDGER_PAGE_SIZE) await flushRefunds();
     if (sinceProgress) { progress?.advance(sinceProgress); sinceProgress = 0; }
+  }).catch((err: unknown) => {
+    // No trades that day at WeChat Pay (wxpay-v3.md §1.6): an empty bill, so whatever was paid here is missing from it.
+    if (!isPayError(err, 'NO_STATEMENT_EXIST')) throw err;
+    report.bill.exists = false;
+    return NO_BILL;
   });
   await flushPayments();
   await flushRefunds();

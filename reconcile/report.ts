@@ -46,6 +46,8 @@ export interface BillReconcileReport {
   /** Where the bill came from: `v3` (SHA-1 checked), `cloudpay`, `dev` (the dev server's connector). */
   source: string;
   bill: {
+    /** False when WeChat Pay has no bill for the day (NO_STATEMENT_EXIST: no trades), read as a bill without rows. */
+    exists: boolean;
     rows: number;
     payments: number;
     refunds: number;
@@ -77,7 +79,8 @@ export interface BillReconcileReport {
 export function reportTable(r: BillReconcileReport): string {
   const out: string[] = [];
   const verified = r.bill.problems.length === 0 ? (r.bill.complete ? 'adds up' : 'rows unreadable, totals not all checked') : 'DOES NOT ADD UP';
-  out.push(`Bill ${r.billDate} (${r.source}): ${r.bill.rows} rows (${r.bill.payments} payments, ${r.bill.refunds} refunds${r.bill.other ? `, ${r.bill.other} other` : ''}${r.bill.malformed ? `, ${r.bill.malformed} unreadable` : ''}), summary ${verified}`);
+  if (!r.bill.exists) out.push(`Bill ${r.billDate} (${r.source}): none — WeChat Pay had no trades that day (NO_STATEMENT_EXIST)`);
+  else out.push(`Bill ${r.billDate} (${r.source}): ${r.bill.rows} rows (${r.bill.payments} payments, ${r.bill.refunds} refunds${r.bill.other ? `, ${r.bill.other} other` : ''}${r.bill.malformed ? `, ${r.bill.malformed} unreadable` : ''}), summary ${verified}`);
   for (const p of r.bill.problems) out.push(`  ! ${p}`);
   out.push(`Local: ${r.local.paidOrders} orders paid that day, ${r.local.refunds} refunds made that day · matched ${r.matched.payments} payments, ${r.matched.refunds} refunds`);
   const kinds = MISMATCH_KINDS.filter((k) => r.counts[k]);
