@@ -84,6 +84,15 @@ function billRefundStatus(text: string): RefundRowStatus | undefined {
   return undefined;
 }
 
+/**
+ * Whether WeChat Pay itself moves a refund from `from` to `to` (wxpay-v3.md §1.4: PROCESSING ends SUCCESS, CLOSED or
+ * ABNORMAL; ABNORMAL is then resolved SUCCESS or CLOSED): a record that far on is a refund the bill froze earlier.
+ */
+function wechatMoves(from: RefundRowStatus, to: RefundRowStatus): boolean {
+  if (from === 'PROCESSING') return to !== 'PROCESSING';
+  return from === 'ABNORMAL' && (to === 'SUCCESS' || to === 'CLOSED');
+}
+
 /** "2024-08-05 10:00:00" (China time) → ms. */
 function chinaTimeMs(text: string): number {
   return Date.parse(`${text.replace(' ', 'T')}+08:00`);
@@ -212,17 +221,18 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
     const ids = { outTradeNo: bill.outTradeNo, outRefundNo: bill.outRefundNo, line: bill.line };
     if (local.amount !== bill.refundFee) {
       add({ kind: 'refund-amount-mismatch', ...ids, bill: { amount: bill.refundFee, status: bill.status }, local, action: 'human' });
-    } else if (local.status !== bill.status && canMoveRefund(local.status, bill.status)) {
-      add({ kind: 'refund-status-mismatch', ...ids, bill: { amount: bill.refundFee, status: bill.status }, local, action: 'fixable' }, { refund: stripLine(bill) });
-    } else if (local.status !== bill.status && !canMoveRefund(bill.status, local.status)) {
-      add({ kind: 'refund-status-mismatch', ...ids, bill: { amount: bill.refundFee, status: bill.status }, local, action: 'human', note: 'the record and the bill disagree on how the refund ended' });
-    } else {
+    } else if (local.status === bill.status || wechatMoves(bill.status, local.status)) {
       report.matched.refunds++;
+    } else if (canMoveRefund(local.status, bill.status)) {
+      add({ kind: 'refund-status-mismatch', ...ids, bill: { amount: bill.refundFee, status: bill.status }, local, action: 'fixable' }, { refund: stripLine(bill) });
+    } else {
+      add({ kind: 'refund-status-mismatch', ...ids, bill: { amount: bill.refundFee, status: bill.status }, local, action: 'human', note: 'the record and the bill disagree on how the refund ended' });
     }
   };
 
-  const flushPayments = async (): Promise<void> => {
-    while (pendingPayments.length) {
+  /** Looks the collected rows up, a full page at a time while the bill streams (`all` at its end). */
+  const flushPayments = async (all: boolean): Promise<void> => {
+    while (pendingPayments.length >= (all ? 1 : LEDGER_PAGE_SIZE)) {
       const batch = pendingPayments.splice(0, LEDGER_PAGE_SIZE);
       const found = new Map((await o.ledger.ordersByNo([...new Set(batch.map((p) => p.outTradeNo))])).map((x) => [x.orderNo, x]));
       for (const p of batch) {
@@ -237,8 +247,8 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
     }
   };
 
-  const flushRefunds = async (): Promise<void> => {
-    while (pendingRefunds.length) {
+  const flushRefunds = async (all: boolean): Promise<void> => {
+    while (pendingRefunds.length >= (all ? 1 : LEDGER_PAGE_SIZE)) {
       const batch = pendingRefunds.splice(0, LEDGER_PAGE_SIZE);
       const found = new Map((await o.ledger.refundsByNo([...new Set(batch.map((r) => r.outRefundNo))])).map((x) => [x.refundNo, x]));
       for (const r of batch) {
@@ -273,8 +283,8 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
       add({ kind: 'malformed-row', line: m.line, action: 'human', note: `${m.reason}: ${m.text}` });
     },
   }, async () => {
-    if (pendingPayments.length >= LEDGER_PAGE_SIZE) await flushPayments();
-    if (pendingRefunds.length >= LEDGER_PAGE_SIZE) await flushRefunds();
+    await flushPayments(false);
+    await flushRefunds(false);
     if (sinceProgress) { progress?.advance(sinceProgress); sinceProgress = 0; }
   }).catch((err: unknown) => {
     // No trades that day at WeChat Pay (wxpay-v3.md §1.6): an empty bill, so whatever was paid here is missing from it.
@@ -282,8 +292,8 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
     report.bill.exists = false;
     return NO_BILL;
   });
-  await flushPayments();
-  await flushRefunds();
+  await flushPayments(true);
+  await flushRefunds(true);
   Object.assign(report.bill, { rows: check.rows, malformed: check.malformed, bytes: check.bytes, summary: check.summary, problems: check.problems, complete: check.complete });
 
   // 3. Paid here, not in the bill.
