@@ -188,3 +188,28 @@ export async function* sha1Checked(source: AsyncIterable<Uint8Array>, expectedHe
 export function isGzip(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 }
+
+/**
+ * Decompresses a bill answered gzip, passes one answered plain as it is: asked GZIP, an answer is gzip by the doc
+ * (wxpay-v3.md §1.7), but garbled gzip bills are a known trap (WeiXinMPSDK #670, peers.md §3.8), so the bytes say.
+ */
+export function plainBill(source: AsyncIterable<Uint8Array>): AsyncIterable<Buffer> {
+  return (async function* sniffed() {
+    const it = source[Symbol.asyncIterator]();
+    let first = await it.next();
+    while (!first.done && first.value.byteLength === 0) first = await it.next();
+    if (first.done) return;
+    const head = first.value;
+    async function* again(): AsyncGenerator<Uint8Array> {
+      try {
+        yield head;
+        for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+      } finally {
+        // A reader that stops early lets the download go.
+        await it.return?.();
+      }
+    }
+    if (isGzip(head)) yield* gunzipStream(again());
+    else for await (const chunk of again()) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  })();
+}

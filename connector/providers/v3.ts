@@ -3,7 +3,7 @@ import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput, RefundInput,
   RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput, V3Transaction,
 } from '../../schemas/types.generated';
-import { billPage, gunzipStream, isoBillDate, sha1Checked, type OpenBillRequest } from '../bill';
+import { billPage, isoBillDate, plainBill, sha1Checked, type OpenBillRequest } from '../bill';
 import { paidOrderNotClosable } from '../errors';
 import { compact } from './output';
 import { PaymentProvider } from './provider';
@@ -121,15 +121,15 @@ export class V3Provider implements PaymentProvider {
 
   /**
    * Two steps (wxpay-v3.md §1.6–1.7): tradebill (asked gzip) → {hash_value, download_url}; the signed download
-   * answers unsigned bytes, decompressed as they arrive and hashed: the stream throws BILL_HASH_MISMATCH at its end
-   * when the SHA-1 of the plain bill is not hash_value.
+   * answers unsigned bytes, decompressed as they arrive (when they are gzip) and hashed: the stream throws
+   * BILL_HASH_MISMATCH at its end when the SHA-1 of the plain bill is not hash_value.
    */
   async openBill(req: OpenBillRequest): Promise<AsyncIterable<Buffer>> {
     const { data } = await this.client.request<{ hash_type: string; hash_value: string; download_url: string }>(
       'GET', `/v3/bill/tradebill?bill_date=${req.billDate}&bill_type=${req.billType}&tar_type=GZIP`);
     // Asking again will not change the hash type: unlike a mismatch, not retryable.
     if (data.hash_type !== 'SHA1') throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `unsupported bill hash type ${data.hash_type}`, retryable: false });
-    return sha1Checked(gunzipStream(await this.client.downloadStream(data.download_url)), data.hash_value);
+    return sha1Checked(plainBill(await this.client.downloadStream(data.download_url)), data.hash_value);
   }
 }
 
