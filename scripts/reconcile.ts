@@ -12,7 +12,8 @@
  *   functions find them — CloudBase (WEDA_WXPAY_ENV_ID and credentials), or `WEDA_WXPAY_STORE=sqlite:<dir>`.
  *
  * Progress (rows/s, time left) goes to stderr when it is a terminal; the answer to stdout. Exit status: 0 when the
- * bill and the models agree (or every difference was fixed), 2 when something needs a person, 1 on an error.
+ * bill and the models agree (or every difference was fixed), 2 when a difference is left (for a person, or for
+ * --apply) or the bill does not add up, 1 on an error.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -84,7 +85,8 @@ export function registerReconcile(program: Command, io: ReconcileIo = defaultIo(
       try {
         const report = await runReconcile(o, io);
         io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : reportTable(report));
-        if (report.needsHuman > 0 || report.bill.problems.length > 0) io.fail(2);
+        const left = Object.values(report.counts).reduce((s, n) => s + (n ?? 0), 0) - report.fixed;
+        if (left > 0 || report.bill.problems.length > 0) io.fail(2);
       } catch (err) {
         const e = err as Error & { code?: string };
         io.err(`weda-wxpay reconcile: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
