@@ -17,7 +17,8 @@ function fnv1a(b: Uint8Array, start: number, end: number): number {
 
 export class KeyIndex {
   size = 0;
-  amount: Float64Array;
+  /** Fen: order and refund amounts are at most 2^31 − 1 (schemas/models), one Int32 each. */
+  amount: Int32Array;
   status: Uint8Array;
   seen: Uint8Array;
   private keys: Buffer;
@@ -29,7 +30,7 @@ export class KeyIndex {
   private slots: Int32Array;
 
   constructor(capacity = 1024) {
-    this.amount = new Float64Array(capacity);
+    this.amount = new Int32Array(capacity);
     this.status = new Uint8Array(capacity);
     this.seen = new Uint8Array(capacity);
     this.keyStart = new Int32Array(capacity);
@@ -39,24 +40,28 @@ export class KeyIndex {
     this.slots = new Int32Array(capacity * 2);
   }
 
-  /** Adds a key; answers its entry, or -1 when the key is already there (the first one stays). */
+  /**
+   * Adds a key; answers its entry, or -1 when the key is already there (the first one stays). The key is written
+   * straight into the key buffer (no Buffer per key: a million of them would be garbage to collect).
+   */
   add(key: string, amount: number, status: number): number {
-    const bytes = Buffer.from(key, 'utf8');
-    if (bytes.length > MAX_KEY_BYTES) throw new Error(`key longer than ${MAX_KEY_BYTES} bytes: ${key.slice(0, 40)}…`);
-    if (this.lookup(bytes, 0, bytes.length) >= 0) return -1;
-    if (this.size === this.amount.length) this.grow();
-    if (this.keysUsed + bytes.length > this.keys.length) {
-      const more = Buffer.allocUnsafe(Math.max(this.keys.length * 2, this.keysUsed + bytes.length));
+    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new Error(`key longer than ${MAX_KEY_BYTES} bytes: ${key.slice(0, 40)}…`);
+    if (this.keysUsed + key.length * 3 > this.keys.length) {
+      const more = Buffer.allocUnsafe(Math.max(Math.ceil(this.keys.length * 1.5), this.keysUsed + key.length * 3));
       this.keys.copy(more, 0, 0, this.keysUsed);
       this.keys = more;
     }
+    const at = this.keysUsed;
+    const length = this.keys.write(key, at, 'utf8');
+    if (this.lookup(this.keys, at, at + length) >= 0) return -1;
+    if (this.size === this.amount.length) this.grow();
     const e = this.size++;
-    bytes.copy(this.keys, this.keysUsed);
-    this.keyStart[e] = this.keysUsed;
-    this.keyLength[e] = bytes.length;
-    this.keysUsed += bytes.length;
-    this.hashes[e] = fnv1a(bytes, 0, bytes.length);
-    this.amount[e] = amount;
+    this.keyStart[e] = at;
+    this.keyLength[e] = length;
+    this.keysUsed += length;
+    this.hashes[e] = fnv1a(this.keys, at, at + length);
+    // An amount no order can have (not an integer of fen within Int32) is kept as one no bill row has: -1.
+    this.amount[e] = Number.isInteger(amount) && amount >= 0 && amount <= 0x7fffffff ? amount : -1;
     this.status[e] = status;
     this.place(e);
     return e;
@@ -100,12 +105,12 @@ export class KeyIndex {
 
   private grow(): void {
     const n = this.amount.length * 2;
-    const widen = <T extends Float64Array | Uint8Array | Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+    const widen = <T extends Uint8Array | Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
       return b;
     };
-    this.amount = widen(this.amount, (k) => new Float64Array(k));
+    this.amount = widen(this.amount, (k) => new Int32Array(k));
     this.status = widen(this.status, (k) => new Uint8Array(k));
     this.seen = widen(this.seen, (k) => new Uint8Array(k));
     this.keyStart = widen(this.keyStart, (k) => new Int32Array(k));

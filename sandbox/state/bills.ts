@@ -79,21 +79,25 @@ export class BillStore {
     return Buffer.concat([...this.chunks(k)]);
   }
 
-  /** Payments that succeeded in [from, to) (RFC 3339 +08:00 text, so text order is time order), after `after`, in bill order. */
+  /**
+   * Payments that succeeded in [from, to) (RFC 3339 +08:00 text, so text order is time order), after `after`, in bill
+   * order. Each page is an index range starting at the cursor (`+mchid` keeps the planner on the time index rather
+   * than the merchant's, which would sort all of a merchant's orders for every page).
+   */
   paymentsPage(mchid: string, from: string, to: string, after: { time: string; outTradeNo: string } | null, limit: number): TransactionRow[] {
     return (after
-      ? this.sql.prepare('SELECT * FROM transactions WHERE mchid = ? AND success_time >= ? AND success_time < ? AND (success_time, out_trade_no) > (?, ?) ORDER BY success_time, out_trade_no LIMIT ?')
-        .all(mchid, from, to, after.time, after.outTradeNo, limit)
-      : this.sql.prepare('SELECT * FROM transactions WHERE mchid = ? AND success_time >= ? AND success_time < ? ORDER BY success_time, out_trade_no LIMIT ?')
+      ? this.sql.prepare('SELECT * FROM transactions WHERE +mchid = ? AND success_time >= ? AND success_time < ? AND (success_time, out_trade_no) > (?, ?) ORDER BY success_time, out_trade_no LIMIT ?')
+        .all(mchid, after.time, to, after.time, after.outTradeNo, limit)
+      : this.sql.prepare('SELECT * FROM transactions WHERE +mchid = ? AND success_time >= ? AND success_time < ? ORDER BY success_time, out_trade_no LIMIT ?')
         .all(mchid, from, to, limit)) as TransactionRow[];
   }
 
-  /** Refunds created in [from, to) (sandbox ms), after `after`, in creation order. */
+  /** Refunds created in [from, to) (sandbox ms), after `after`, in creation order; an index range from the cursor. */
   refundsPage(mchid: string, from: number, to: number, after: { createdAt: number; rowid: number } | null, limit: number): Array<RefundRow & { rowid: number }> {
     return (after
-      ? this.sql.prepare('SELECT rowid, * FROM refunds WHERE mchid = ? AND created_at >= ? AND created_at < ? AND (created_at, rowid) > (?, ?) ORDER BY created_at, rowid LIMIT ?')
-        .all(mchid, from, to, after.createdAt, after.rowid, limit)
-      : this.sql.prepare('SELECT rowid, * FROM refunds WHERE mchid = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid LIMIT ?')
+      ? this.sql.prepare('SELECT rowid, * FROM refunds WHERE +mchid = ? AND created_at >= ? AND created_at < ? AND (created_at, rowid) > (?, ?) ORDER BY created_at, rowid LIMIT ?')
+        .all(mchid, after.createdAt, to, after.createdAt, after.rowid, limit)
+      : this.sql.prepare('SELECT rowid, * FROM refunds WHERE +mchid = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid LIMIT ?')
         .all(mchid, from, to, limit)) as Array<RefundRow & { rowid: number }>;
   }
 
