@@ -3,8 +3,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { BILL_HEADERS, BILL_SUMMARY_HEADER, BillType, fenToYuan, toChinaDate, toChinaDateTime, toRfc3339Cst } from '../../wxpay';
 import type { SandboxState } from '../state';
-import type { BillKey, BillWriter, StoredBill } from '../state/bills';
-import type { RefundRow } from '../state/refunds';
+import type { BillKey, BillPaymentRow, BillRefundRow, BillWriter, StoredBill } from '../state/bills';
 import type { TransactionRow } from '../state/transactions';
 import { SandboxClock } from './clock';
 import { SandboxError } from './errors';
@@ -96,8 +95,8 @@ export class Bills {
       totals.rows++;
       totals.settle += line.settle; totals.refund += line.refund; totals.fee += line.fee; totals.order += line.order; totals.applied += line.applied;
     };
-    const payments = billType === 'REFUND' ? emptyPages<TransactionRow>() : this.paymentPages(mchid, billDate);
-    const refunds = billType === 'SUCCESS' ? emptyPages<RefundRow>() : this.refundPages(mchid, dayStart);
+    const payments = billType === 'REFUND' ? emptyPages<BillPaymentRow>() : this.paymentPages(mchid, billDate);
+    const refunds = billType === 'SUCCESS' ? emptyPages<BillRefundRow>() : this.refundPages(mchid, dayStart);
     const orderOf = this.orderLookup(mchid);
     let p = payments.next();
     let r = refunds.next();
@@ -135,7 +134,7 @@ export class Bills {
   }
 
   /** The day's payments in bill order, a page at a time (success_time is RFC 3339 in +08:00: text order is time order). */
-  private *paymentPages(mchid: string, billDate: string): Generator<TransactionRow> {
+  private *paymentPages(mchid: string, billDate: string): Generator<BillPaymentRow> {
     const from = `${billDate}T00:00:00+08:00`;
     const to = `${billDate}T24:00:00+08:00`; // sorts after every time of that day and before the next day
     let after: { time: string; outTradeNo: string } | null = null;
@@ -149,7 +148,7 @@ export class Bills {
   }
 
   /** The day's refunds in creation order, a page at a time. */
-  private *refundPages(mchid: string, dayStart: number): Generator<RefundRow> {
+  private *refundPages(mchid: string, dayStart: number): Generator<BillRefundRow> {
     let after: { createdAt: number; rowid: number } | null = null;
     for (;;) {
       const page = this.d.state.bills.refundsPage(mchid, dayStart, dayStart + 86_400_000, after, PAGE_ROWS);
@@ -211,7 +210,7 @@ export function checkBillType(value: string | null | undefined): BillType {
 }
 
 /** 交易时间 … 代金券金额 (the first 14 columns, shared by every bill type). */
-function commonFields(t: TransactionRow | undefined, time: string, state: 'SUCCESS' | 'REFUND', settle: number, r?: RefundRow): string[] {
+function commonFields(t: BillPaymentRow | undefined, time: string, state: 'SUCCESS' | 'REFUND', settle: number, r?: BillRefundRow): string[] {
   return [
     time,
     t?.appid ?? '',

@@ -25,6 +25,16 @@ export interface BillTokenRow {
   expires_at: number;
 }
 
+const PAYMENT_FIELDS = ['mchid', 'out_trade_no', 'appid', 'description', 'attach', 'amount_total', 'currency', 'payer_openid', 'device_id', 'trade_type', 'transaction_id', 'bank_type', 'success_time'] as const;
+const PAYMENT_COLUMNS = PAYMENT_FIELDS.join(', ');
+/** What a payment row of a bill is written from. */
+export type BillPaymentRow = Pick<TransactionRow, (typeof PAYMENT_FIELDS)[number]>;
+
+const REFUND_FIELDS = ['rowid', 'mchid', 'refund_id', 'out_refund_no', 'out_trade_no', 'transaction_id', 'amount_refund', 'status', 'create_time', 'success_time', 'created_at'] as const;
+const REFUND_COLUMNS = REFUND_FIELDS.join(', ');
+/** What a refund row of a bill is written from (`rowid`: the cursor's tie-break). */
+export type BillRefundRow = Pick<RefundRow, Exclude<(typeof REFUND_FIELDS)[number], 'rowid'>> & { rowid: number };
+
 /** Appends a bill's bytes a chunk at a time, then records the bill; run inside one transaction. */
 export interface BillWriter {
   append(bytes: Buffer): void;
@@ -80,25 +90,20 @@ export class BillStore {
   }
 
   /**
-   * Payments that succeeded in [from, to) (RFC 3339 +08:00 text, so text order is time order), after `after`, in bill
-   * order. Each page is an index range starting at the cursor (`+mchid` keeps the planner on the time index rather
-   * than the merchant's, which would sort all of a merchant's orders for every page).
+   * Payments that succeeded in [from, to) (RFC 3339 +08:00 text, so text order is time order) after the cursor
+   * (`after`, else from the day's start), in bill order, with the columns a bill row needs. Each page is one range of
+   * the (success_time, out_trade_no) index; `+mchid` keeps the planner off the merchant's index, which would sort all
+   * of a merchant's orders for every page.
    */
-  paymentsPage(mchid: string, from: string, to: string, after: { time: string; outTradeNo: string } | null, limit: number): TransactionRow[] {
-    return (after
-      ? this.sql.prepare('SELECT * FROM transactions WHERE +mchid = ? AND success_time >= ? AND success_time < ? AND (success_time, out_trade_no) > (?, ?) ORDER BY success_time, out_trade_no LIMIT ?')
-        .all(mchid, after.time, to, after.time, after.outTradeNo, limit)
-      : this.sql.prepare('SELECT * FROM transactions WHERE +mchid = ? AND success_time >= ? AND success_time < ? ORDER BY success_time, out_trade_no LIMIT ?')
-        .all(mchid, from, to, limit)) as TransactionRow[];
+  paymentsPage(mchid: string, from: string, to: string, after: { time: string; outTradeNo: string } | null, limit: number): BillPaymentRow[] {
+    return this.sql.prepare(`SELECT ${PAYMENT_COLUMNS} FROM transactions WHERE +mchid = ? AND (success_time, out_trade_no) > (?, ?) AND success_time < ? ORDER BY success_time, out_trade_no LIMIT ?`)
+      .all(mchid, after?.time ?? from, after?.outTradeNo ?? '', to, limit) as BillPaymentRow[];
   }
 
-  /** Refunds created in [from, to) (sandbox ms), after `after`, in creation order; an index range from the cursor. */
-  refundsPage(mchid: string, from: number, to: number, after: { createdAt: number; rowid: number } | null, limit: number): Array<RefundRow & { rowid: number }> {
-    return (after
-      ? this.sql.prepare('SELECT rowid, * FROM refunds WHERE +mchid = ? AND created_at >= ? AND created_at < ? AND (created_at, rowid) > (?, ?) ORDER BY created_at, rowid LIMIT ?')
-        .all(mchid, after.createdAt, to, after.createdAt, after.rowid, limit)
-      : this.sql.prepare('SELECT rowid, * FROM refunds WHERE +mchid = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid LIMIT ?')
-        .all(mchid, from, to, limit)) as Array<RefundRow & { rowid: number }>;
+  /** Refunds created in [from, to) (sandbox ms) after the cursor, in creation order: one range of the created_at index. */
+  refundsPage(mchid: string, from: number, to: number, after: { createdAt: number; rowid: number } | null, limit: number): BillRefundRow[] {
+    return this.sql.prepare(`SELECT ${REFUND_COLUMNS} FROM refunds WHERE +mchid = ? AND (created_at, rowid) > (?, ?) AND created_at < ? ORDER BY created_at, rowid LIMIT ?`)
+      .all(mchid, after?.createdAt ?? from, after?.rowid ?? 0, to, limit) as BillRefundRow[];
   }
 
   addToken(t: BillTokenRow): void {

@@ -294,5 +294,7 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (mchid, bill_date, bill_type, seq)
   );
   ALTER TABLE bills ADD COLUMN size INTEGER;   -- bytes of the uncompressed bill; null for bills stored whole in content
+  -- a day's payments in bill order, read a page at a time from a cursor (success_time, out_trade_no)
+  CREATE INDEX transactions_success_order ON transactions (success_time, out_trade_no);
   `,
 ];
