@@ -153,6 +153,7 @@ export async function reconcileBill(o: ReconcileBillOptions): Promise<BillReconc
 
   // 1. The day in the data models.
   const orders = new KeyIndex(1 << 14);
+  // Counted only for someone watching (a count is one more pass over the day's orders).
   progress?.phase('orders paid that day', await o.ledger.countPaidOrders(from, to));
   for await (const page of o.ledger.paidOrders(from, to)) {
     for (const order of page) orders.add(order.orderNo, order.amount, order.status);

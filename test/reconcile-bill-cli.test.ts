@@ -82,7 +82,7 @@ test('from a configuration: the v3 backend\'s bill (gzip, SHA-1 checked), the mo
 test('the command: a table and exit 2 while something is left; --apply --json fixes both; then nothing is left', async () => {
   const run = async (args: string[]) => {
     const io = { out: '', err: '', code: 0 };
-    const program = new Command('weda-wxpay').exitOverride();
+    const program = new Command('weda-wxpay').exitOverride().configureOutput({ writeErr: () => {} });
     registerReconcile(program, { out: (s) => { io.out += s; }, err: (s) => { io.err += s; }, env: env(), fail: (c) => { io.code = c; } });
     await program.parseAsync(['node', 'weda-wxpay', 'reconcile', '--date', billDate, '--config', configPath, ...args]);
     return io;

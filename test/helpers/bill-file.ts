@@ -99,18 +99,6 @@ export function billBytes(lines: Iterable<BillLine>, opts: BillFileOptions = {})
   return Buffer.concat([...billChunks(lines, opts)]);
 }
 
-/** `n` payment lines, order numbers `${prefix}` + 12 digits, amounts 1…100 000 fen, all on 2024-08-05. */
-export function* manyPayments(n: number, prefix = 'WX'): Generator<PaymentLine> {
-  for (let i = 0; i < n; i++) yield { kind: 'payment', outTradeNo: millionOrderNo(i, prefix), totalFee: millionAmount(i), time: millionTime(i, n) };
-}
-
+/** Order numbers and amounts of the big made-up bills (`${prefix}` + 12 digits; 1…100 000 fen). */
 export const millionOrderNo = (i: number, prefix = 'WX'): string => `${prefix}${String(i).padStart(12, '0')}`;
 export const millionAmount = (i: number): number => 1 + ((i * 7919) % 100_000);
-/** Spread over 2024-08-05 in China time. */
-export function millionTime(i: number, n: number): string {
-  const s = Math.floor((i * 86_400) / Math.max(n, 1));
-  const hh = String(Math.floor(s / 3600)).padStart(2, '0');
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
-  const ss = String(s % 60).padStart(2, '0');
-  return `2024-08-05 ${hh}:${mm}:${ss}`;
-}
