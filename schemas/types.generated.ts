@@ -121,7 +121,7 @@ export interface CloseOrderOutput {
 }
 
 /**
- * 下载交易账单 for one day (bills for day D exist from about 10:00 on D+1).
+ * 下载交易账单 for one day (bills for day D exist from about 10:00 on D+1): the summary, the row count and one page of rows; a large bill is read page by page (offset / limit, then nextOffset), so no answer outgrows what a cloud function may return.
  */
 export interface DownloadBillInput {
   /**
@@ -130,17 +130,28 @@ export interface DownloadBillInput {
   billDate: string;
   billType?: 'ALL' | 'SUCCESS' | 'REFUND';
   /**
-   * Also return the bill text as downloaded.
+   * Also return the bill text as downloaded (bills up to 512 KB; a larger one answers PARAM_ERROR: read it by page).
    */
   raw?: boolean;
+  /**
+   * Index of the first row of the page (0 = the first data row of the bill); the previous page's nextOffset.
+   */
+  offset?: number;
+  /**
+   * Rows in the page, at most 1000 (fewer when they would pass the answer's size limit, ~900 KB).
+   */
+  limit?: number;
 }
 
 /**
- * Parsed bill rows (amounts in fen) and the summary.
+ * One page of the bill's rows (amounts in fen), the summary (checked against every row of the bill), the row count and where the next page starts.
  */
 export interface DownloadBillOutput {
   billDate: string;
   billType: 'ALL' | 'SUCCESS' | 'REFUND';
+  /**
+   * The page: rows offset … offset + rows.length − 1 of the bill, in file order.
+   */
   rows: {
     [k: string]: string | number;
   }[];
@@ -148,6 +159,18 @@ export interface DownloadBillOutput {
     [k: string]: string | number;
   };
   raw?: string;
+  /**
+   * Data rows in the whole bill.
+   */
+  totalRows: number;
+  /**
+   * Index of the page's first row.
+   */
+  offset: number;
+  /**
+   * Where the next page starts; absent on the last page.
+   */
+  nextOffset?: number;
 }
 
 /**

@@ -1284,7 +1284,7 @@ return errors === 0;
 }
 
 export const downloadBillInput = validate16;
-const schema17 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"DownloadBillInput","description":"下载交易账单 for one day (bills for day D exist from about 10:00 on D+1).","type":"object","additionalProperties":false,"properties":{"billDate":{"type":"string","title":"账单日期","description":"yyyy-MM-dd or yyyyMMdd (one or the other, not mixed); a date that exists.","pattern":"^(\\d{4}-\\d{2}-\\d{2}|\\d{8})$","format":"calendar-date"},"billType":{"type":"string","title":"账单类型","enum":["ALL","SUCCESS","REFUND"],"default":"ALL"},"raw":{"type":"boolean","title":"返回原始文本","description":"Also return the bill text as downloaded.","default":false}},"required":["billDate"]};
+const schema17 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"DownloadBillInput","description":"下载交易账单 for one day (bills for day D exist from about 10:00 on D+1): the summary, the row count and one page of rows; a large bill is read page by page (offset / limit, then nextOffset), so no answer outgrows what a cloud function may return.","type":"object","additionalProperties":false,"properties":{"billDate":{"type":"string","title":"账单日期","description":"yyyy-MM-dd or yyyyMMdd (one or the other, not mixed); a date that exists.","pattern":"^(\\d{4}-\\d{2}-\\d{2}|\\d{8})$","format":"calendar-date"},"billType":{"type":"string","title":"账单类型","enum":["ALL","SUCCESS","REFUND"],"default":"ALL"},"raw":{"type":"boolean","title":"返回原始文本","description":"Also return the bill text as downloaded (bills up to 512 KB; a larger one answers PARAM_ERROR: read it by page).","default":false},"offset":{"type":"integer","title":"起始行","description":"Index of the first row of the page (0 = the first data row of the bill); the previous page's nextOffset.","minimum":0,"default":0},"limit":{"type":"integer","title":"每页行数","description":"Rows in the page, at most 1000 (fewer when they would pass the answer's size limit, ~900 KB).","minimum":1,"maximum":1000,"default":500}},"required":["billDate"]};
 const formats12 = require("./formats").ALL_FORMATS["calendar-date"];
 const pattern11 = new RegExp("^(\\d{4}-\\d{2}-\\d{2}|\\d{8})$", "u");
 
@@ -1298,6 +1298,12 @@ data.billType = "ALL";
 if(data.raw === undefined){
 data.raw = false;
 }
+if(data.offset === undefined){
+data.offset = 0;
+}
+if(data.limit === undefined){
+data.limit = 500;
+}
 if(data.billDate === undefined){
 const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billDate"},message:"must have required property '"+"billDate"+"'"};
 if(vErrors === null){
@@ -1309,7 +1315,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(((key0 === "billDate") || (key0 === "billType")) || (key0 === "raw"))){
+if(!(((((key0 === "billDate") || (key0 === "billType")) || (key0 === "raw")) || (key0 === "offset")) || (key0 === "limit"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -1386,9 +1392,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-}
-else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+let data3 = data.offset;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+const err8 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1397,12 +1403,68 @@ vErrors.push(err8);
 }
 errors++;
 }
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 0 || isNaN(data3)){
+const err9 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+let data4 = data.limit;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err10 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 > 1000 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err12 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
 validate16.errors = vErrors;
 return errors === 0;
 }
 
 export const downloadBillOutput = validate17;
-const schema18 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"DownloadBillOutput","description":"Parsed bill rows (amounts in fen) and the summary.","type":"object","additionalProperties":false,"properties":{"billDate":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"billType":{"type":"string","enum":["ALL","SUCCESS","REFUND"]},"rows":{"type":"array","items":{"type":"object","additionalProperties":{"type":["string","integer"]}}},"summary":{"type":"object","additionalProperties":{"type":["string","integer"]}},"raw":{"type":"string"}},"required":["billDate","billType","rows","summary"]};
+const schema18 = {"$schema":"http://json-schema.org/draft-07/schema#","title":"DownloadBillOutput","description":"One page of the bill's rows (amounts in fen), the summary (checked against every row of the bill), the row count and where the next page starts.","type":"object","additionalProperties":false,"properties":{"billDate":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}$"},"billType":{"type":"string","enum":["ALL","SUCCESS","REFUND"]},"rows":{"type":"array","items":{"type":"object","additionalProperties":{"type":["string","integer"]}},"description":"The page: rows offset … offset + rows.length − 1 of the bill, in file order."},"summary":{"type":"object","additionalProperties":{"type":["string","integer"]}},"raw":{"type":"string"},"totalRows":{"type":"integer","minimum":0,"description":"Data rows in the whole bill."},"offset":{"type":"integer","minimum":0,"description":"Index of the page's first row."},"nextOffset":{"type":"integer","minimum":0,"description":"Where the next page starts; absent on the last page."}},"required":["billDate","billType","rows","summary","totalRows","offset"]};
 const pattern12 = new RegExp("^\\d{4}-\\d{2}-\\d{2}$", "u");
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -1449,9 +1511,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-for(const key0 in data){
-if(!(((((key0 === "billDate") || (key0 === "billType")) || (key0 === "rows")) || (key0 === "summary")) || (key0 === "raw"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(data.totalRows === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalRows"},message:"must have required property '"+"totalRows"+"'"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1460,12 +1521,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-if(data.billDate !== undefined){
-let data0 = data.billDate;
-if(typeof data0 === "string"){
-if(!pattern12.test(data0)){
-const err5 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""};
+if(data.offset === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "offset"},message:"must have required property '"+"offset"+"'"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1474,9 +1531,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-}
-else {
-const err6 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/type",keyword:"type",params:{type: "string"},message:"must be string"};
+for(const key0 in data){
+if(!((((((((key0 === "billDate") || (key0 === "billType")) || (key0 === "rows")) || (key0 === "summary")) || (key0 === "raw")) || (key0 === "totalRows")) || (key0 === "offset")) || (key0 === "nextOffset"))){
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1486,10 +1543,11 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.billType !== undefined){
-let data1 = data.billType;
-if(typeof data1 !== "string"){
-const err7 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.billDate !== undefined){
+let data0 = data.billDate;
+if(typeof data0 === "string"){
+if(!pattern12.test(data0)){
+const err7 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1498,13 +1556,37 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(!(((data1 === "ALL") || (data1 === "SUCCESS")) || (data1 === "REFUND"))){
-const err8 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/enum",keyword:"enum",params:{allowedValues: schema18.properties.billType.enum},message:"must be equal to one of the allowed values"};
+}
+else {
+const err8 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err8];
 }
 else {
 vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.billType !== undefined){
+let data1 = data.billType;
+if(typeof data1 !== "string"){
+const err9 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(!(((data1 === "ALL") || (data1 === "SUCCESS")) || (data1 === "REFUND"))){
+const err10 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/enum",keyword:"enum",params:{allowedValues: schema18.properties.billType.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
 }
 errors++;
 }
@@ -1519,31 +1601,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 let data4 = data3[key1];
 if((typeof data4 !== "string") && (!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4))))){
-const err9 = {instancePath:instancePath+"/rows/" + i0+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/rows/items/additionalProperties/type",keyword:"type",params:{type: schema18.properties.rows.items.additionalProperties.type},message:"must be string,integer"};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/rows/" + i0,schemaPath:"#/properties/rows/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/rows",schemaPath:"#/properties/rows/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err11 = {instancePath:instancePath+"/rows/" + i0+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/rows/items/additionalProperties/type",keyword:"type",params:{type: schema18.properties.rows.items.additionalProperties.type},message:"must be string,integer"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1553,13 +1611,9 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data.summary !== undefined){
-let data5 = data.summary;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-for(const key2 in data5){
-let data6 = data5[key2];
-if((typeof data6 !== "string") && (!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6))))){
-const err12 = {instancePath:instancePath+"/summary/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/summary/additionalProperties/type",keyword:"type",params:{type: schema18.properties.summary.additionalProperties.type},message:"must be string,integer"};
+}
+else {
+const err12 = {instancePath:instancePath+"/rows/" + i0,schemaPath:"#/properties/rows/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1571,7 +1625,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err13 = {instancePath:instancePath+"/rows",schemaPath:"#/properties/rows/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1581,9 +1635,13 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data.raw !== undefined){
-if(typeof data.raw !== "string"){
-const err14 = {instancePath:instancePath+"/raw",schemaPath:"#/properties/raw/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.summary !== undefined){
+let data5 = data.summary;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key2 in data5){
+let data6 = data5[key2];
+if((typeof data6 !== "string") && (!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6))))){
+const err14 = {instancePath:instancePath+"/summary/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/summary/additionalProperties/type",keyword:"type",params:{type: schema18.properties.summary.additionalProperties.type},message:"must be string,integer"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1595,12 +1653,111 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err15 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err15];
 }
 else {
 vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.raw !== undefined){
+if(typeof data.raw !== "string"){
+const err16 = {instancePath:instancePath+"/raw",schemaPath:"#/properties/raw/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.totalRows !== undefined){
+let data8 = data.totalRows;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err17 = {instancePath:instancePath+"/totalRows",schemaPath:"#/properties/totalRows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 < 0 || isNaN(data8)){
+const err18 = {instancePath:instancePath+"/totalRows",schemaPath:"#/properties/totalRows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+}
+if(data.offset !== undefined){
+let data9 = data.offset;
+if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
+const err19 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 < 0 || isNaN(data9)){
+const err20 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+if(data.nextOffset !== undefined){
+let data10 = data.nextOffset;
+if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
+const err21 = {instancePath:instancePath+"/nextOffset",schemaPath:"#/properties/nextOffset/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 < 0 || isNaN(data10)){
+const err22 = {instancePath:instancePath+"/nextOffset",schemaPath:"#/properties/nextOffset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
 }
 errors++;
 }

@@ -6,6 +6,7 @@ import { CONFIG_FILE_NAME, loadConfigFile, type OrdersBinding } from '../config'
 import { exportWedaConnector } from '../connector/export';
 import { startDevServer } from './dev-server';
 import { registerTrigger } from './trigger';
+import { registerReconcile } from './reconcile';
 import { packageForWeda, DEFAULT_CONNECTOR_NAME } from './package';
 import { build, DEFAULT_NODE_RUNTIME, NODE_RUNTIMES, NodeRuntime } from './build';
 import { DEPLOY_ENV_FILE, writeDeployEnv } from './deploy-env';
@@ -187,6 +188,7 @@ export function buildProgram(): Command {
     });
 
   registerTrigger(program);
+  registerReconcile(program);
 
   const exporter = program.command('export').description('write WeDa import files');
   exporter.command('connector')

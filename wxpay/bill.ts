@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PayError } from './errors';
+import { BillStreamParser, decimalUnits, unitsText } from './bill-stream';
 
 /**
  * Trade bills (wxpay-v3.md §1.6–1.7, wxpay-v2-cloudpay.md §4): header row, data rows whose every field starts
@@ -19,8 +20,9 @@ export function billSha1(bytes: Buffer | string): string {
   return createHash('sha1').update(bytes).digest('hex');
 }
 
-export function assertBillHash(bytes: Buffer, expectedHex: string): void {
-  const actual = billSha1(bytes);
+/** Throws BILL_HASH_MISMATCH unless the bill's SHA-1 (hex, of the uncompressed bytes) is `hash_value` (§1.6). */
+export function checkBillHash(actualHex: string, expectedHex: string): void {
+  const actual = actualHex.toLowerCase();
   if (actual !== expectedHex.toLowerCase()) {
     throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `bill SHA-1 ${actual} does not match hash_value ${expectedHex}`, detail: { field: 'hash_value', issue: 'SHA-1 mismatch' }, retryable: true });
   }
@@ -33,47 +35,36 @@ export interface ParsedBill {
   summary: Record<string, string>;
 }
 
-/** Parses bill text: strips the BOM and the leading backtick of every field; keeps values as text. */
-export function parseBill(text: string): ParsedBill {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.length > 0);
-  if (lines.length < 3) throw new PayError({ code: 'BILL_FORMAT_ERROR', message: 'bill has fewer than 3 lines (header, summary header, summary)' });
-  const header = splitFields(lines[0]!);
-  // The summary header is the last line that does not start with a backtick.
-  let summaryAt = -1;
-  for (let i = lines.length - 1; i > 0; i--) {
-    if (!lines[i]!.startsWith('`')) { summaryAt = i; break; }
-  }
-  if (summaryAt < 0 || summaryAt !== lines.length - 2) throw new PayError({ code: 'BILL_FORMAT_ERROR', message: 'bill summary header not found before the last line' });
-  const rows = lines.slice(1, summaryAt).map((line, i) => zip(header, splitFields(line), i + 2));
-  const summaryHeader = splitFields(lines[summaryAt]!);
-  const summary = zip(summaryHeader, splitFields(lines[summaryAt + 1]!), summaryAt + 2);
-  return { header, rows, summaryHeader, summary };
+/**
+ * Parses a whole bill held in memory (a small one: a download of any size goes through `parseBillStream`, which
+ * this uses too). Strips the BOM and every leading backtick; keeps values as text. A row that cannot be read, or
+ * a summary that does not add up to the rows, is a BILL_FORMAT_ERROR naming the line or the figure.
+ */
+export function parseBill(text: string | Buffer): ParsedBill {
+  const rows: Record<string, string>[] = [];
+  let columns: readonly string[] = [];
+  const parser = new BillStreamParser({
+    header: (layout) => { columns = layout.columns; },
+    row: (row) => {
+      const out: Record<string, string> = {};
+      for (let i = 0; i < columns.length; i++) out[columns[i]!] = row.text(i);
+      rows.push(out);
+    },
+  });
+  parser.push(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+  const check = parser.finish();
+  if (check.problems.length) throw new PayError({ code: 'BILL_FORMAT_ERROR', message: `the bill summary does not add up: ${check.problems.join('; ')}` });
+  return { header: check.columns, rows, summaryHeader: check.summaryColumns, summary: check.summary };
 }
 
-function splitFields(line: string): string[] {
-  return line.split(',').map((f) => (f.startsWith('`') ? f.slice(1) : f));
-}
-
-function zip(keys: string[], values: string[], lineNo: number): Record<string, string> {
-  if (values.length !== keys.length) {
-    throw new PayError({ code: 'BILL_FORMAT_ERROR', message: `bill line ${lineNo} has ${values.length} fields, header has ${keys.length}` });
-  }
-  const out: Record<string, string> = {};
-  keys.forEach((k, i) => { out[k] = values[i]!; });
-  return out;
-}
-
-/** "12.34" yuan → 1234 fen, exactly (no floating point). Accepts "45.0", "0", "-0.01". */
+/** "12.34" yuan → 1234 fen, exactly (integer arithmetic on the digits). Accepts "45.0", "0", "-0.01". */
 export function yuanToFen(yuan: string): number {
-  const m = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(yuan.trim());
-  if (!m) throw new PayError({ code: 'BILL_FORMAT_ERROR', message: `not a yuan amount: "${yuan}"` });
-  const fen = Number(m[2]) * 100 + Number((m[3] ?? '').padEnd(2, '0'));
-  return m[1] ? -fen : fen;
+  const fen = decimalUnits(yuan.trim(), 2);
+  if (Number.isNaN(fen)) throw new PayError({ code: 'BILL_FORMAT_ERROR', message: `not a yuan amount: "${yuan}"` });
+  return fen;
 }
 
 /** 1234 fen → "12.34" yuan, for writing bills. */
 export function fenToYuan(fen: number): string {
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  return unitsText(fen, 2);
 }

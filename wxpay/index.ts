@@ -11,3 +11,4 @@ export * from './time';
 export * from './bill';
 export * from './cloudpay-apis';
 export * from './json-depth';
+export * from './bill-stream';

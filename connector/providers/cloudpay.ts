@@ -1,9 +1,10 @@
+import { Readable } from 'node:stream';
 import { chinaTimeToRfc3339, CloudPayApiName, createNonce, isPayError, parseWechatTime, PayError, toChinaCompact } from '../../wxpay';
 import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput,
   RefundInput, RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput,
 } from '../../schemas/types.generated';
-import { billOutput, isoBillDate } from '../bill';
+import { billPage, gunzipStream, isGzip, isoBillDate, type OpenBillRequest } from '../bill';
 import { cloudPayFailure, paidOrderNotClosable } from '../errors';
 import { compact } from './output';
 import { PaymentProvider } from './provider';
@@ -42,8 +43,8 @@ export class CloudPayProvider implements PaymentProvider {
       throw new PayError({ code: 'SYSTEM_ERROR', message: `CloudPay ${api} call failed: ${(err as Error).message}`, retryable: true, cause: err });
     }
     if (!result || result.returnCode !== 'SUCCESS' || (result.resultCode !== undefined && result.resultCode !== 'SUCCESS')) {
-      // downloadBill answers {data} on success, with no returnCode (§5.3).
-      if (api === 'downloadBill' && result && typeof result.data === 'string' && result.returnCode === undefined) return result;
+      // downloadBill answers {data} on success — text, or a Buffer when asked gzip — with no returnCode (§5.1, §5.3).
+      if (api === 'downloadBill' && result && (typeof result.data === 'string' || Buffer.isBuffer(result.data)) && result.returnCode === undefined) return result;
       throw cloudPayFailure(api, result ?? {});
     }
     return result;
@@ -155,12 +156,20 @@ export class CloudPayProvider implements PaymentProvider {
     }) as QueryRefundOutput;
   }
 
+  /** One page of the day's bill, read from {@link CloudPayProvider.openBill} (connector/bill.ts says why pages). */
   async downloadBill(input: DownloadBillInput): Promise<DownloadBillOutput> {
-    const billType = input.billType ?? 'ALL';
-    // CloudPay returns the bill text itself (no hash to check) and wants yyyyMMdd (§4, §5.3).
-    const r = await this.call('downloadBill', { billDate: input.billDate.replace(/-/g, ''), billType });
-    const text = Buffer.isBuffer(r.data) ? r.data.toString('utf8') : String(r.data ?? '');
-    return billOutput(text, isoBillDate(input.billDate), billType, input.raw === true);
+    const billDate = isoBillDate(input.billDate);
+    return billPage(await this.openBill({ billDate, billType: input.billType ?? 'ALL' }), { ...input, billDate });
+  }
+
+  /**
+   * CloudPay answers the bill itself, whole, in `{data}` (no hash to check) and wants yyyyMMdd (§4, §5.3); asked
+   * gzip, it is a Buffer about a tenth of the text's size, decompressed as it is read.
+   */
+  async openBill(req: OpenBillRequest): Promise<AsyncIterable<Buffer>> {
+    const r = await this.call('downloadBill', { billDate: req.billDate.replace(/-/g, ''), billType: req.billType, tarType: 'GZIP' });
+    const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(String(r.data ?? ''), 'utf8');
+    return isGzip(data) ? gunzipStream([data]) : Readable.from([data]);
   }
 }
 

@@ -2,6 +2,7 @@ import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput,
   RefundInput, RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput,
 } from '../../schemas/types.generated';
+import type { BillSource } from '../bill';
 
 /** Each provider method's input and output, as generated from its JSON Schemas (schemas/methods/). */
 export interface ProviderMethodTypes {
@@ -22,9 +23,10 @@ export type ProviderMethods = {
 
 /**
  * The one interface both backends implement (CloudPay and WeChat Pay APIv3). Inputs arrive validated
- * against the method's schema; outputs must match the method's output schema whichever backend runs.
+ * against the method's schema; outputs must match the method's output schema whichever backend runs. Besides the
+ * manifest's methods, `openBill` hands a day's bill over as a byte stream (the bill reconciliation reads it whole).
  */
-export interface PaymentProvider extends ProviderMethods {
+export interface PaymentProvider extends ProviderMethods, BillSource {
   readonly kind: 'v3' | 'cloudpay';
 }
 

@@ -42,32 +42,60 @@ export class V3Client {
 
   /**
    * Bill download: the request is signed, the response is the raw file and is NOT signed — its integrity is
-   * the SHA-1 from the tradebill answer, checked by the caller (wxpay-v3.md §1.7).
+   * the SHA-1 from the tradebill answer, checked by the caller (wxpay-v3.md §1.7). The body comes as a stream (a
+   * day's bill can be hundreds of MB): `timeoutMs` bounds the wait for the answer and then each wait for more bytes.
    */
-  async download(downloadUrl: string): Promise<Buffer> {
+  async downloadStream(downloadUrl: string): Promise<AsyncIterable<Uint8Array>> {
     const url = new URL(downloadUrl, this.base);
     // Only follow URLs on the API host we were configured with: the token grants the merchant's bill.
     if (url.origin !== this.base.origin) {
       throw new PayError({ code: 'INVALID_REQUEST', message: `bill download URL ${url.origin} is not on ${this.base.origin}`, detail: { field: 'download_url', issue: 'foreign host' } });
     }
-    const { res, raw, requestId } = await this.send('GET', url);
-    if (res.status < 200 || res.status > 299) throw v3Failure(res.status, raw.toString('utf8'), requestId);
-    return raw;
+    const abort = new AbortController();
+    let timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), this.opts.timeoutMs);
+    const res = await this.fetchWithErrors('GET', url, this.headers('GET', url), abort.signal).finally(() => clearTimeout(timer));
+    const requestId = res.headers.get('Request-ID') ?? undefined;
+    if (res.status < 200 || res.status > 299 || !res.body) {
+      throw v3Failure(res.status, Buffer.from(await res.arrayBuffer()).toString('utf8'), requestId);
+    }
+    const body = res.body;
+    const idle = this.opts.timeoutMs;
+    return (async function* stream() {
+      const reader = body.getReader();
+      try {
+        for (;;) {
+          timer = setTimeout(() => abort.abort(new DOMException('timed out', 'TimeoutError')), idle);
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (err) {
+            throw new PayError({ code: abort.signal.aborted ? 'TIMEOUT' : 'NETWORK_ERROR', message: `bill download ${url.pathname} stopped: ${(err as Error).message}`, retryable: true, cause: err });
+          } finally {
+            clearTimeout(timer);
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // The reader stopped early (an error, a page already full): let the connection go.
+        await reader.cancel().catch(() => {});
+      }
+    })();
   }
 
-  private async send(method: 'GET' | 'POST', url: URL, body?: unknown): Promise<{ res: Response; raw: Buffer; requestId: string | undefined }> {
-    const bodyText = body === undefined ? '' : JSON.stringify(body);
-    const headers: Record<string, string> = {
+  private headers(method: 'GET' | 'POST', url: URL, bodyText = '', json = false): Record<string, string> {
+    return {
       Accept: 'application/json',
       'User-Agent': 'weda-wxpay',
       Authorization: buildAuthorization(this.opts.signer, { method, url: url.pathname + url.search, body: bodyText }),
+      ...(json ? { 'Content-Type': 'application/json' } : {}),
+      ...(this.opts.preferredPlatformSerial ? { 'Wechatpay-Serial': this.opts.preferredPlatformSerial } : {}),
     };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (this.opts.preferredPlatformSerial) headers['Wechatpay-Serial'] = this.opts.preferredPlatformSerial;
+  }
 
-    let res: Response;
+  private async fetchWithErrors(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, signal: AbortSignal, bodyText?: string): Promise<Response> {
     try {
-      res = await this.fetchImpl(url, { method, headers, ...(body !== undefined ? { body: bodyText } : {}), signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      return await this.fetchImpl(url, { method, headers, ...(bodyText !== undefined ? { body: bodyText } : {}), signal });
     } catch (err) {
       const timedOut = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError';
       throw new PayError({
@@ -77,6 +105,12 @@ export class V3Client {
         cause: err,
       });
     }
+  }
+
+  private async send(method: 'GET' | 'POST', url: URL, body?: unknown): Promise<{ res: Response; raw: Buffer; requestId: string | undefined }> {
+    const bodyText = body === undefined ? '' : JSON.stringify(body);
+    const headers = this.headers(method, url, bodyText, body !== undefined);
+    const res = await this.fetchWithErrors(method, url, headers, AbortSignal.timeout(this.opts.timeoutMs), body !== undefined ? bodyText : undefined);
     const raw = Buffer.from(await res.arrayBuffer());
     return { res, raw, requestId: res.headers.get('Request-ID') ?? undefined };
   }

@@ -1,9 +1,9 @@
-import { assertBillHash, chinaTimeToRfc3339, buildJsapiPayment, isPayError, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
+import { chinaTimeToRfc3339, buildJsapiPayment, isPayError, KeyInput, PayError, WechatpayVerifier } from '../../wxpay';
 import type {
   UnifiedOrderInput, UnifiedOrderOutput, QueryOrderInput, QueryOrderOutput, CloseOrderInput, CloseOrderOutput, RefundInput,
   RefundOutput, QueryRefundInput, QueryRefundOutput, DownloadBillInput, DownloadBillOutput, V3Transaction,
 } from '../../schemas/types.generated';
-import { billOutput, isoBillDate } from '../bill';
+import { billPage, isoBillDate, plainBill, sha1Checked, type OpenBillRequest } from '../bill';
 import { paidOrderNotClosable } from '../errors';
 import { compact } from './output';
 import { PaymentProvider } from './provider';
@@ -113,17 +113,23 @@ export class V3Provider implements PaymentProvider {
     return refundOutput(data);
   }
 
-  /** Two steps: tradebill → {hash_value, download_url}; download (unsigned) → SHA-1 check → parse (wxpay-v3.md §1.6–1.7). */
+  /** One page of the day's bill, read from {@link V3Provider.openBill} (connector/bill.ts says why pages). */
   async downloadBill(input: DownloadBillInput): Promise<DownloadBillOutput> {
     const billDate = isoBillDate(input.billDate);
-    const billType = input.billType ?? 'ALL';
+    return billPage(await this.openBill({ billDate, billType: input.billType ?? 'ALL' }), { ...input, billDate });
+  }
+
+  /**
+   * Two steps (wxpay-v3.md §1.6–1.7): tradebill (asked gzip) → {hash_value, download_url}; the signed download
+   * answers unsigned bytes, decompressed as they arrive (when they are gzip) and hashed: the stream throws
+   * BILL_HASH_MISMATCH at its end when the SHA-1 of the plain bill is not hash_value.
+   */
+  async openBill(req: OpenBillRequest): Promise<AsyncIterable<Buffer>> {
     const { data } = await this.client.request<{ hash_type: string; hash_value: string; download_url: string }>(
-      'GET', `/v3/bill/tradebill?bill_date=${billDate}&bill_type=${billType}`);
-    const bytes = await this.client.download(data.download_url);
+      'GET', `/v3/bill/tradebill?bill_date=${req.billDate}&bill_type=${req.billType}&tar_type=GZIP`);
     // Asking again will not change the hash type: unlike a mismatch, not retryable.
     if (data.hash_type !== 'SHA1') throw new PayError({ code: 'BILL_HASH_MISMATCH', message: `unsupported bill hash type ${data.hash_type}`, retryable: false });
-    assertBillHash(bytes, data.hash_value);
-    return billOutput(bytes.toString('utf8'), billDate, billType, input.raw === true);
+    return sha1Checked(plainBill(await this.client.downloadStream(data.download_url)), data.hash_value);
   }
 }
 

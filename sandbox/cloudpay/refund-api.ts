@@ -175,7 +175,10 @@ export function downloadBill(p: Params, c: ApiContext): RawResult {
   if (tarType !== undefined && tarType !== '' && tarType !== 'GZIP') throw protocolFail('invalid tar_type');
   let content: Buffer;
   try {
-    content = c.bills.trade({ billDate: `${m[1]}-${m[2]}-${m[3]}`, billType: billType as BillType, mchid: c.merchant.mchid }).content;
+    const key = { billDate: `${m[1]}-${m[2]}-${m[3]}`, billType: billType as BillType, mchid: c.merchant.mchid };
+    c.bills.trade(key);
+    // CloudPay answers the whole bill in one `{data}` (wxpay-v2-cloudpay.md §5.1): it is read whole here too.
+    content = c.bills.content(key);
   } catch (err) {
     if (err instanceof SandboxError) {
       if (err.code === 'NO_STATEMENT_EXIST') return { kind: 'json', body: { return_code: 'FAIL', return_msg: 'No Bill Exist', error_code: '20002' } };

@@ -225,10 +225,10 @@ export function controlRouter(): Router<ControlContext> {
       const billDate = req.query.get('bill_date');
       if (!billDate) throw new SandboxError(400, 'PARAM_ERROR', 'bill_date is required (yyyy-MM-dd)', { field: 'bill_date', location: 'query' });
       const billType = checkBillType(req.query.get('bill_type'));
-      const bill = ctx.bills.trade({ billDate, billType });
+      ctx.bills.trade({ billDate, billType });
       return {
         status: 200,
-        body: bill.content.toString('utf8'),
+        body: ctx.bills.content({ mchid: ctx.mchid, billDate, billType }).toString('utf8'),
         headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="tradebill-${billDate}-${billType}.csv"` },
       };
     })

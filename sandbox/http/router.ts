@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { SandboxError } from '../domain/errors';
 
 /** What a route handler sees: path parameters already URL-decoded. */
@@ -19,8 +20,11 @@ export interface RouteResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-  /** Bytes sent as they are, without the v3 response signature (bill download, wxpay-v3.md §1.7). */
-  unsignedRaw?: Buffer;
+  /**
+   * Bytes sent as they are, without the v3 response signature (bill download, wxpay-v3.md §1.7); a stream for a
+   * bill of any size (with `Content-Length` when `headers` give it, else chunked).
+   */
+  unsignedRaw?: Buffer | Readable;
   /** The key a v3 response is signed with when the request's Wechatpay-Serial names none of ours. */
   defaultSerial?: 'certificate' | 'publicKey';
 }

@@ -1,5 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { KeyObject, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signResponse } from '../../wxpay';
 import type { Bills } from '../domain/bills';
@@ -88,11 +90,12 @@ export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3P
   const requestId = newRequestId(internalCode);
   let responseText: string;
   let headers: Record<string, string>;
-  let payload: string | Buffer;
+  let payload: string | Buffer | Readable;
   if (result.unsignedRaw) {
-    responseText = `[${result.unsignedRaw.length} bytes]`;
-    headers = { ...result.headers, 'Request-ID': requestId, 'Content-Length': String(result.unsignedRaw.length) };
-    payload = result.unsignedRaw;
+    const raw = result.unsignedRaw;
+    responseText = Buffer.isBuffer(raw) ? `[${raw.length} bytes]` : `[${result.headers?.['Content-Length'] ?? 'streamed'} bytes]`;
+    headers = { ...result.headers, 'Request-ID': requestId, ...(Buffer.isBuffer(raw) ? { 'Content-Length': String(raw.length) } : {}) };
+    payload = raw;
   } else {
     responseText = result.body === undefined ? '' : JSON.stringify(result.body);
     const signature = signResponse({ privateKey: d.platform.privateKey, serial: responseSerial(req, d.platform, result.defaultSerial ?? d.defaultSerial), body: responseText });
@@ -109,7 +112,12 @@ export async function handleV3(req: IncomingMessage, res: ServerResponse, d: V3P
   // Committed to the log before the answer leaves: a request its client saw answered is logged even if the process dies now.
   await d.requestLog.add({ requestId, method, url, status: result.status, ...(code ? { code } : {}), ...(injected ? { fault: injected } : {}), at, durationMs: Math.round(performance.now() - started), requestBody: bodyText, responseBody: responseText });
   res.writeHead(result.status, headers);
-  res.end(payload);
+  if (typeof payload === 'string' || Buffer.isBuffer(payload)) {
+    res.end(payload);
+    return;
+  }
+  // A stream (a bill): a failure half-way cuts the answer short, which the client's SHA-1 check catches.
+  await pipeline(payload, res).catch((err: unknown) => d.log(`v3: bill download cut short: ${(err as Error).message}`));
 }
 
 /**

@@ -68,11 +68,11 @@ export function v3Router(): Router<V3Context> {
     })
     // §1.7 bill download: the request is signed, the answer is the raw file, unsigned
     .add('GET', '/v3/billdownload/file', (req, ctx) => {
-      const { body, gzip } = ctx.bills.download(req.query.get('token'), ctx.mchid);
+      const { body, size, gzip } = ctx.bills.download(req.query.get('token'), ctx.mchid);
       return {
         status: 200,
         unsignedRaw: body,
-        headers: gzip ? { 'Content-Type': 'application/octet-stream' } : { 'Content-Type': 'text/plain; charset=utf-8' },
+        headers: gzip ? { 'Content-Type': 'application/octet-stream' } : { 'Content-Type': 'text/plain; charset=utf-8', ...(size !== undefined ? { 'Content-Length': String(size) } : {}) },
       };
     })
     // §3 platform certificates (certificate mode): signed with the certificate unless the request asked otherwise

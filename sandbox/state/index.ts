@@ -39,7 +39,7 @@ export interface SandboxState {
 }
 
 /** The tables {@link SandboxState.clear} empties, children before parents. */
-const ACTIVITY_TABLES = ['outbox_attempts', 'outbox', 'requests', 'faults', 'bill_tokens', 'bills', 'refunds', 'prepay_ids', 'transactions', 'messages', 'cloudpay_orders', 'cloudpay_refunds'] as const;
+const ACTIVITY_TABLES = ['outbox_attempts', 'outbox', 'requests', 'faults', 'bill_tokens', 'bill_chunks', 'bills', 'refunds', 'prepay_ids', 'transactions', 'messages', 'cloudpay_orders', 'cloudpay_refunds'] as const;
 
 /** Opens (creating if needed) `dataDir/sandbox.sqlite` in WAL mode and brings its schema up to date. */
 export function openState(dataDir: string): SandboxState {

@@ -282,4 +282,19 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE cloudpay_deliveries;
   DELETE FROM meta WHERE key = 'cloudpay_schema_version';
   `,
+  // 5: a bill's bytes in chunks, so a day of any size is written and served a piece at a time (bills stored
+  // before keep theirs in bills.content; new ones leave it empty and record their size).
+  `
+  CREATE TABLE bill_chunks (
+    mchid            TEXT NOT NULL,
+    bill_date        TEXT NOT NULL,
+    bill_type        TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    bytes            BLOB NOT NULL,
+    PRIMARY KEY (mchid, bill_date, bill_type, seq)
+  );
+  ALTER TABLE bills ADD COLUMN size INTEGER;   -- bytes of the uncompressed bill; null for bills stored whole in content
+  -- a day's payments in bill order, read a page at a time from a cursor (success_time, out_trade_no)
+  CREATE INDEX transactions_success_order ON transactions (success_time, out_trade_no);
+  `,
 ];

@@ -1,0 +1,122 @@
+/**
+ * A compact map from a key (an order or refund number) to an amount, a status and a seen-flag, for a million keys in
+ * tens of MB: the keys' bytes in one growing buffer, everything else in typed arrays, open addressing by FNV-1a.
+ * A bill row is looked up by the bytes of its field, so matching a row allocates nothing.
+ */
+
+const EMPTY_SLOT = 0;
+/** Not read from the global `Math` on every byte (slow where the global object is intercepted, e.g. vm contexts). */
+const imul = Math.imul;
+const MAX_KEY_BYTES = 255;
+
+function fnv1a(b: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+export class KeyIndex {
+  size = 0;
+  /** Fen: order and refund amounts are at most 2^31 − 1 (schemas/models), one Int32 each. */
+  amount: Int32Array;
+  status: Uint8Array;
+  seen: Uint8Array;
+  private keys: Buffer;
+  private keysUsed = 0;
+  private keyStart: Int32Array;
+  private keyLength: Uint8Array;
+  private hashes: Uint32Array;
+  /** Slot → entry + 1 (0 = empty); the table is kept at most half full. */
+  private slots: Int32Array;
+
+  constructor(capacity = 1024) {
+    this.amount = new Int32Array(capacity);
+    this.status = new Uint8Array(capacity);
+    this.seen = new Uint8Array(capacity);
+    this.keyStart = new Int32Array(capacity);
+    this.keyLength = new Uint8Array(capacity);
+    this.hashes = new Uint32Array(capacity);
+    this.keys = Buffer.allocUnsafe(capacity * 24);
+    this.slots = new Int32Array(capacity * 2);
+  }
+
+  /**
+   * Adds a key; answers its entry, or -1 when the key is already there (the first one stays). The key is written
+   * straight into the key buffer (no Buffer per key: a million of them would be garbage to collect).
+   */
+  add(key: string, amount: number, status: number): number {
+    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new Error(`key longer than ${MAX_KEY_BYTES} bytes: ${key.slice(0, 40)}…`);
+    if (this.keysUsed + key.length * 3 > this.keys.length) {
+      const more = Buffer.allocUnsafe(Math.max(Math.ceil(this.keys.length * 1.5), this.keysUsed + key.length * 3));
+      this.keys.copy(more, 0, 0, this.keysUsed);
+      this.keys = more;
+    }
+    const at = this.keysUsed;
+    const length = this.keys.write(key, at, 'utf8');
+    if (this.lookup(this.keys, at, at + length) >= 0) return -1;
+    if (this.size === this.amount.length) this.grow();
+    const e = this.size++;
+    this.keyStart[e] = at;
+    this.keyLength[e] = length;
+    this.keysUsed += length;
+    this.hashes[e] = fnv1a(this.keys, at, at + length);
+    // An amount no order can have (not an integer of fen within Int32) is kept as one no bill row has: -1.
+    this.amount[e] = Number.isInteger(amount) && amount >= 0 && amount <= 0x7fffffff ? amount : -1;
+    this.status[e] = status;
+    this.place(e);
+    return e;
+  }
+
+  /** The entry whose key is `b[start, end)`, or -1. */
+  lookup(b: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    const mask = this.slots.length - 1;
+    const h = fnv1a(b, start, end);
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const slot = this.slots[s]!;
+      if (slot === EMPTY_SLOT) return -1;
+      const e = slot - 1;
+      if (this.hashes[e] === h && this.keyLength[e] === length && this.sameKey(e, b, start)) return e;
+    }
+  }
+
+  get(key: string): number {
+    const b = Buffer.from(key, 'utf8');
+    return this.lookup(b, 0, b.length);
+  }
+
+  key(e: number): string {
+    return this.keys.toString('utf8', this.keyStart[e]!, this.keyStart[e]! + this.keyLength[e]!);
+  }
+
+  private sameKey(e: number, b: Uint8Array, start: number): boolean {
+    const at = this.keyStart[e]!;
+    const n = this.keyLength[e]!;
+    for (let i = 0; i < n; i++) if (this.keys[at + i] !== b[start + i]) return false;
+    return true;
+  }
+
+  private place(e: number): void {
+    const mask = this.slots.length - 1;
+    let s = this.hashes[e]! & mask;
+    while (this.slots[s] !== EMPTY_SLOT) s = (s + 1) & mask;
+    this.slots[s] = e + 1;
+  }
+
+  private grow(): void {
+    const n = this.amount.length * 2;
+    const widen = <T extends Uint8Array | Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.amount = widen(this.amount, (k) => new Int32Array(k));
+    this.status = widen(this.status, (k) => new Uint8Array(k));
+    this.seen = widen(this.seen, (k) => new Uint8Array(k));
+    this.keyStart = widen(this.keyStart, (k) => new Int32Array(k));
+    this.keyLength = widen(this.keyLength, (k) => new Uint8Array(k));
+    this.hashes = widen(this.hashes, (k) => new Uint32Array(k));
+    this.slots = new Int32Array(n * 2);
+    for (let e = 0; e < this.size; e++) this.place(e);
+  }
+}
