@@ -9,6 +9,7 @@ import { CONFIG_FILE_NAME, configSettings } from '../config';
 import { PayError } from '../wxpay';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { CallbackOptions, DEFAULT_RECONCILE_SCHEDULE } from './runtime/options';
+import { BILL_RECONCILE_TRIGGER } from './runtime/bill-reconcile';
 import { parseTimerSchedule } from './schedule';
 import { FunctionKind, TemplateValues } from './templates/common';
 import { payNotifyTemplate } from './templates/pay-notify';
@@ -190,7 +191,7 @@ export function generateFunctions(input: GenerateInput): GeneratedFunction[] {
     { kind: 'refund-notify', name: names.refundNotify, timeout: callbacks.timeoutSeconds?.refundNotify ?? 20, template: refundNotifyTemplate, triggers: [] },
     {
       kind: 'reconcile', name: names.reconcile, timeout: callbacks.timeoutSeconds?.reconcile ?? 60, template: reconcileTemplate,
-      triggers: [{ name: 'reconcile', type: 'timer', config: schedule }],
+      triggers: [{ name: 'reconcile', type: 'timer', config: schedule }, { name: BILL_RECONCILE_TRIGGER.name, type: 'timer', config: BILL_RECONCILE_TRIGGER.schedule }],
     },
     // The WeDa connector's methods forward here (connector/export.ts).
     { kind: 'connector', name: names.connector, timeout: callbacks.timeoutSeconds?.connector ?? 20, template: connectorTemplate, triggers: [] },

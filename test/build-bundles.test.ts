@@ -75,7 +75,7 @@ describe('the build output', () => {
     }
     expect(rc.functions.map((f: any) => f.timeout)).toEqual([20, 20, 60, 20]);
     const reconcile = rc.functions.find((f: any) => f.name === 'wxpay-reconcile');
-    expect(reconcile.triggers).toEqual([{ name: 'reconcile', type: 'timer', config: '0 */10 * * * * *' }]);
+    expect(reconcile.triggers).toEqual([{ name: 'reconcile', type: 'timer', config: '0 */10 * * * * *' }, { name: 'reconcile-bill', type: 'timer', config: '0 30 10 * * * *' }]);
     expect(reconcile.triggers[0].config.split(' ')).toHaveLength(7);
     expect(fs.readFileSync(path.join(built.outDir, '.env.example'), 'utf8')).toContain('WXPAY_APIV3_KEY=\n');
   });

@@ -46,7 +46,7 @@ it('keeps secrets already given as environment variable names', () => {
 it('names the functions as configured and gives reconcile its timer', () => {
   const fns = generateFunctions({ config: v3Config({ functions: { payNotify: 'payCb', refundNotify: 'refundCb', reconcile: 'dui-zhang' }, callbacks: { reconcile: { schedule: '0 0 * * * * *' }, timeoutSeconds: { reconcile: 120 } } }) });
   expect(fns.map((f) => [f.kind, f.name, f.timeout])).toEqual([['pay-notify', 'payCb', 20], ['refund-notify', 'refundCb', 20], ['reconcile', 'dui-zhang', 120], ['connector', 'wxpay-connector', 20]]);
-  expect(fns[2]!.triggers).toEqual([{ name: 'reconcile', type: 'timer', config: '0 0 * * * * *' }]);
+  expect(fns[2]!.triggers).toEqual([{ name: 'reconcile', type: 'timer', config: '0 0 * * * * *' }, { name: 'reconcile-bill', type: 'timer', config: '0 30 10 * * * *' }]);
   for (const f of fns) expect(() => new vm.Script(f.source)).not.toThrow();
   expect(fns[0]!.source).toContain("const kit = wxpay.functionKit({ name: 'payCb',");
 });

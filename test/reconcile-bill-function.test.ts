@@ -54,6 +54,13 @@ test('apply: false reports yesterday\'s differences and changes nothing', async 
   expect((await order(lost)).status).toBe(1);
 });
 
+test("the generated reconcile function, as the dev server runs it, takes the bill timer's event (report only)", async () => {
+  const answer = await t.post(`${t.dev.info.devServer.functions}/reconcile`, { Type: 'Timer', TriggerName: 'reconcile-bill', Time: new Date().toISOString(), bill: { apply: false } });
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ billDate: tradeDay, applied: false, counts: { 'paid-not-recorded': 1 } });
+  expect((await order(lost)).status).toBe(1);
+});
+
 test("a timer's event: yesterday's bill, the safe fixes applied, logged", async () => {
   const { kit, events, orders, refunds } = kitAndPorts();
   const r = await reconcileDayBill({ Type: 'Timer', TriggerName: 'reconcile-bill', bill: {} }, orders, refunds, kit, t.dev.weda);

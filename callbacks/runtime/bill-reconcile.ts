@@ -41,6 +41,9 @@ export const FUNCTION_REPORT_ITEMS = 100;
  * hand). Without a date, yesterday in China time (bills for day D exist from about 10:00 on D+1, wxpay-v3.md §1.6);
  * fixes are applied unless `apply` is false. `weda` is the function's own (the same the `orders` object calls).
  */
+/** The reconcile function's second timer: the day's bill, after WeChat Pay has made it (about 10:00 the next day, wxpay-v3.md §1.6). */
+export const BILL_RECONCILE_TRIGGER = { name: 'reconcile-bill', schedule: '0 30 10 * * * *' } as const;
+
 export async function reconcileDayBill(event: unknown, orders: OrdersPort, refunds: RefundsPort, kit: FunctionKit, weda: Pick<WedaSdk, 'callModel'>): Promise<BillReconcileReport> {
   const asked = ((event ?? {}) as { bill?: { date?: unknown; apply?: unknown } }).bill ?? {};
   const billDate = typeof asked.date === 'string' ? asked.date : toChinaDate(kit.now() - 86_400_000);

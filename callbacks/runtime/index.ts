@@ -18,6 +18,7 @@ import type { QueryOrderOutput, QueryRefundOutput } from '../../schemas/types.ge
 import { connectorFunctionHandler, type ConnectorFunctionResult } from '../../connector/cloud-function';
 
 export { wedaFromEnv as createWeda, closeSharedStore } from './store-from-env';
+export { reconcileDayBill, BILL_RECONCILE_TRIGGER } from './bill-reconcile';
 export { isHttpTriggerEvent };
 export type { OrdersPort, RefundsPort, FunctionKit, FunctionSpec, KitOverrides, HttpTriggerEvent, HttpTriggerResult, CloudPayAnswer, ReconcileSummary };
 
