@@ -17,32 +17,16 @@ import { build } from '../scripts/build';
 import { envLine, renderDeployEnv, renderEnvExample, writeDeployEnv } from '../scripts/deploy-env';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { REPO_ROOT } from './helpers/paths';
-import { parseDotenv, simulateTcbDeploy } from './helpers/tcb-deploy';
+import { deployV3Config as v3Config, parseDotenv, PLATFORM_KEY_ID, simulateTcbDeploy } from './helpers/tcb-deploy';
 
 const CLI = path.join(REPO_ROOT, 'bin', 'weda-wxpay.js');
 const API_V3_KEY = 'Zq7Wm2Xc9Lp4Rt6Yb1Nv8Kd3Hs5Gf0Ja';
-const PLATFORM_KEY_ID = 'PUB_KEY_ID_0000000000000024101100397200000006';
 
 const merchant = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PRIVATE_PEM = merchant.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const platform = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PLATFORM_PEM = platform.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
-const v3Config = (v3: Record<string, unknown> = {}): WedaWxpayConfig => ({
-  provider: 'v3',
-  appid: 'wx1234567890abcdef',
-  mchid: '1900000109',
-  envType: 'prod',
-  v3: {
-    merchantSerialNo: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
-    privateKeyPath: 'certs/apiclient_key.pem',
-    apiV3KeyEnv: 'WXPAY_APIV3_KEY',
-    platformKeys: [{ id: PLATFORM_KEY_ID, path: 'certs/pub_key.pem' }],
-    notifyUrl: 'https://cloud1-abc.service.tcloudbase.com/wxpay/pay-notify',
-    refundNotifyUrl: 'https://cloud1-abc.service.tcloudbase.com/wxpay/refund-notify',
-    ...v3,
-  },
-} as WedaWxpayConfig);
 
 let work: string;
 let dist: string;

@@ -14,23 +14,8 @@ import { build } from '../scripts/build';
 import { httpAccessCommands, planHttpAccess } from '../scripts/http-access';
 import type { WedaWxpayConfig } from '../schemas/types.generated';
 import { REPO_ROOT } from './helpers/paths';
+import { deployV3Config as v3Config } from './helpers/tcb-deploy';
 
-const v3Config = (v3: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): WedaWxpayConfig => ({
-  provider: 'v3',
-  appid: 'wx1234567890abcdef',
-  mchid: '1900000109',
-  envType: 'prod',
-  v3: {
-    merchantSerialNo: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
-    privateKeyPath: 'certs/apiclient_key.pem',
-    apiV3KeyEnv: 'WXPAY_APIV3_KEY',
-    platformKeys: [{ id: 'PUB_KEY_ID_0000000000000024101100397200000006', path: 'certs/pub_key.pem' }],
-    notifyUrl: 'https://cloud1-abc.service.tcloudbase.com/wxpay/pay-notify',
-    refundNotifyUrl: 'https://cloud1-abc.service.tcloudbase.com/wxpay/refund-notify',
-    ...v3,
-  },
-  ...extra,
-} as WedaWxpayConfig);
 
 const cloudpayConfig = {
   provider: 'cloudpay', appid: 'wx1234567890abcdef', subMchId: '1900000109', envType: 'pre',

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { ModelDefinition } from '../datasources/definitions';
 import { buildModelDefinitions } from '../datasources/models';
 import { modelsFile, openSqliteStore } from '../datasources/sqlite-store';
-import { WedaModelError, createWeda, type EnvType, type ModelStore, type WedaSdk } from '../datasources/weda';
+import { createWeda, type EnvType, type ModelStore, type WedaSdk } from '../datasources/weda';
+import { modelRefusal } from './helpers/model-errors';
 
 const dirs: string[] = [];
 const stores: ModelStore[] = [];
@@ -60,16 +61,6 @@ function caller(store: ModelStore, name: string, envType?: EnvType) {
   return (methodName: string, params?: Record<string, unknown>) => store.callModel({ name, methodName, params, ...(envType ? { envType } : {}) });
 }
 
-async function rejection(p: Promise<unknown>): Promise<WedaModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WedaModelError);
-    expect(typeof (e as WedaModelError).requestId).toBe('string');
-    return e as WedaModelError;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function snapshot(call: ReturnType<typeof caller>): Promise<unknown[]> {
   return (await call('wedaGetRecordsV2', { pageSize: 200 })).records;
@@ -201,15 +192,15 @@ describe('V2 methods (weda.md §2.2)', () => {
     expect(p2.total).toBeUndefined(); // only with getCount
     const byCat = await call('wedaGetRecordsV2', { filter: { where: { list: 'L' } }, orderBy: [{ cat: 'desc' }, { price: 'desc' }, { name: 'asc' }], select: { name: true } });
     expect(byCat.records).toEqual(['d', 'b', 'a', 'e', 'c'].map((n) => ({ _id: expect.any(String), name: n })));
-    const err = await rejection(call('wedaGetRecordsV2', { orderBy: [{ a: 'asc' }, { b: 'asc' }, { c: 'asc' }, { d: 'asc' }] }));
+    const err = await modelRefusal(call('wedaGetRecordsV2', { orderBy: [{ a: 'asc' }, { b: 'asc' }, { c: 'asc' }, { d: 'asc' }] }));
     expect(err.message).toMatch(/params\.orderBy .*at most 3/);
-    expect((await rejection(call('wedaGetRecordsV2', { pageSize: 201 }))).message).toMatch(/params\.pageSize must be an integer from 1 to 200/);
+    expect((await modelRefusal(call('wedaGetRecordsV2', { pageSize: 201 }))).message).toMatch(/params\.pageSize must be an integer from 1 to 200/);
   });
 
   test('wedaUpdateV2 refuses to touch more than one record; wedaBatchUpdateV2 counts', async () => {
     await call('wedaBatchCreateV2', { data: [{ name: 'u1', grp: 'U', stock: 1 }, { name: 'u2', grp: 'U', stock: 1 }] });
     const before = await snapshot(call);
-    const err = await rejection(call('wedaUpdateV2', { data: { stock: 9 }, filter: { where: { grp: { $eq: 'U' } } } }));
+    const err = await modelRefusal(call('wedaUpdateV2', { data: { stock: 9 }, filter: { where: { grp: { $eq: 'U' } } } }));
     expect(err.code).toBe('MultipleRecordsMatched');
     expect(await snapshot(call)).toEqual(before);
 
@@ -231,7 +222,7 @@ describe('V2 methods (weda.md §2.2)', () => {
 
   test('wedaDeleteV2 (one record) / wedaBatchDeleteV2', async () => {
     await call('wedaBatchCreateV2', { data: [{ name: 'd1', grp: 'D' }, { name: 'd2', grp: 'D' }, { name: 'd3', grp: 'D' }] });
-    const err = await rejection(call('wedaDeleteV2', { filter: { where: { grp: 'D' } } }));
+    const err = await modelRefusal(call('wedaDeleteV2', { filter: { where: { grp: 'D' } } }));
     expect(err.code).toBe('MultipleRecordsMatched');
     expect(await call('wedaDeleteV2', { filter: { where: { name: 'd1' } } })).toEqual({ count: 1 });
     expect(await call('wedaBatchDeleteV2', { filter: { where: { grp: { $eq: 'D' } } } })).toEqual({ count: 2 });
@@ -276,10 +267,10 @@ describe('V2 methods (weda.md §2.2)', () => {
     expect(await names({ createdAt: { $gt: first.createdAt }, updatedAt: { $gt: 0 } })).toBe('BCD');
     expect(await names({ n: "A' OR 1=1 --" })).toBe(''); // values are bound, never spliced into SQL
 
-    const bad = await rejection(w('wedaGetRecordsV2', { filter: { where: { v: { $regex: 'x' } } } }));
+    const bad = await modelRefusal(w('wedaGetRecordsV2', { filter: { where: { v: { $regex: 'x' } } } }));
     expect(bad.message).toMatch(/params\.filter\.where\.v: unknown operator "\$regex"/);
-    expect((await rejection(w('wedaGetRecordsV2', { filter: { where: { v: { $in: 3 } } } }))).message).toMatch(/params\.filter\.where\.v\.\$in must be an array/);
-    expect((await rejection(w('wedaGetRecordsV2', { filter: { where: { 'v) OR (1': 1 } } }))).message).toMatch(/field name "v\) OR \(1" must match/);
+    expect((await modelRefusal(w('wedaGetRecordsV2', { filter: { where: { v: { $in: 3 } } } }))).message).toMatch(/params\.filter\.where\.v\.\$in must be an array/);
+    expect((await modelRefusal(w('wedaGetRecordsV2', { filter: { where: { 'v) OR (1': 1 } } }))).message).toMatch(/field name "v\) OR \(1" must match/);
   });
 });
 
@@ -314,7 +305,7 @@ describe('envType: pre and prod are separate files', () => {
     };
     expect(read(preFile)).toEqual(['ENV1']);
     expect(read(prodFile)).toEqual(['ENV2']);
-    expect((await rejection(store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2', envType: 'test' as EnvType }))).message).toMatch(/envType must be 'pre' or 'prod'/);
+    expect((await modelRefusal(store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2', envType: 'test' as EnvType }))).message).toMatch(/envType must be 'pre' or 'prod'/);
   });
 });
 
@@ -364,12 +355,12 @@ describe("the seed tutorial's hand-built model (wxzfmbddsj_e3xp7j6: ddh = order 
       ['wedaBatchCreateV2', { data: [{ ddh: 'SEED0005', zfzt: 1 }, { ddh: 'SEED0005', zfzt: 1 }] }, /ddh must be unique/],
     ];
     for (const [method, params, rule] of cases) {
-      const err = await rejection(call(method, params));
+      const err = await modelRefusal(call(method, params));
       expect(`${method}: ${err.message}`).toMatch(rule);
     }
     expect(await snapshot(call)).toEqual(before);
 
-    const other = await rejection(store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }));
+    const other = await modelRefusal(store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }));
     expect(other.code).toBe('ModelNotFound');
     expect(other.message).toMatch(/model "orders" is not defined \(defined: wxzfmbddsj_e3xp7j6\)/);
   });
@@ -403,18 +394,18 @@ describe('refusals leave the data unchanged', () => {
       ['wedaDropTable', {}, 'MethodNotFound', /unknown methodName "wedaDropTable" \(supported: wedaCreate, .*wedaBatchUpdate, .*wedaGetRecordsV2\)/],
     ];
     for (const [method, params, code, rule] of cases) {
-      const err = await rejection(call(method, params));
+      const err = await modelRefusal(call(method, params));
       expect(`${method}: ${err.code} ${err.message}`).toMatch(new RegExp(`${method}: ${code} ${rule.source}`));
     }
     expect(await snapshot(call)).toEqual(before);
-    const badName = await rejection(store.callModel({ name: 'orders; --', methodName: 'wedaGetRecordsV2' }));
+    const badName = await modelRefusal(store.callModel({ name: 'orders; --', methodName: 'wedaGetRecordsV2' }));
     expect(badName.message).toMatch(/name must be a model name matching/);
   });
 
   test('a closed store refuses calls', async () => {
     const s = openSqliteStore({ dataDir: tempDir(), models: TEST_MODELS });
     s.close();
-    expect((await rejection(s.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }))).code).toBe('StoreClosed');
+    expect((await modelRefusal(s.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }))).code).toBe('StoreClosed');
   });
 });
 
@@ -443,14 +434,14 @@ describe('createWeda (weda.md §3)', () => {
   test('callConnector routes by name; unknown connectors are named; connector errors pass through', async () => {
     expect(await weda.callConnector!({ name: 'wxpay', methodName: 'queryOrder', params: { outTradeNo: 'X' } })).toEqual({ ok: true });
     expect(seen).toEqual([['queryOrder', { outTradeNo: 'X' }]]);
-    const err = await rejection(weda.callConnector!({ name: 'sms', methodName: 'send' }));
+    const err = await modelRefusal(weda.callConnector!({ name: 'sms', methodName: 'send' }));
     expect(err).toMatchObject({ code: 'ConnectorNotFound', message: expect.stringMatching(/connector "sms" is not configured \(configured: wxpay\)/) });
     await expect(weda.callConnector!({ name: 'wxpay', methodName: 'boom' })).rejects.toMatchObject({ code: 'SYSTEM_ERROR' });
   });
 
   test('non-WedaModelError failures from a store become WedaModelError', async () => {
     const broken = createWeda({ store: { callModel: async () => { throw new Error('disk on fire'); }, close: () => undefined } });
-    const err = await rejection(broken.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }));
+    const err = await modelRefusal(broken.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }));
     expect(err).toMatchObject({ code: 'InternalError', message: 'disk on fire' });
   });
 });

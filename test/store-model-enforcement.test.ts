@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { ModelDefinition } from '../datasources/definitions';
 import { buildModelDefinitions } from '../datasources/models';
 import { definitionsFile, modelsFile, openSqliteStore, type SqliteStoreOptions } from '../datasources/sqlite-store';
-import { WedaModelError, type ModelStore } from '../datasources/weda';
+import type { ModelStore } from '../datasources/weda';
+import { modelRefusal } from './helpers/model-errors';
 import { startCallbackDev, type TestDev } from './helpers/callback-harness';
 
 const dirs: string[] = [];
@@ -37,16 +38,6 @@ afterAll(async () => {
 type Call = (methodName: string, params?: Record<string, unknown>) => Promise<any>;
 const caller = (store: ModelStore, name: string): Call => (methodName, params) => store.callModel({ name, methodName, params, envType: 'pre' });
 
-async function refusal(p: Promise<unknown>): Promise<WedaModelError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(WedaModelError);
-    expect(typeof (e as WedaModelError).requestId).toBe('string');
-    return e as WedaModelError;
-  }
-  throw new Error('expected a refusal');
-}
 
 /** Every record of the model, as stored. */
 async function all(call: Call): Promise<unknown[]> {
@@ -62,7 +53,7 @@ describe('opened as the dev server and the bundles open it (no definitions given
   const orders = caller(store, 'orders');
 
   test('an unknown model is refused by name, and no table is made for it', async () => {
-    const err = await refusal(store.callModel({ name: 'ordres', methodName: 'wedaCreateV2', params: { data: order('UNKNOWN01') }, envType: 'pre' }));
+    const err = await modelRefusal(store.callModel({ name: 'ordres', methodName: 'wedaCreateV2', params: { data: order('UNKNOWN01') }, envType: 'pre' }));
     expect(err).toMatchObject({ code: 'ModelNotFound', model: 'ordres' });
     expect(err.message).toBe(`model "ordres" is not defined (defined: ${Object.keys(buildModelDefinitions()).join(', ')})`);
     await orders('wedaGetRecordsV2', {}); // opens the pre file
@@ -89,7 +80,7 @@ describe('opened as the dev server and the bundles open it (no definitions given
       ['wedaUpsertV2', { filter: { where: { orderNo: 'BAD000008' } }, create: order('BAD000008', { status: 0 }), update: { status: 1 } }, 'status', /^orders\.status must be one of \[1,2,3,4\] \(got 0\) \(params\.create\.status\)$/],
     ];
     for (const [method, params, field, rule] of cases) {
-      const err = await refusal(orders(method, params));
+      const err = await modelRefusal(orders(method, params));
       expect({ method, code: err.code, model: err.model, field: err.field }).toEqual({ method, code: 'SchemaViolation', model: 'orders', field });
       expect(`${method}: ${err.message}`).toMatch(new RegExp(`^${method}: ${rule.source.slice(1)}`));
     }
@@ -111,7 +102,7 @@ describe('opened as the dev server and the bundles open it (no definitions given
       ['wedaUpsertV2', { filter: { where: { orderNo: 'UPD000001' } }, create: order('UPD000001'), update: { status: 5 } }, 'status', /orders\.status must be one of \[1,2,3,4\] \(got 5\) \(params\.update\.status\)/],
     ];
     for (const [method, params, field, rule] of cases) {
-      const err = await refusal(orders(method, params));
+      const err = await modelRefusal(orders(method, params));
       expect({ method, code: err.code, model: err.model, field: err.field }).toEqual({ method, code: 'SchemaViolation', model: 'orders', field });
       expect(err.message).toMatch(rule);
     }
@@ -136,7 +127,7 @@ describe('opened as the dev server and the bundles open it (no definitions given
       ['wedaUpsertV2', { filter: { where: { orderNo: 'DUP000006' } }, create: order('DUP000001'), update: { status: 2 } }],
     ];
     for (const [method, params] of cases) {
-      const err = await refusal(orders(method, params));
+      const err = await modelRefusal(orders(method, params));
       expect({ method, code: err.code, model: err.model, field: err.field }).toEqual({ method, code: 'DuplicateValue', model: 'orders', field: 'orderNo' });
       expect(err.message).toBe('orders.orderNo must be unique: a record with this value already exists');
     }
@@ -145,15 +136,15 @@ describe('opened as the dev server and the bundles open it (no definitions given
 
   test('a batch with one bad record writes none of them', async () => {
     const before = await all(orders);
-    const err = await refusal(orders('wedaBatchCreateV2', { data: [order('BATCH0001'), order('BATCH0002'), order('BATCH0003', { status: 7 })] }));
+    const err = await modelRefusal(orders('wedaBatchCreateV2', { data: [order('BATCH0001'), order('BATCH0002'), order('BATCH0003', { status: 7 })] }));
     expect(err).toMatchObject({ code: 'SchemaViolation', model: 'orders', field: 'status', message: expect.stringContaining('params.data[2].status') });
     expect(await all(orders)).toEqual(before);
   });
 
   test('goods are enforced too', async () => {
     const goods = caller(store, 'goods');
-    expect(await refusal(goods('wedaCreateV2', { data: { name: 'Tea', price: 990, onSale: 'yes' } }))).toMatchObject({ code: 'SchemaViolation', model: 'goods', field: 'onSale' });
-    expect(await refusal(goods('wedaCreateV2', { data: { name: 'Tea' } }))).toMatchObject({ code: 'SchemaViolation', model: 'goods', field: 'price' });
+    expect(await modelRefusal(goods('wedaCreateV2', { data: { name: 'Tea', price: 990, onSale: 'yes' } }))).toMatchObject({ code: 'SchemaViolation', model: 'goods', field: 'onSale' });
+    expect(await modelRefusal(goods('wedaCreateV2', { data: { name: 'Tea' } }))).toMatchObject({ code: 'SchemaViolation', model: 'goods', field: 'price' });
     expect(await all(goods)).toEqual([]);
   });
 });
@@ -167,9 +158,9 @@ describe('the definitions belong to the data directory, as a WeDa environment ho
     stores.push(defining, other);
     await caller(defining, 'wxzfmbddsj_e3xp7j6')('wedaCreateV2', { data: { ddh: 'SEED0001', zfzt: 1, amount: 1 } });
     const seedModel = caller(other, 'wxzfmbddsj_e3xp7j6');
-    expect(await refusal(seedModel('wedaCreateV2', { data: { ddh: 'SEED0001', zfzt: 1, amount: 1 } }))).toMatchObject({ code: 'DuplicateValue', model: 'wxzfmbddsj_e3xp7j6', field: 'ddh' });
-    expect(await refusal(seedModel('wedaBatchUpdate', { where: [{ key: 'ddh', rel: 'eq', val: 'SEED0001' }], record: { zfzt: 9 } }))).toMatchObject({ code: 'SchemaViolation', field: 'zfzt' });
-    expect(await refusal(caller(other, 'orders')('wedaGetRecordsV2', {}))).toMatchObject({ code: 'ModelNotFound', message: `model "orders" is not defined (defined: ${Object.keys(seed).join(', ')})` });
+    expect(await modelRefusal(seedModel('wedaCreateV2', { data: { ddh: 'SEED0001', zfzt: 1, amount: 1 } }))).toMatchObject({ code: 'DuplicateValue', model: 'wxzfmbddsj_e3xp7j6', field: 'ddh' });
+    expect(await modelRefusal(seedModel('wedaBatchUpdate', { where: [{ key: 'ddh', rel: 'eq', val: 'SEED0001' }], record: { zfzt: 9 } }))).toMatchObject({ code: 'SchemaViolation', field: 'zfzt' });
+    expect(await modelRefusal(caller(other, 'orders')('wedaGetRecordsV2', {}))).toMatchObject({ code: 'ModelNotFound', message: `model "orders" is not defined (defined: ${Object.keys(seed).join(', ')})` });
     expect(Object.keys(seed)).toContain('wxzfmbddsj_e3xp7j6');
     expect(JSON.parse(readFileSync(definitionsFile(dataDir), 'utf8'))).toEqual(seed);
   });
@@ -182,9 +173,9 @@ describe('the definitions belong to the data directory, as a WeDa environment ho
     const store = open({ models: { ...buildModelDefinitions(), refunds: refundsModel } });
     const refunds = caller(store, 'refunds');
     await refunds('wedaCreateV2', { data: { refundNo: 'R1', orderNo: 'O1', amount: 1, state: 'PROCESSING' } });
-    expect(await refusal(refunds('wedaCreateV2', { data: { refundNo: 'R1', orderNo: 'O1', amount: 1, state: 'PROCESSING' } }))).toMatchObject({ code: 'DuplicateValue', model: 'refunds', field: 'refundNo' });
-    expect(await refusal(refunds('wedaBatchUpdateV2', { filter: { where: { refundNo: 'R1' } }, data: { state: 'DONE' } }))).toMatchObject({ code: 'SchemaViolation', model: 'refunds', field: 'state' });
-    expect(await refusal(refunds('wedaCreateV2', { data: { refundNo: 'R2', orderNo: 'O1', state: 'SUCCESS' } }))).toMatchObject({ code: 'SchemaViolation', model: 'refunds', field: 'amount' });
+    expect(await modelRefusal(refunds('wedaCreateV2', { data: { refundNo: 'R1', orderNo: 'O1', amount: 1, state: 'PROCESSING' } }))).toMatchObject({ code: 'DuplicateValue', model: 'refunds', field: 'refundNo' });
+    expect(await modelRefusal(refunds('wedaBatchUpdateV2', { filter: { where: { refundNo: 'R1' } }, data: { state: 'DONE' } }))).toMatchObject({ code: 'SchemaViolation', model: 'refunds', field: 'state' });
+    expect(await modelRefusal(refunds('wedaCreateV2', { data: { refundNo: 'R2', orderNo: 'O1', state: 'SUCCESS' } }))).toMatchObject({ code: 'SchemaViolation', model: 'refunds', field: 'amount' });
     expect((await all(refunds)).length).toBe(1);
   });
 
@@ -199,7 +190,7 @@ describe('the definitions belong to the data directory, as a WeDa environment ho
     db.close();
     const store = openSqliteStore({ dataDir });
     stores.push(store);
-    const err = await refusal(caller(store, 'orders')('wedaGetItemV2', { filter: { where: { orderNo: 'TWICE0001' } } }));
+    const err = await modelRefusal(caller(store, 'orders')('wedaGetItemV2', { filter: { where: { orderNo: 'TWICE0001' } } }));
     expect(err).toMatchObject({ code: 'DuplicateValue', model: 'orders', field: 'orderNo' });
     expect(err.message).toContain(`orders.orderNo must be unique, but records in ${modelsFile(dataDir, 'pre')} already share a value: "TWICE0001" (2 records)`);
   });

@@ -1,3 +1,4 @@
+import type { WedaWxpayConfig } from '../../schemas/types.generated';
 /**
  * What `tcb fn deploy` does with cloudbaserc.json and the .env beside it, offline (weda-import.md §5, §6 item
  * 10): the .env is read with dotenv's rules, every `{{env.NAME}}` in cloudbaserc.json's TEXT is replaced by
@@ -60,3 +61,24 @@ export function simulateTcbDeploy(cloudbasercText: string, dotenvText: string): 
   const rc = JSON.parse(text) as { envId: string; functions: Array<{ name: string; envVariables: Record<string, string> }> };
   return { envId: rc.envId, envVariables: Object.fromEntries(rc.functions.map((f) => [f.name, f.envVariables])) };
 }
+
+/** WeChat Pay public key id of the official vector V4 (34 digits, as merchants get them). */
+export const PLATFORM_KEY_ID = 'PUB_KEY_ID_0000000000000024101100397200000006';
+
+/** A v3 configuration as a merchant deploys it (HTTP access notify URLs on cloud1-abc), with overrides. */
+export const deployV3Config = (v3: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): WedaWxpayConfig => ({
+  provider: 'v3',
+  appid: 'wx1234567890abcdef',
+  mchid: '1900000109',
+  envType: 'prod',
+  v3: {
+    merchantSerialNo: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+    privateKeyPath: 'certs/apiclient_key.pem',
+    apiV3KeyEnv: 'WXPAY_APIV3_KEY',
+    platformKeys: [{ id: PLATFORM_KEY_ID, path: 'certs/pub_key.pem' }],
+    notifyUrl: 'https://cloud1-abc.service.tcloudbase.com/wxpay/pay-notify',
+    refundNotifyUrl: 'https://cloud1-abc.service.tcloudbase.com/wxpay/refund-notify',
+    ...v3,
+  },
+  ...extra,
+} as WedaWxpayConfig);
