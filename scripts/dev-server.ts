@@ -10,7 +10,7 @@ import { createWeda, ModelStore, WedaSdk, WedaModelError, EnvType } from '../dat
 import { createLocalFunctionHost, LocalFunctionHost } from '../callbacks/local-host';
 import { httpMessageSender } from '../callbacks/runtime/payer-message';
 import { DEFAULT_RECONCILE_SCHEDULE, type CallbackOptions } from '../callbacks/runtime/options';
-import { followSandboxClock, runOnSchedule, type DevClock, type ScheduledRun } from './dev-clock';
+import { runOnSchedule, type DevClock, type ScheduledRun } from './dev-clock';
 import { createHttpCloudPay } from '../connector/providers/cloudpay-http';
 import { startSandbox, RunningSandbox, SandboxOptions, SandboxReadyInfo } from '../sandbox';
 import { createPreviewHandler, loadTemplateApp } from '../app-template/preview-server';
@@ -107,15 +107,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     await closeServer(server);
     throw err;
   }
-  let clock: DevClock;
-  try {
-    // One clock: the store's createdAt/updatedAt, the functions' times and reconcile's ages follow the sandbox's.
-    clock = await followSandboxClock(sandbox.info.baseUrl);
-  } catch (err) {
-    await sandbox.close();
-    await closeServer(server);
-    throw err;
-  }
+  // One clock: the store's createdAt/updatedAt, the functions' times and reconcile's ages follow the sandbox's.
+  const clock: DevClock = sandbox.clock;
   try {
     const baseUrl = `http://127.0.0.1:${devPort}`;
     const payNotifyUrl = `${baseUrl}/functions/pay-notify`;
@@ -166,8 +159,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
       route(req, res, url).catch((err) => sendError(res, err));
     });
     async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-      // The sandbox clock may have been advanced since the last request (`weda-wxpay trigger clock`).
-      await clock.sync();
       const parts = pathSegments(url.pathname);
       if (req.method === 'POST' && parts[0] === 'connector' && parts.length === 2) {
         const params = parseJsonBody(await readRawBody(req));

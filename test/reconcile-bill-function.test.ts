@@ -28,7 +28,6 @@ beforeAll(async () => {
   tradeDay = new Date(now + 8 * 3600_000).toISOString().slice(0, 10);
   // 10:30 the next morning, China time: the timer's hour, when yesterday's bill exists.
   await t.post(`${t.dev.info.baseUrl}/sandbox/clock/advance`, { seconds: (Date.parse(`${tradeDay}T10:30:00+08:00`) + 86_400_000 - now) / 1000 });
-  await t.dev.clock.sync();
 });
 afterAll(async () => { await t?.close(); });
 

@@ -50,5 +50,7 @@ export interface SandboxReadyInfo {
 export interface RunningSandbox {
   info: SandboxReadyInfo;
   baseUrl: string;
+  /** The sandbox clock (ms): what a dev server in the same process follows, exactly and without a request. */
+  clock: { now(): number };
   close(): Promise<void>;
 }

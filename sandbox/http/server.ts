@@ -152,7 +152,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<RunningSandbox
       })();
       return closing;
     };
-    return { info, baseUrl, close };
+    return { info, baseUrl, clock: { now: () => clock.now() }, close };
   } catch (err) {
     state.close();
     throw err;
