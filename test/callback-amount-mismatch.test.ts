@@ -5,23 +5,14 @@
  */
 import {
   cloudPayPaymentEvent, cloudPayRefundEvent, createOldOrders, createOrder, deliverRefund, invoke, newOrderNo, orderOf,
-  placeAndPay, refundResource, signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  placeAndPay, refundResource, signedRefundNotification, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 let t: TestDev;
-let sink: Sink;
 let connector: Connector;
 const logs: string[] = [];
-beforeAll(async () => {
-  t = await startCallbackDev({ log: (l) => logs.push(l), callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 60 } } });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ log: (l) => logs.push(l), callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 60 } } }, (d) => ({ t, connector } = d));
 const logged = (event: string, orderNo: string) => logs.some((l) => l.includes(`"event":"${event}"`) && l.includes(orderNo));
 
 it('acknowledges a CloudPay payment event whose totalFee differs from the order, and leaves the order unpaid', async () => {

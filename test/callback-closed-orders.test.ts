@@ -4,23 +4,12 @@
  * reconcile closed it; wechat: WeChat Pay says it is closed; not_placed: WeChat Pay never had it). What the app's
  * 未支付 tab would ask for (status 1, closedAt empty) leaves closed orders out.
  */
-import {
-  createOldOrders, createOrder, invoke, newOrderNo, orderOf, PAYER, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
-} from './helpers/callback-harness';
+import { createOldOrders, createOrder, invoke, newOrderNo, orderOf, PAYER, TestDev, withSinkDev } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 let t: TestDev;
-let sink: Sink;
 let connector: Connector;
-beforeAll(async () => {
-  t = await startCallbackDev({ callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 30 } } });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 30 } } }, (d) => ({ t, connector } = d));
 
 const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
 const tradeState = async (orderNo: string) => (await t.get(sandbox(`/sandbox/transactions/${orderNo}`))).body.trade_state;

@@ -6,23 +6,14 @@
  */
 import {
   cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
-  refundResource, signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  refundResource, signedRefundNotification, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 let t: TestDev;
-let sink: Sink;
 let connector: Connector;
 const logs: string[] = [];
-beforeAll(async () => {
-  t = await startCallbackDev({ log: (l) => logs.push(l) });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ log: (l) => logs.push(l) }, (d) => ({ t, connector } = d));
 
 const events = () => logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 const applied = (event: string, orderNo: string) => events().filter((e) => e.event === event && e.outTradeNo === orderNo).length;

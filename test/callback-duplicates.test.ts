@@ -5,23 +5,14 @@
  * ones, placed through a connector whose own notifications go to a sink, so only the events sent here count.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay, refundResource,
-  signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
+  refundResource, signedRefundNotification, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 let t: TestDev;
-let sink: Sink;
 let connector: Connector;
-beforeAll(async () => {
-  t = await startCallbackDev();
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({}, (d) => ({ t, connector } = d));
 
 it('applies 15 sequential CloudPay payment events once and acknowledges each with errcode 0', async () => {
   const orderNo = await createOrder(t, 500);

@@ -6,9 +6,7 @@
 import { createLocalFunctionHost } from '../callbacks/local-host';
 import type { CallbackOptions } from '../callbacks/runtime/options';
 import { renderPayerMessage } from '../callbacks/runtime/payer-message';
-import {
-  cloudPayPaymentEvent, createOrder, invoke, orderOf, PAYER, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
-} from './helpers/callback-harness';
+import { cloudPayPaymentEvent, createOrder, invoke, orderOf, PAYER, placeAndPay, TestDev, withSinkDev } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 const callbacks: CallbackOptions = {
@@ -20,18 +18,9 @@ const callbacks: CallbackOptions = {
 };
 
 let t: TestDev;
-let sink: Sink;
 let connector: Connector;
 const logs: string[] = [];
-beforeAll(async () => {
-  t = await startCallbackDev({ callbacks, log: (l) => logs.push(l) });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ callbacks, log: (l) => logs.push(l) }, (d) => ({ t, connector } = d));
 // The dev server's payer messages are recorded by the sandbox.
 const messagesFor = async (orderNo: string) => ((await t.get(`${t.dev.info.baseUrl}/sandbox/messages`)).body.messages as any[])
   .filter((m) => m.data.character_string1.value === orderNo);

@@ -5,21 +5,14 @@
  * notification is delayed by a fault, the refund result overtakes it, the sandbox clock brings both back.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, orderOf, placeAndPay, refundResource,
-  signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, orderOf, placeAndPay,
+  refundResource, signedRefundNotification, sinkConnector, Sink, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 
 let t: TestDev;
 let sink: Sink;
 const logs: string[] = [];
-beforeAll(async () => {
-  t = await startCallbackDev({ log: (l) => logs.push(l) });
-  sink = await startSink();
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ log: (l) => logs.push(l) }, (d) => ({ t, sink } = d));
 
 const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
 const notifications = async (query: string) => (await t.get(sandbox(`/sandbox/notifications?${query}`))).body.notifications as any[];

@@ -6,22 +6,15 @@
  * with a DUPLICATE fault), v3 notifications exactly as WeChat Pay sent them and CloudPay events confirmed by queryRefund.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, invoke, orderOf, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, invoke, orderOf, placeAndPay,
+  startCallbackDev, Sink, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 let t: TestDev;
 let sink: Sink;
 let connector: Connector;
-beforeAll(async () => {
-  t = await startCallbackDev({ refundSettleSeconds: null });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ refundSettleSeconds: null }, (d) => ({ t, sink, connector } = d));
 
 const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
 const refundRecords = async (orderNo: string): Promise<any[]> =>

@@ -6,20 +6,13 @@
  * ABNORMAL/CLOSED.
  */
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo, orderOf, placeAndPay,
-  refundResource, signedRefundNotification, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, deliverRefund, invoke, newOrderNo,
+  orderOf, placeAndPay, refundResource, signedRefundNotification, sinkConnector, Sink, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 
 let t: TestDev;
 let sink: Sink;
-beforeAll(async () => {
-  t = await startCallbackDev();
-  sink = await startSink();
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({}, (d) => ({ t, sink } = d));
 
 const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
 

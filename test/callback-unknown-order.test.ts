@@ -3,7 +3,8 @@
  * logged and acknowledged, nothing created — a retry would not find the order either.
  */
 import {
-  cloudPayRefundEvent, deliverRefund, invoke, newOrderNo, orderOf, refundResource, signedRefundNotification, startCallbackDev, TestDev,
+  cloudPayRefundEvent, deliverRefund, invoke, newOrderNo, orderOf, refundResource, signedRefundNotification,
+  startCallbackDev, TestDev,
 } from './helpers/callback-harness';
 
 let t: TestDev;

@@ -16,8 +16,8 @@ import { openSqliteStore } from '../datasources/sqlite-store';
 import { createWeda, ModelStore } from '../datasources/weda';
 import { CLOUDPAY_API_NAMES } from '../wxpay';
 import {
-  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, invoke, orderOf, PAYER, placeAndPay, sinkConnector,
-  startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, cloudPayRefundEvent, cloudPayRefundEventFor, createOrder, invoke, orderOf, PAYER, placeAndPay,
+  TestDev, withSinkDev,
 } from './helpers/callback-harness';
 import { changesNothing, refusals } from './helpers/hostile';
 import type { Connector } from '../connector';
@@ -25,22 +25,13 @@ import type { Connector } from '../connector';
 const ATTACKER = 'oATTACKER0000000000000000000';
 
 let t: TestDev;
-let sink: Sink;
 let connector: Connector;
 const logs: string[] = [];
-beforeAll(async () => {
-  t = await startCallbackDev({
+withSinkDev({
     refundSettleSeconds: null,
     callbacks: { payerMessage: { templateId: 'TPL_PAID', data: { character_string1: '{orderNo}' } } },
     log: (l) => logs.push(l),
-  });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+  }, (d) => ({ t, connector } = d));
 
 const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
 const messagesTo = async (openid: string) => ((await t.get(sandbox('/sandbox/messages'))).body.messages as any[]).filter((m) => m.touser === openid);

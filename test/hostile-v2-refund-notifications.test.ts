@@ -7,7 +7,8 @@
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import {
-  cloudPayPaymentEvent, createOrder, invoke, orderOf, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink, TestDev,
+  cloudPayPaymentEvent, createOrder, invoke, orderOf, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink,
+  TestDev,
 } from './helpers/callback-harness';
 import { changesNothing, post, refusals } from './helpers/hostile';
 import type { Connector } from '../connector';

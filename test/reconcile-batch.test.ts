@@ -3,18 +3,11 @@
  * tick), and a failure on one order (WeChat Pay erroring) is recorded in the summary while the run goes on with
  * the others. An order number WeChat Pay refuses can never have been placed: it is closed, not retried forever.
  */
-import { createOldOrders, invoke, newOrderNo, orderOf, placeAndPay, sinkConnector, startCallbackDev, startSink, Sink, TestDev } from './helpers/callback-harness';
+import { createOldOrders, invoke, newOrderNo, orderOf, placeAndPay, sinkConnector, Sink, TestDev, withSinkDev } from './helpers/callback-harness';
 
 let t: TestDev;
 let sink: Sink;
-beforeAll(async () => {
-  t = await startCallbackDev({ callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 30, batchSize: 2 } } });
-  sink = await startSink();
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 30, batchSize: 2 } } }, (d) => ({ t, sink } = d));
 
 const reconcile = async () => (await invoke(t, 'reconcile', {})).body;
 

@@ -4,23 +4,14 @@
  * orders never hear of it. Old orders are written with a store clock set in the past.
  */
 import {
-  createOldOrders, createOrder, invoke, newOrderNo, orderOf, placeAndPay, PAYER, sinkConnector, startCallbackDev,
-  startSink, Sink, TestDev,
+  createOldOrders, createOrder, invoke, newOrderNo, orderOf, placeAndPay, PAYER, Sink, TestDev, withSinkDev,
 } from './helpers/callback-harness';
 import type { Connector } from '../connector';
 
 let t: TestDev;
 let sink: Sink;
 let connector: Connector;
-beforeAll(async () => {
-  t = await startCallbackDev({ callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 30, batchSize: 50 } } });
-  sink = await startSink();
-  connector = sinkConnector(t, sink.url);
-});
-afterAll(async () => {
-  await t?.close();
-  await sink?.close();
-});
+withSinkDev({ callbacks: { reconcile: { queryAfterMinutes: 5, closeAfterMinutes: 30, batchSize: 50 } } }, (d) => ({ t, sink, connector } = d));
 
 const sandbox = (p: string) => `${t.dev.info.baseUrl}${p}`;
 const tradeState = async (orderNo: string) => (await t.get(sandbox(`/sandbox/transactions/${orderNo}`))).body.trade_state;

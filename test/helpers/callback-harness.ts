@@ -105,6 +105,30 @@ export function sinkConnector(t: TestDev, sinkUrl: string): Connector {
   return createConnector(createProvider(resolved), { retry: { maxRetries: 0, baseDelayMs: 0 } });
 }
 
+export interface SinkDev {
+  t: TestDev;
+  sink: Sink;
+  connector: Connector;
+}
+
+/**
+ * The usual suite: a dev server (`startCallbackDev(opts)`), a sink and a connector whose notifications go to the
+ * sink, started before the suite's tests and closed after them. `use` receives them once they are up.
+ */
+export function withSinkDev(opts: Parameters<typeof startCallbackDev>[0], use: (d: SinkDev) => void): void {
+  let t: TestDev | undefined;
+  let sink: Sink | undefined;
+  beforeAll(async () => {
+    t = await startCallbackDev(opts);
+    sink = await startSink();
+    use({ t, sink, connector: sinkConnector(t, sink.url) });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sink?.close();
+  });
+}
+
 export const PAYER = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
 
 /** Places the order with the sandbox through `connector` and has the user pay; answers the sandbox Transaction. */
