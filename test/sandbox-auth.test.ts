@@ -4,22 +4,13 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { buildAuthorization, unixSeconds } from '../wxpay';
-import { RunningSandbox, startSandbox } from '../sandbox';
-import { control, merchantSigner, newOutTradeNo, platformVerifier, prepayBody, tempDataDir, V3Response, v3Request } from './helpers/sandbox-harness';
+import type { RunningSandbox } from '../sandbox';
+import { control, merchantSigner, newOutTradeNo, platformVerifier, prepayBody, V3Response, v3Request, withSandbox } from './helpers/sandbox-harness';
 
 let sandbox: RunningSandbox;
-let data: ReturnType<typeof tempDataDir>;
 const NOTIFY_URL = 'https://merchant.example.com/wxpay/notify';
 
-beforeAll(async () => {
-  data = tempDataDir();
-  sandbox = await startSandbox({ dataDir: data.dir });
-});
-
-afterAll(async () => {
-  await sandbox?.close();
-  data?.remove();
-});
+withSandbox({}, (s) => (sandbox = s));
 
 function queryUrl(outTradeNo: string): string {
   return `/v3/pay/transactions/out-trade-no/${outTradeNo}?mchid=${sandbox.info.merchant.mchid}`;

@@ -4,24 +4,15 @@
  * persistence across a restart; the request log names the fault.
  */
 import { RunningSandbox, startSandbox } from '../sandbox';
-import { control, newOutTradeNo, paidOrder, platformVerifier, prepayBody, refund, refundBody, tempDataDir, v3Request } from './helpers/sandbox-harness';
+import { control, newOutTradeNo, paidOrder, platformVerifier, prepayBody, refund, refundBody, v3Request, tempDataDir, withSandbox } from './helpers/sandbox-harness';
 
 let sandbox: RunningSandbox;
-let data: ReturnType<typeof tempDataDir>;
 const NOTIFY = 'https://merchant.example.com/notify';
 
-beforeAll(async () => {
-  data = tempDataDir();
-  sandbox = await startSandbox({ dataDir: data.dir, refundSettleSeconds: null });
-});
+withSandbox({ refundSettleSeconds: null }, (s) => (sandbox = s));
 
 afterEach(async () => {
   await control(sandbox.info, 'DELETE', '/sandbox/faults');
-});
-
-afterAll(async () => {
-  await sandbox?.close();
-  data?.remove();
 });
 
 const prepay = (no: string) => v3Request(sandbox.info, 'POST', '/v3/pay/transactions/jsapi', prepayBody(sandbox.info, no, NOTIFY));

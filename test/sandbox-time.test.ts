@@ -5,22 +5,13 @@
  */
 import { toRfc3339Cst } from '../wxpay';
 import { RunningSandbox, startSandbox } from '../sandbox';
-import { advance, control, newOutTradeNo, prepayBody, startReceiver, tempDataDir, v3Request, waitFor } from './helpers/sandbox-harness';
+import { advance, control, newOutTradeNo, prepayBody, startReceiver, v3Request, waitFor, tempDataDir, withSandbox } from './helpers/sandbox-harness';
 
 let sandbox: RunningSandbox;
-let data: ReturnType<typeof tempDataDir>;
 const NOTIFY = 'https://merchant.example.com/notify';
 const DAY = 86_400;
 
-beforeAll(async () => {
-  data = tempDataDir();
-  sandbox = await startSandbox({ dataDir: data.dir });
-});
-
-afterAll(async () => {
-  await sandbox?.close();
-  data?.remove();
-});
+withSandbox({}, (s) => (sandbox = s));
 
 async function sandboxNow(): Promise<number> {
   return Date.parse((await control(sandbox.info, 'GET', '/sandbox/clock')).json.now);

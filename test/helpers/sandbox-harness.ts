@@ -4,12 +4,27 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildAuthorization, NotificationEnvelope, parseNotification, RequestSigner, WechatpayVerifier } from '../../wxpay';
-import { SandboxReadyInfo } from '../../sandbox';
+import { RunningSandbox, SandboxOptions, SandboxReadyInfo, startSandbox } from '../../sandbox';
 import { listenOnLoopback } from './loopback';
 
 export function tempDataDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sandbox-test-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A sandbox on a fresh data directory for the suite: started before its tests, closed and removed after them. */
+export function withSandbox(opts: Omit<SandboxOptions, 'dataDir'>, use: (sandbox: RunningSandbox) => void): void {
+  let data: ReturnType<typeof tempDataDir> | undefined;
+  let sandbox: RunningSandbox | undefined;
+  beforeAll(async () => {
+    data = tempDataDir();
+    sandbox = await startSandbox({ ...opts, dataDir: data.dir });
+    use(sandbox);
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    data?.remove();
+  });
 }
 
 export function merchantSigner(info: SandboxReadyInfo): RequestSigner {
