@@ -1,6 +1,7 @@
 /**
- * The weda `callModel` contract (weda.md §3) over CloudBase data models through `@cloudbase/node-sdk`
- * `app.models.<model>.<op>` (weda.md §4.1), so callbacks run unchanged on CloudBase.
+ * The weda `callModel` contract (weda.md §3) over CloudBase data models through `app.models.<model>.<op>` of
+ * `@cloudbase/node-sdk` (weda.md §4.1) — or, with an API key, of cloudbase-models-client.ts, which sends the same
+ * requests without loading the SDK — so callbacks run unchanged on CloudBase.
  *
  * - V2 methods map 1:1 onto the SDK's V2 operations (wedaCreateV2 → create, wedaBatchUpdateV2 → updateMany, …);
  *   V1 methods are mapped onto V2 (`wedaBatchUpdate { where, record }` → `updateMany({ data: record,
@@ -284,9 +285,9 @@ function normaliseServiceUrl(serviceUrl: string): string {
 }
 
 /**
- * Checks the options now and answers how to make the app later: loading @cloudbase/node-sdk takes a few hundred
- * milliseconds, so it is required on the first models call, and a function that answers without one (a refusal)
- * never loads it.
+ * Checks the options now and answers how to make the app later, on the first models call (a function that answers
+ * without one, a refusal, loads neither): with an API key, our client of the models API; otherwise
+ * @cloudbase/node-sdk, whose load alone takes a few hundred milliseconds.
  */
 function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
   if (typeof opts.env !== 'string' || opts.env === '') throw new Error('openCloudbaseStore: env (the CloudBase environment id) is required unless app is given');
@@ -306,6 +307,17 @@ function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
     ...(opts.region ? { region: opts.region } : {}),
     ...(opts.keepalive !== undefined ? { keepalive: opts.keepalive } : {}),
   };
+  const accessKey = opts.accessKey;
+  if (accessKey) {
+    // An API key: our own client, which sends what the SDK sends without loading it (cloudbase-models-client.ts
+    // says why, with the numbers).
+    return () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createModelsClient } = require('./cloudbase-models-client') as typeof import('./cloudbase-models-client');
+      return createModelsClient({ ...config, accessKey, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) }) as unknown as CloudbaseApp;
+    };
+  }
+  // Any other credentials (the function's role, secretId/secretKey): the SDK.
   return () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tcb = require('@cloudbase/node-sdk') as typeof Tcb;

@@ -95,8 +95,12 @@ export interface RecordedRequest {
   method: string;
   path: string;
   authorization: string | undefined;
+  /** The headers as sent, in order: [name, value, name, value, …] (Node's rawHeaders). */
+  rawHeaders: string[];
   /** The parsed JSON body (or the raw text when it was not JSON). */
   body: unknown;
+  /** The body's bytes as text. */
+  text: string;
 }
 
 export interface CannedAnswer {
@@ -156,7 +160,7 @@ export async function startCloudbaseEmulator(opts: {
         // recorded as text
       }
       const url = req.url ?? '';
-      requests.push({ method: req.method ?? '', path: url, authorization: req.headers.authorization, body });
+      requests.push({ method: req.method ?? '', path: url, authorization: req.headers.authorization, rawHeaders: req.rawHeaders, body, text });
       const requestId = `emu-${++seq}`;
       const send = (status: number, payload: unknown, raw?: string): void => {
         if (res.destroyed) return;
