@@ -1,13 +1,14 @@
 /**
- * `app.models.<model>.<op>` of `@cloudbase/node-sdk` for an API key (`Authorization: Bearer <accessKey>`), as a
+ * `app.models.<model>.<op>` of `@cloudbase/node-sdk`, with an API key or with the function role's credentials, as a
  * small `node:https` client that sends the same requests the SDK sends (weda.md §4.1).
  *
  * Why not the SDK itself: a function's first models call paid ~215–230 ms just to load `@cloudbase/node-sdk`
  * (its entry requires axios, jsonwebtoken, xml2js, its database, storage and ai clients and the 210 KB
  * wx-cloud-client-sdk bundle, eagerly), and +403 ms in all for reconcile's first call against +21–30 ms for
  * everything else a function loads (bench/function-cold-start.ts, bench/README.md). Every payer whose callback
- * lands on a new instance pays it. This client loads `node:https` only. The SDK stays the store's path for every
- * credential this client does not take (function role credentials, secretId/secretKey): see cloudbase-store.ts.
+ * lands on a new instance pays it. This client loads `node:https`, and for the role's credentials the SDK's own
+ * signer, @cloudbase/signature-nodejs (~7 ms). The SDK stays a dependency: the store falls back to it when neither
+ * credential is there (cloudbase-store.ts), and this client signs with its signer and reports its version.
  *
  * What the SDK does, and so this client does (node-sdk 3.18.3 `src/cloudbase.ts` init → wx-cloud-client-sdk
  * 1.7.1 `generateHTTPClientByDataSourceName` → node-sdk `src/utils/tcbopenapicommonrequester.ts`
@@ -18,7 +19,7 @@
  *   `envType` included;
  * - headers Content-Type, User-Agent and X-SDK-Version `tcb-node-sdk/<version>`, X-TCB-Source
  *   `<TCB_SOURCE>,<run env tag>`, X-Client-Timestamp, Host, X-TCB-Tracelog / X-TCB-Region when set,
- *   `Authorization: Bearer <accessKey>`, content-length;
+ *   Authorization (see createModelsClient), content-length;
  * - the answer is read as JSON whatever its status; `{ code, message, requestId }` with a code is the server's
  *   refusal, anything else is the answer (`get` unwraps `data.record`); an empty body, a body that is not JSON or
  *   a status line that never comes fail the call the way the SDK fails it (same error codes and messages, so
@@ -27,13 +28,16 @@
  *   `ESOCKETTIMEDOUT` "request timeout" after; keep-alive as the SDK's: on outside cloud functions unless
  *   `keepalive: false` (then Node's global agent).
  * Not reproduced: the SDK's metadata.tencentyun.com probe (it only picks the run env tag "tencentcloud" vs
- * "unknown" for X-TCB-Source; `TENCENTCLOUD=true` says "tencentcloud" in both), its slow-request debug logs.
+ * "unknown" for X-TCB-Source; `TENCENTCLOUD=true` says "tencentcloud" in both), its slow-request debug logs, its
+ * `retries` option (the store never sets it), and its unhandled rejection when the role's credentials vanish
+ * between calls (here that call fails, in the SDK's words).
  * test/store-cloudbase-client-equivalence.test.ts sends the same calls through both to the loopback emulator and
  * asserts identical requests, answers and errors.
  */
 import fs from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
 
 /** The SDK's model operations and their HTTP methods (wx-cloud-client-sdk `HTTP_DATA_MODEL_METHODS`). */
 const OP_METHODS: Record<string, 'POST' | 'PUT'> = {
@@ -50,7 +54,8 @@ export interface ModelsClientOptions {
   /** host[:port] of the gateway (default `<env>.api.tcloudbasegateway.com`). */
   serviceUrl?: string;
   region?: string;
-  accessKey: string;
+  /** An API key; without one, the function role's credentials from the environment (see createModelsClient). */
+  accessKey?: string;
   timeoutMs?: number;
   keepalive?: boolean;
   /** Default process.env (TCB_SOURCE, TCB_TRACELOG, TENCENTCLOUD_REGION and the run environment are read from it). */
@@ -131,38 +136,80 @@ function readJson(res: IncomingMessage): Promise<unknown> {
   });
 }
 
+/** The function role's temporary credentials, read on every request as node-sdk reads them (tcbapirequester.ts getCredentialsOnDemand). */
+export function roleCredentials(env: NodeJS.ProcessEnv): { secretId: string; secretKey: string; sessionToken?: string } | undefined {
+  const { TENCENTCLOUD_SECRETID: secretId, TENCENTCLOUD_SECRETKEY: secretKey, TENCENTCLOUD_SESSIONTOKEN: sessionToken } = env;
+  return secretId && secretKey ? { secretId, secretKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
+}
+
+type Sign = (o: { secretId: string; secretKey: string; method: string; url: string; params: unknown; headers: Record<string, unknown>; timestamp: number; withSignedParams: boolean; isCloudApi: boolean }) => { authorization: string; timestamp: number };
+
+/** TC3-HMAC-SHA256 by @cloudbase/signature-nodejs — the copy node-sdk itself signs with (~7 ms to load, against 215–230 ms for the SDK). */
+function loadSigner(): Sign {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const sdkDir = path.dirname(require.resolve('@cloudbase/node-sdk/package.json'));
+  return (require(require.resolve('@cloudbase/signature-nodejs', { paths: [sdkDir] })) as { sign: Sign }).sign;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
 /**
  * The models client: `client.models[model][op](params)` answers `{ data, requestId }` or throws a ModelsApiError,
  * as `app.models` of a node-sdk app does.
+ *
+ * Credentials, as node-sdk (`auth/index.ts` getClientCredential, `tcbopenapicommonrequester.ts` buildHeaders):
+ * - `accessKey`: every request carries `Authorization: Bearer <accessKey>`;
+ * - none: the function role's TENCENTCLOUD_SECRETID / SECRETKEY / SESSIONTOKEN. Before every models request the SDK
+ *   asks `POST https://<env>.api.tcloudbasegateway.com/auth/v1/token/clientCredential` (the gateway of the env and
+ *   region, never serviceUrl) with `{"grant_type":"client_credentials"}`, signed TC3-HMAC-SHA256 (service `tcb`,
+ *   every header signed, `Authorization: <TC3 …>, Timestamp=<s>, Token=<session token>`), and sends the models
+ *   request with `Bearer <access_token>` of its answer — or, when the answer has none, signed the same way.
  */
 export function createModelsClient(opts: ModelsClientOptions): { models: Record<string, Record<string, ModelOp>> } {
   const env = opts.processEnv ?? process.env;
   const region = opts.region;
-  const host = opts.serviceUrl
-    ?? (CHINA_REGIONS.includes(region || 'ap-shanghai') ? `${opts.env}.api.tcloudbasegateway.com` : `${opts.env}.api.intl.tcloudbasegateway.com`);
-  const base = `https://${host}/v1/model`;
+  const gateway = CHINA_REGIONS.includes(region || 'ap-shanghai') ? `${opts.env}.api.tcloudbasegateway.com` : `${opts.env}.api.intl.tcloudbasegateway.com`;
+  const base = `https://${opts.serviceUrl ?? gateway}/v1/model`;
+  const tokenUrl = `https://${gateway}/auth/v1/token/clientCredential`;
   const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // node-sdk: keep-alive by default outside cloud functions; its agentkeepalive settings, in Node's own agent.
   const keepalive = opts.keepalive ?? env.TENCENTCLOUD_RUNENV !== 'SCF';
   const agent = keepalive ? new https.Agent({ keepAlive: true, keepAliveMsecs: 3000, maxSockets: 100, maxFreeSockets: 10, timeout: 4800 }) : https.globalAgent;
   const version = sdkVersion();
   const sdkName = `tcb-node-sdk/${version}`;
-  const authorization = bearer(opts.accessKey);
+  const accessKey = opts.accessKey;
+  let sign: Sign | undefined;
 
-  function send(method: 'POST' | 'PUT', url: string, body: string): Promise<unknown> {
+  /** The SDK's headers in its order, `Authorization` from `auth` (given the URL, the params and the headers so far). */
+  function headersFor(url: string, contentType: Record<string, string>, auth: (headers: Record<string, string | number>) => string): Record<string, string | number> {
     const headers: Record<string, string | number> = {
-      'Content-Type': 'application/json',
+      ...contentType,
       'User-Agent': sdkName,
       'X-TCB-Source': `${contextValue(env, 'TCB_SOURCE') || ''},${runEnvTag(env)}`,
       'X-Client-Timestamp': Date.now(),
       'X-SDK-Version': sdkName,
-      Host: host,
+      Host: new URL(url).host,
     };
     const trace = contextValue(env, 'TCB_TRACELOG');
     if (trace) headers['X-TCB-Tracelog'] = trace;
     const tcbRegion = region || env.TENCENTCLOUD_REGION || '';
     if (tcbRegion) headers['X-TCB-Region'] = tcbRegion;
-    headers.Authorization = authorization;
+    headers.Authorization = auth(headers);
+    return headers;
+  }
+
+  /** `Authorization` signed with the role's credentials (node-sdk buildHeaders: TC3, then Timestamp and Token). */
+  function roleAuthorization(method: string, url: string, params: unknown, headers: Record<string, string | number>): string {
+    const creds = roleCredentials(env);
+    if (!creds) throw new Error('missing secretId or secretKey of tencent cloud, please set secretId and secretKey in config');
+    sign ??= loadSigner();
+    const { authorization, timestamp } = sign({
+      secretId: creds.secretId, secretKey: creds.secretKey, method, url, params, headers: { ...headers },
+      timestamp: Math.floor(Date.now() / 1000) - 1, withSignedParams: false, isCloudApi: true,
+    });
+    return creds.sessionToken ? `${authorization}, Timestamp=${timestamp}, Token=${creds.sessionToken}` : `${authorization}, Timestamp=${timestamp}`;
+  }
+
+  function send(method: 'POST' | 'PUT', url: string, body: string, headers: Record<string, string | number>): Promise<unknown> {
     headers['content-length'] = Buffer.byteLength(body, 'utf8');
     return new Promise((resolve, reject) => {
       let connected = false;
@@ -184,13 +231,26 @@ export function createModelsClient(opts: ModelsClientOptions): { models: Record<
     });
   }
 
+  /** The role's access token for one models request (the SDK asks for one every time); undefined when the answer has none. */
+  async function accessToken(): Promise<unknown> {
+    const data = { grant_type: 'client_credentials' };
+    const headers = headersFor(tokenUrl, { 'content-type': 'application/json' }, (h) => roleAuthorization('POST', tokenUrl, data, h));
+    const answer = (await send('POST', tokenUrl, JSON.stringify(data), headers)) as { access_token?: unknown } | undefined | null;
+    if (answer === undefined || answer === null) throw new TypeError(`Cannot read properties of ${String(answer)} (reading 'access_token')`);
+    return answer.access_token;
+  }
+
   function op(model: string, name: string): ModelOp {
     const method = OP_METHODS[name]!;
     return async (params = {}) => {
       const effective: Record<string, unknown> = { ...(name === 'get' || name === 'list' ? READ_DEFAULTS : {}), ...params };
       const envType = effective.envType === 'pre' ? 'pre' : 'prod';
+      const url = `${base}/${envType}/${model}/${name}`;
       try {
-        const result = (await send(method, `${base}/${envType}/${model}/${name}`, JSON.stringify(effective))) as ModelsAnswer | undefined;
+        const body = JSON.stringify(effective);
+        const token = accessKey ? undefined : await accessToken();
+        const auth = (h: Record<string, string | number>): string => (token ? bearer(String(token)) : accessKey ? bearer(accessKey) : roleAuthorization(method, url, JSON.parse(body), h));
+        const result = (await send(method, url, body, headersFor(url, { 'Content-Type': 'application/json' }, auth))) as ModelsAnswer | undefined;
         if (result === undefined || result === null) {
           // The SDK reads `result.code` of an empty answer and fails with this TypeError.
           throw new TypeError(`Cannot read properties of ${String(result)} (reading 'code')`);

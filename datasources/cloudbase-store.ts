@@ -286,8 +286,8 @@ function normaliseServiceUrl(serviceUrl: string): string {
 
 /**
  * Checks the options now and answers how to make the app later, on the first models call (a function that answers
- * without one, a refusal, loads neither): with an API key, our client of the models API; otherwise
- * @cloudbase/node-sdk, whose load alone takes a few hundred milliseconds.
+ * without one, a refusal, loads neither): our client of the models API for an API key or the function role's
+ * credentials; otherwise @cloudbase/node-sdk, whose load alone takes a few hundred milliseconds.
  */
 function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
   if (typeof opts.env !== 'string' || opts.env === '') throw new Error('openCloudbaseStore: env (the CloudBase environment id) is required unless app is given');
@@ -307,18 +307,23 @@ function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
     ...(opts.region ? { region: opts.region } : {}),
     ...(opts.keepalive !== undefined ? { keepalive: opts.keepalive } : {}),
   };
-  const accessKey = opts.accessKey;
-  if (accessKey) {
-    // An API key: our own client, which sends what the SDK sends without loading it (cloudbase-models-client.ts
-    // says why, with the numbers).
-    return () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { createModelsClient } = require('./cloudbase-models-client') as typeof import('./cloudbase-models-client');
-      return createModelsClient({ ...config, accessKey, ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) }) as unknown as CloudbaseApp;
-    };
-  }
-  // Any other credentials (the function's role, secretId/secretKey): the SDK.
   return () => {
+    // An API key (as the SDK takes it: the option, else CLOUDBASE_APIKEY) or the function role's credentials: our
+    // client, which sends what the SDK sends without loading it (cloudbase-models-client.ts says why, with the numbers).
+    const accessKey = opts.accessKey || process.env.CLOUDBASE_APIKEY;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const client = require('./cloudbase-models-client') as typeof import('./cloudbase-models-client');
+    if (accessKey || client.roleCredentials(process.env)) {
+      return client.createModelsClient({
+        env: config.env,
+        ...(accessKey ? { accessKey } : {}),
+        ...(serviceUrl ? { serviceUrl } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.region ? { region: opts.region } : {}),
+        ...(opts.keepalive !== undefined ? { keepalive: opts.keepalive } : {}),
+      }) as unknown as CloudbaseApp;
+    }
+    // No credentials we can send ourselves (the SDK has more places to look, and its own failure): the SDK.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tcb = require('@cloudbase/node-sdk') as typeof Tcb;
     return checkedApp(tcb.init(config) as unknown as CloudbaseApp);

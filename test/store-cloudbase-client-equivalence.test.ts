@@ -1,7 +1,9 @@
 /**
- * Our models client (datasources/cloudbase-models-client.ts) against `@cloudbase/node-sdk` `app.models`, both with
- * an API key, both sending to the same loopback HTTPS emulator: every operation, pre and prod, a server's refusal,
- * a timeout, an unreachable gateway and answers that are not the documented shape. For each call the two must
+ * Our models client (datasources/cloudbase-models-client.ts) against `@cloudbase/node-sdk` `app.models`, both
+ * sending to the same loopback HTTPS emulator, with an API key — every operation, pre and prod, a server's refusal,
+ * a timeout, an unreachable gateway and answers that are not the documented shape — and with the function role's
+ * credentials: the token exchange (TC3-signed, byte for byte at a frozen clock) before each models request, its
+ * refusal, a bad answer and a timeout. For each call the two must
  * send the same request (method, path, headers in order — only X-Client-Timestamp, a clock reading, may differ —
  * and body bytes) and come back with the same answer, or fail with the same error, both as they answer
  * (`{ data, requestId }`, the error's code, requestId and message) and through the store (WedaModelError code,
@@ -15,7 +17,7 @@ import * as tcb from '@cloudbase/node-sdk';
 import { createModelsClient } from '../datasources/cloudbase-models-client';
 import { fromSdkError, openCloudbaseStore, type CloudbaseApp } from '../datasources/cloudbase-store';
 import { WedaModelError, type ModelStore } from '../datasources/weda';
-import { makeLoopbackTls, startCloudbaseEmulator, type CannedAnswer, type CloudbaseEmulator, type RecordedRequest } from './helpers/cloudbase-emulator';
+import { makeLoopbackTls, routeGatewayToEmulator, startCloudbaseEmulator, type CannedAnswer, type CloudbaseEmulator, type RecordedRequest } from './helpers/cloudbase-emulator';
 import { useCloudbaseSdkEnv, type SdkEnv } from './helpers/cloudbase-sdk-env';
 
 const ENV = 'wxpay-test-1a2b3c';
@@ -229,6 +231,103 @@ describe('failures: the same error', () => {
   test('every store error above is a WedaModelError', async () => {
     emu.answerNext({ status: 200, raw: '' });
     await expect(ours.store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' })).rejects.toBeInstanceOf(WedaModelError);
+  });
+});
+
+describe('the function role\'s credentials (no API key): the token exchange, then the models request', () => {
+  const ROLE_ENV = {
+    TENCENTCLOUD_RUNENV: 'SCF', SCF_NAMESPACE: ENV, TENCENTCLOUD_REGION: 'ap-shanghai',
+    TENCENTCLOUD_SECRETID: 'AKIDrole0123456789', TENCENTCLOUD_SECRETKEY: 'role-secret-key-0123456789', TENCENTCLOUD_SESSIONTOKEN: 'session-token-abc',
+  };
+  let before: Record<string, string | undefined>;
+  let unroute: () => void;
+  let role: { sdk: Side; ours: Side };
+  beforeAll(() => {
+    before = Object.fromEntries(Object.keys(ROLE_ENV).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, ROLE_ENV);
+    unroute = routeGatewayToEmulator(emu.port);
+    // No serviceUrl: both go to <env>.api.tcloudbasegateway.com, which routeGatewayToEmulator brings to the emulator.
+    const sdkApp = tcb.init({ env: ENV, timeout: 1000 }) as unknown as { models: Models };
+    role = {
+      sdk: { models: sdkApp.models, store: openCloudbaseStore({ app: sdkApp as unknown as CloudbaseApp }) },
+      ours: { models: createModelsClient({ env: ENV, timeoutMs: 1000 }).models as unknown as Models, store: openCloudbaseStore({ env: ENV, timeoutMs: 1000 }) },
+    };
+    // A frozen clock: the signature covers the time (X-Client-Timestamp, the TC3 timestamp and date).
+    jest.useFakeTimers({ now: Date.now(), doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+  });
+  afterAll(() => {
+    jest.useRealTimers();
+    unroute();
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  /** Runs `call` on node-sdk, then on ours, with `answers` canned for each; both must send and answer the same. */
+  async function sameRole(call: (s: Side) => Promise<unknown>, answers: CannedAnswer[]): Promise<{ result: unknown; requests: RecordedRequest[] }> {
+    const results: unknown[] = [];
+    const sent: RecordedRequest[][] = [];
+    for (const side of [role.sdk, role.ours]) {
+      for (const a of answers) emu.answerNext(a);
+      const n = emu.requests.length;
+      results.push(await outcome(call(side)));
+      sent.push(emu.requests.slice(n));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(sent[1]!.map(comparable)).toEqual(sent[0]!.map(comparable));
+    return { result: results[0], requests: sent[0]! };
+  }
+  const header = (r: RecordedRequest, name: string): string | undefined => r.rawHeaders[r.rawHeaders.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === name.toLowerCase()) + 1];
+
+  test('a token, then the models request with it: the same two requests, signature included', async () => {
+    const { result, requests } = await sameRole((s) => s.models.orders!.list!({ getCount: true, envType: 'pre' }), [
+      { body: { access_token: 'token-fixed', token_type: 'Bearer', expires_in: 7200 } },
+      { body: { data: { records: [], total: 0 }, requestId: 'req-role' } },
+    ]);
+    expect(result).toEqual({ answer: { data: { records: [], total: 0 }, requestId: 'req-role' } });
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /auth/v1/token/clientCredential', 'POST /v1/model/pre/orders/list']);
+    expect(requests[0]!.text).toBe('{"grant_type":"client_credentials"}');
+    expect(header(requests[0]!, 'host')).toBe(`${ENV}.api.tcloudbasegateway.com`);
+    expect(header(requests[0]!, 'authorization')).toMatch(/^TC3-HMAC-SHA256 Credential=AKIDrole0123456789\/\d{4}-\d{2}-\d{2}\/tcb\/tc3_request, SignedHeaders=content-type;host;user-agent;x-client-timestamp;x-sdk-version;x-tcb-region;x-tcb-source, Signature=[0-9a-f]{64}, Timestamp=\d+, Token=session-token-abc$/);
+    expect(header(requests[1]!, 'authorization')).toBe('Bearer token-fixed');
+  });
+
+  test('against the emulator\'s own token exchange, through the store: the same results', async () => {
+    const norm = (v: unknown): unknown => JSON.parse(JSON.stringify(v).replace(/emu-\d+/g, 'emu-N'));
+    const a = await outcome(role.sdk.store.callModel({ name: 'goods', methodName: 'wedaGetRecordsV2', params: { getCount: true } }));
+    const b = await outcome(role.ours.store.callModel({ name: 'goods', methodName: 'wedaGetRecordsV2', params: { getCount: true } }));
+    expect(norm(b)).toEqual(norm(a));
+    expect(a).toEqual({ answer: { records: [], total: 0 } });
+    const [ta, ma, tb, mb] = emu.requests.slice(-4);
+    expect(comparable(tb!)).toEqual(comparable(ta!));
+    expect(header(mb!, 'authorization')).toMatch(/^Bearer token-\d+$/);
+    expect({ ...(comparable(mb!) as object), headers: undefined }).toEqual({ ...(comparable(ma!) as object), headers: undefined });
+  });
+
+  test('a token refused: the models request goes signed instead, and its refusal is the same', async () => {
+    const { result, requests } = await sameRole((s) => s.models.orders!.updateMany!({ data: { status: 2 }, filter: { where: { orderNo: { $eq: 'X' } } } }), [
+      { status: 403, body: { code: 'PERMISSION_DENIED', message: 'role may not', requestId: 'req-tok' } },
+      { status: 401, body: { code: 'INVALID_ACCESS_TOKEN', message: 'not a token', requestId: 'req-model' } },
+    ]);
+    expect(header(requests[1]!, 'authorization')).toMatch(/^TC3-HMAC-SHA256 Credential=AKIDrole0123456789\/.*, Token=session-token-abc$/);
+    expect(result).toMatchObject({ mapped: { code: 'INVALID_ACCESS_TOKEN', requestId: 'req-model' } });
+  });
+
+  test('without a session token; a bad token answer; a token that never comes', async () => {
+    delete process.env.TENCENTCLOUD_SESSIONTOKEN;
+    try {
+      const { requests } = await sameRole((s) => s.models.orders!.get!({}), [{ body: { access_token: 't' } }, { body: { data: { record: null }, requestId: 'r' } }]);
+      expect(header(requests[0]!, 'authorization')).toMatch(/, Timestamp=\d+$/);
+    } finally {
+      process.env.TENCENTCLOUD_SESSIONTOKEN = ROLE_ENV.TENCENTCLOUD_SESSIONTOKEN;
+    }
+    const bad = await sameRole((s) => s.store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }), [{ status: 502, raw: '<html>502</html>' }]);
+    expect(bad.result).toMatchObject({ mapped: { code: 'BadResponse' } });
+    const empty = await sameRole((s) => s.store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }), [{ status: 200, raw: '' }]);
+    expect(empty.result).toMatchObject({ mapped: { code: 'BadResponse' } });
+    const late = await sameRole((s) => s.store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }), [{ delayMs: 3000, body: {} }]);
+    expect(late.result).toMatchObject({ mapped: { code: 'Timeout' } });
   });
 });
 
