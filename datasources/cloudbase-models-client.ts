@@ -6,9 +6,9 @@
  * (its entry requires axios, jsonwebtoken, xml2js, its database, storage and ai clients and the 210 KB
  * wx-cloud-client-sdk bundle, eagerly), and +403 ms in all for reconcile's first call against +21–30 ms for
  * everything else a function loads (bench/function-cold-start.ts, bench/README.md). Every payer whose callback
- * lands on a new instance pays it. This client loads `node:https`, and for the role's credentials the SDK's own
- * signer, @cloudbase/signature-nodejs (~7 ms). The SDK stays a dependency: the store falls back to it when neither
- * credential is there (cloudbase-store.ts), and this client signs with its signer and reports its version.
+ * lands on a new instance pays it. This client loads `node:https` only (the role's TC3 signature: tc3Authorization).
+ * The SDK stays a dependency: the store falls back to it when neither credential is there (cloudbase-store.ts), and
+ * this client reports its version as the SDK does.
  *
  * What the SDK does, and so this client does (node-sdk 3.18.3 `src/cloudbase.ts` init → wx-cloud-client-sdk
  * 1.7.1 `generateHTTPClientByDataSourceName` → node-sdk `src/utils/tcbopenapicommonrequester.ts`
@@ -34,10 +34,10 @@
  * test/store-cloudbase-client-equivalence.test.ts sends the same calls through both to the loopback emulator and
  * asserts identical requests, answers and errors.
  */
+import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
-import path from 'node:path';
 
 /** The SDK's model operations and their HTTP methods (wx-cloud-client-sdk `HTTP_DATA_MODEL_METHODS`). */
 const OP_METHODS: Record<string, 'POST' | 'PUT'> = {
@@ -142,14 +142,42 @@ export function roleCredentials(env: NodeJS.ProcessEnv): { secretId: string; sec
   return secretId && secretKey ? { secretId, secretKey, ...(sessionToken ? { sessionToken } : {}) } : undefined;
 }
 
-type Sign = (o: { secretId: string; secretKey: string; method: string; url: string; params: unknown; headers: Record<string, unknown>; timestamp: number; withSignedParams: boolean; isCloudApi: boolean }) => { authorization: string; timestamp: number };
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const hmac = (key: string | Buffer, text: string): Buffer => createHmac('sha256', key).update(text).digest();
 
-/** TC3-HMAC-SHA256 by @cloudbase/signature-nodejs — the copy node-sdk itself signs with (~7 ms to load, against 215–230 ms for the SDK). */
-function loadSigner(): Sign {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const sdkDir = path.dirname(require.resolve('@cloudbase/node-sdk/package.json'));
-  return (require(require.resolve('@cloudbase/signature-nodejs', { paths: [sdkDir] })) as { sign: Sign }).sign;
-  /* eslint-enable @typescript-eslint/no-require-imports */
+/**
+ * TC3-HMAC-SHA256 as node-sdk signs its requests to the gateway (@cloudbase/signature-nodejs 2.2.0 `sign` with
+ * `isCloudApi: true`, service `tcb`, `Signer.tc3sign`): every header signed, names lower-cased and values trimmed
+ * and lower-cased (Content-Type's value as is), sorted by name; the payload is the params as JSON; the path
+ * without the query. Written here rather than loading that library: its SortedKeyValue sorts the header names with
+ * `localeCompare`, whose first call builds an ICU collator: loading it and signing once took ~11 ms in a fresh
+ * process, 7.5 of them in that first sort (`node --cpu-prof`), against ~4 ms here with this module and node:https
+ * loaded — a fifth of the 50 ms cold-start budget, on every instance's first models call (bench/README.md). The
+ * names signed here are the SDK's fixed header set (lower-case letters and '-'), for which code-unit order is the
+ * collator's order; test/store-cloudbase-client-equivalence.test.ts checks the signatures equal the SDK's, byte for
+ * byte.
+ */
+export function tc3Authorization(o: {
+  secretId: string; secretKey: string; method: string; url: string; params: unknown; headers: Record<string, string | number>; timestamp: number;
+}): string {
+  const canonical = new Map<string, string>();
+  for (const [name, value] of Object.entries(o.headers)) {
+    const key = name.toLowerCase().trim();
+    canonical.set(key, key === 'content-type' ? String(value) : String(value).trim().toLowerCase());
+  }
+  const names = [...canonical.keys()].sort();
+  const signedHeaders = names.join(';');
+  const url = new URL(o.url);
+  const canonicalRequest = [
+    o.method, url.pathname, url.search.replace(/^\?/, ''), `${names.map((n) => `${n}:${canonical.get(n)}`).join('\n')}\n`, signedHeaders,
+    sha256(o.params === '' ? '' : JSON.stringify(o.params)),
+  ].join('\n');
+  const date = new Date(o.timestamp * 1000).toISOString().slice(0, 10);
+  const scope = `${date}/tcb/tc3_request`;
+  const stringToSign = `TC3-HMAC-SHA256\n${o.timestamp}\n${scope}\n${sha256(canonicalRequest)}`;
+  const signing = hmac(hmac(hmac(`TC3${o.secretKey}`, date), 'tcb'), 'tc3_request');
+  const signature = createHmac('sha256', signing).update(stringToSign).digest('hex');
+  return `TC3-HMAC-SHA256 Credential=${o.secretId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
 }
 
 /**
@@ -177,7 +205,6 @@ export function createModelsClient(opts: ModelsClientOptions): { models: Record<
   const version = sdkVersion();
   const sdkName = `tcb-node-sdk/${version}`;
   const accessKey = opts.accessKey;
-  let sign: Sign | undefined;
 
   /** The SDK's headers in its order, `Authorization` from `auth` (given the URL, the params and the headers so far). */
   function headersFor(url: string, contentType: Record<string, string>, auth: (headers: Record<string, string | number>) => string): Record<string, string | number> {
@@ -201,11 +228,8 @@ export function createModelsClient(opts: ModelsClientOptions): { models: Record<
   function roleAuthorization(method: string, url: string, params: unknown, headers: Record<string, string | number>): string {
     const creds = roleCredentials(env);
     if (!creds) throw new Error('missing secretId or secretKey of tencent cloud, please set secretId and secretKey in config');
-    sign ??= loadSigner();
-    const { authorization, timestamp } = sign({
-      secretId: creds.secretId, secretKey: creds.secretKey, method, url, params, headers: { ...headers },
-      timestamp: Math.floor(Date.now() / 1000) - 1, withSignedParams: false, isCloudApi: true,
-    });
+    const timestamp = Math.floor(Date.now() / 1000) - 1;
+    const authorization = tc3Authorization({ secretId: creds.secretId, secretKey: creds.secretKey, method, url, params, headers, timestamp });
     return creds.sessionToken ? `${authorization}, Timestamp=${timestamp}, Token=${creds.sessionToken}` : `${authorization}, Timestamp=${timestamp}`;
   }
 

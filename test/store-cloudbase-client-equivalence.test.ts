@@ -314,6 +314,29 @@ describe('the function role\'s credentials (no API key): the token exchange, the
     expect(result).toMatchObject({ mapped: { code: 'INVALID_ACCESS_TOKEN', requestId: 'req-model' } });
   });
 
+  test('with the context\'s source and trace headers signed too; another region', async () => {
+    const extra = { TCB_CONTEXT_KEYS: 'TCB_ENV,TCB_SEQID,TCB_SOURCE,TCB_TRACELOG', TCB_SOURCE: 'wx_paycallback,Wx_Client', TCB_TRACELOG: 'Trace-0123 ', TENCENTCLOUD_REGION: 'ap-guangzhou' };
+    const saved = Object.fromEntries(Object.keys(extra).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, extra);
+    try {
+      const { requests } = await sameRole((s) => s.models.refunds!.create!({ data: { refundNo: 'R1', note: 'Ünïcode ✓' }, envType: 'pre' }), [
+        { body: { access_token: 'token-fixed' } }, { body: { data: { id: 'x' }, requestId: 'r' } },
+      ]);
+      expect(header(requests[0]!, 'authorization')).toMatch(/SignedHeaders=content-type;host;user-agent;x-client-timestamp;x-sdk-version;x-tcb-region;x-tcb-source;x-tcb-tracelog,/);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  test('a refused token, so a signed models request with a body and PUT', async () => {
+    await sameRole((s) => s.models.orders!.update!({ data: { status: 2, note: 'a "quoted" Ünïcode ✓' }, filter: { where: { orderNo: { $eq: 'X' } } } }), [
+      { body: { code: 'NO_TOKEN', message: 'no' } }, { body: { data: { count: 1 }, requestId: 'r' } },
+    ]);
+  });
+
   test('without a session token; a bad token answer; a token that never comes', async () => {
     delete process.env.TENCENTCLOUD_SESSIONTOKEN;
     try {
