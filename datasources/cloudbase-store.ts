@@ -49,7 +49,10 @@ export interface CloudbaseStoreOptions {
    * https (`https://<serviceUrl>/v1/model`). Tests point it at a loopback emulator.
    */
   serviceUrl?: string;
-  /** API key sent as `Authorization: Bearer <key>`; otherwise the SDK's own credentials (secretId/secretKey, function role). */
+  /**
+   * API key sent as `Authorization: Bearer <key>` (else CLOUDBASE_APIKEY); otherwise the function role's credentials
+   * (TENCENTCLOUD_SECRETID / SECRETKEY / SESSIONTOKEN), else whatever node-sdk finds.
+   */
   accessKey?: string;
   /** Per-request timeout in ms (the SDK's `timeout`), default 15000. */
   timeoutMs?: number;

@@ -17,7 +17,8 @@
  *
  * The validators are precompiled (schemas/validators.generated.ts), so ajv itself is not bundled.
  * Native and cloud-only modules stay outside the bundle and are loaded only when used: better-sqlite3 (local
- * store), @cloudbase/node-sdk (CloudBase store; installed by CloudBase from package.json), wx-server-sdk
+ * store), @cloudbase/node-sdk (installed by CloudBase from package.json: the CloudBase store's fallback when the
+ * environment has neither an API key nor role credentials, datasources/cloudbase-store.ts), wx-server-sdk
  * (CloudPay, subscribe messages).
  */
 import fs from 'node:fs';
