@@ -255,7 +255,8 @@ const TIMEOUT_CODES = new Set(['ESOCKETTIMEDOUT', 'ETIMEDOUT']);
 /**
  * node-sdk errors: a server answer `{ code, message, requestId }` becomes WxCloudSDKError(code, requestId),
  * which the HTTP client then wraps once more in a WxCloudSDKError with only `originError`; transport
- * failures arrive as a Node error (ECONNREFUSED, ESOCKETTIMEDOUT, …) in `originError`.
+ * failures arrive as a Node error (ECONNREFUSED, ESOCKETTIMEDOUT, …) in `originError`. Our client
+ * (cloudbase-models-client.ts ModelsApiError) fails in the same shapes.
  */
 export function fromSdkError(e: unknown, where: string): WedaModelError {
   if (e instanceof WedaModelError) return e;
@@ -295,7 +296,7 @@ function normaliseServiceUrl(serviceUrl: string): string {
 function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
   if (typeof opts.env !== 'string' || opts.env === '') throw new Error('openCloudbaseStore: env (the CloudBase environment id) is required unless app is given');
   const serviceUrl = opts.serviceUrl === undefined ? undefined : normaliseServiceUrl(opts.serviceUrl);
-  // Without an accessKey the SDK fetches a token from the real gateway, whatever serviceUrl says.
+  // Without an accessKey a token is fetched from the real gateway, whatever serviceUrl says (node-sdk, and so our client).
   if (serviceUrl && LOOPBACK.test(serviceUrl) && !opts.accessKey) {
     throw new Error('openCloudbaseStore: a loopback serviceUrl needs accessKey (otherwise the SDK asks the real CloudBase gateway for a token)');
   }
