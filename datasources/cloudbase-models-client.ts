@@ -163,6 +163,8 @@ export function tc3Authorization(o: {
   const canonical = new Map<string, string>();
   for (const [name, value] of Object.entries(o.headers)) {
     const key = name.toLowerCase().trim();
+    // Where code-unit order and the SDK's localeCompare could differ, refuse rather than sign differently.
+    if (!/^[a-z-]+$/.test(key)) throw new Error(`tc3Authorization: header name ${JSON.stringify(name)} is not one the SDK signs`);
     canonical.set(key, key === 'content-type' ? String(value) : String(value).trim().toLowerCase());
   }
   const names = [...canonical.keys()].sort();
