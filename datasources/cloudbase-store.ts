@@ -1,6 +1,7 @@
 /**
- * The weda `callModel` contract (weda.md §3) over CloudBase data models through `@cloudbase/node-sdk`
- * `app.models.<model>.<op>` (weda.md §4.1), so callbacks run unchanged on CloudBase.
+ * The weda `callModel` contract (weda.md §3) over CloudBase data models through `app.models.<model>.<op>` of
+ * `@cloudbase/node-sdk` (weda.md §4.1) — or, with an API key, of cloudbase-models-client.ts, which sends the same
+ * requests without loading the SDK — so callbacks run unchanged on CloudBase.
  *
  * - V2 methods map 1:1 onto the SDK's V2 operations (wedaCreateV2 → create, wedaBatchUpdateV2 → updateMany, …);
  *   V1 methods are mapped onto V2 (`wedaBatchUpdate { where, record }` → `updateMany({ data: record,
@@ -48,7 +49,10 @@ export interface CloudbaseStoreOptions {
    * https (`https://<serviceUrl>/v1/model`). Tests point it at a loopback emulator.
    */
   serviceUrl?: string;
-  /** API key sent as `Authorization: Bearer <key>`; otherwise the SDK's own credentials (secretId/secretKey, function role). */
+  /**
+   * API key sent as `Authorization: Bearer <key>` (else CLOUDBASE_APIKEY); otherwise the function role's credentials
+   * (TENCENTCLOUD_SECRETID / SECRETKEY / SESSIONTOKEN), else whatever node-sdk finds.
+   */
   accessKey?: string;
   /** Per-request timeout in ms (the SDK's `timeout`), default 15000. */
   timeoutMs?: number;
@@ -251,7 +255,8 @@ const TIMEOUT_CODES = new Set(['ESOCKETTIMEDOUT', 'ETIMEDOUT']);
 /**
  * node-sdk errors: a server answer `{ code, message, requestId }` becomes WxCloudSDKError(code, requestId),
  * which the HTTP client then wraps once more in a WxCloudSDKError with only `originError`; transport
- * failures arrive as a Node error (ECONNREFUSED, ESOCKETTIMEDOUT, …) in `originError`.
+ * failures arrive as a Node error (ECONNREFUSED, ESOCKETTIMEDOUT, …) in `originError`. Our client
+ * (cloudbase-models-client.ts ModelsApiError) fails in the same shapes.
  */
 export function fromSdkError(e: unknown, where: string): WedaModelError {
   if (e instanceof WedaModelError) return e;
@@ -284,14 +289,14 @@ function normaliseServiceUrl(serviceUrl: string): string {
 }
 
 /**
- * Checks the options now and answers how to make the app later: loading @cloudbase/node-sdk takes a few hundred
- * milliseconds, so it is required on the first models call, and a function that answers without one (a refusal)
- * never loads it.
+ * Checks the options now and answers how to make the app later, on the first models call (a function that answers
+ * without one, a refusal, loads neither): our client of the models API for an API key or the function role's
+ * credentials; otherwise @cloudbase/node-sdk, whose load alone takes a few hundred milliseconds.
  */
 function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
   if (typeof opts.env !== 'string' || opts.env === '') throw new Error('openCloudbaseStore: env (the CloudBase environment id) is required unless app is given');
   const serviceUrl = opts.serviceUrl === undefined ? undefined : normaliseServiceUrl(opts.serviceUrl);
-  // Without an accessKey the SDK fetches a token from the real gateway, whatever serviceUrl says.
+  // Without an accessKey a token is fetched from the real gateway, whatever serviceUrl says (node-sdk, and so our client).
   if (serviceUrl && LOOPBACK.test(serviceUrl) && !opts.accessKey) {
     throw new Error('openCloudbaseStore: a loopback serviceUrl needs accessKey (otherwise the SDK asks the real CloudBase gateway for a token)');
   }
@@ -307,6 +312,22 @@ function appFactory(opts: CloudbaseStoreOptions): () => CloudbaseApp {
     ...(opts.keepalive !== undefined ? { keepalive: opts.keepalive } : {}),
   };
   return () => {
+    // An API key (as the SDK takes it: the option, else CLOUDBASE_APIKEY) or the function role's credentials: our
+    // client, which sends what the SDK sends without loading it (cloudbase-models-client.ts says why, with the numbers).
+    const accessKey = opts.accessKey || process.env.CLOUDBASE_APIKEY;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const client = require('./cloudbase-models-client') as typeof import('./cloudbase-models-client');
+    if (accessKey || client.roleCredentials(process.env)) {
+      return client.createModelsClient({
+        env: config.env,
+        ...(accessKey ? { accessKey } : {}),
+        ...(serviceUrl ? { serviceUrl } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(opts.region ? { region: opts.region } : {}),
+        ...(opts.keepalive !== undefined ? { keepalive: opts.keepalive } : {}),
+      }) as unknown as CloudbaseApp;
+    }
+    // No credentials we can send ourselves (the SDK has more places to look, and its own failure): the SDK.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tcb = require('@cloudbase/node-sdk') as typeof Tcb;
     return checkedApp(tcb.init(config) as unknown as CloudbaseApp);

@@ -13,7 +13,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if((data.id === undefined) || (!(func0.call(data, "id")))){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "id"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -23,7 +23,7 @@ vErrors.push(err0);
 errors++;
 }
 if((data.create_time === undefined) || (!(func0.call(data, "create_time")))){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "create_time"},message:"must have required property '"+"create_time"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "create_time"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -33,7 +33,7 @@ vErrors.push(err1);
 errors++;
 }
 if((data.event_type === undefined) || (!(func0.call(data, "event_type")))){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_type"},message:"must have required property '"+"event_type"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_type"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -43,7 +43,7 @@ vErrors.push(err2);
 errors++;
 }
 if((data.resource_type === undefined) || (!(func0.call(data, "resource_type")))){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "resource_type"},message:"must have required property '"+"resource_type"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "resource_type"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -53,7 +53,7 @@ vErrors.push(err3);
 errors++;
 }
 if((data.resource === undefined) || (!(func0.call(data, "resource")))){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "resource"},message:"must have required property '"+"resource"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "resource"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -66,7 +66,7 @@ if(data.id !== undefined && func0.call(data, "id")){
 let data0 = data.id;
 if(typeof data0 === "string"){
 if(func51(data0) > 36){
-const err5 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/maxLength",keyword:"maxLength",params:{limit: 36},message:"must NOT have more than 36 characters"};
+const err5 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/maxLength",keyword:"maxLength",params:{limit: 36}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -77,7 +77,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err6 = {instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -89,7 +89,7 @@ errors++;
 }
 if(data.create_time !== undefined && func0.call(data, "create_time")){
 if(typeof data.create_time !== "string"){
-const err7 = {instancePath:instancePath+"/create_time",schemaPath:"#/properties/create_time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/create_time",schemaPath:"#/properties/create_time/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -101,7 +101,7 @@ errors++;
 }
 if(data.event_type !== undefined && func0.call(data, "event_type")){
 if(typeof data.event_type !== "string"){
-const err8 = {instancePath:instancePath+"/event_type",schemaPath:"#/properties/event_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/event_type",schemaPath:"#/properties/event_type/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -114,7 +114,7 @@ errors++;
 if(data.resource_type !== undefined && func0.call(data, "resource_type")){
 let data3 = data.resource_type;
 if(typeof data3 !== "string"){
-const err9 = {instancePath:instancePath+"/resource_type",schemaPath:"#/properties/resource_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/resource_type",schemaPath:"#/properties/resource_type/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -124,7 +124,7 @@ vErrors.push(err9);
 errors++;
 }
 if("encrypt-resource" !== data3){
-const err10 = {instancePath:instancePath+"/resource_type",schemaPath:"#/properties/resource_type/const",keyword:"const",params:{allowedValue: "encrypt-resource"},message:"must be equal to constant"};
+const err10 = {instancePath:instancePath+"/resource_type",schemaPath:"#/properties/resource_type/const",keyword:"const",params:{allowedValue: "encrypt-resource"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -136,7 +136,7 @@ errors++;
 }
 if(data.summary !== undefined && func0.call(data, "summary")){
 if(typeof data.summary !== "string"){
-const err11 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err11 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -150,7 +150,7 @@ if(data.resource !== undefined && func0.call(data, "resource")){
 let data5 = data.resource;
 if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 if((data5.algorithm === undefined) || (!(func0.call(data5, "algorithm")))){
-const err12 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "algorithm"},message:"must have required property '"+"algorithm"+"'"};
+const err12 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "algorithm"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -160,7 +160,7 @@ vErrors.push(err12);
 errors++;
 }
 if((data5.ciphertext === undefined) || (!(func0.call(data5, "ciphertext")))){
-const err13 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "ciphertext"},message:"must have required property '"+"ciphertext"+"'"};
+const err13 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "ciphertext"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -170,7 +170,7 @@ vErrors.push(err13);
 errors++;
 }
 if((data5.nonce === undefined) || (!(func0.call(data5, "nonce")))){
-const err14 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "nonce"},message:"must have required property '"+"nonce"+"'"};
+const err14 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "nonce"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -180,7 +180,7 @@ vErrors.push(err14);
 errors++;
 }
 if((data5.original_type === undefined) || (!(func0.call(data5, "original_type")))){
-const err15 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "original_type"},message:"must have required property '"+"original_type"+"'"};
+const err15 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/required",keyword:"required",params:{missingProperty: "original_type"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -192,7 +192,7 @@ errors++;
 if(data5.algorithm !== undefined && func0.call(data5, "algorithm")){
 let data6 = data5.algorithm;
 if(typeof data6 !== "string"){
-const err16 = {instancePath:instancePath+"/resource/algorithm",schemaPath:"#/properties/resource/properties/algorithm/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/resource/algorithm",schemaPath:"#/properties/resource/properties/algorithm/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -202,7 +202,7 @@ vErrors.push(err16);
 errors++;
 }
 if("AEAD_AES_256_GCM" !== data6){
-const err17 = {instancePath:instancePath+"/resource/algorithm",schemaPath:"#/properties/resource/properties/algorithm/const",keyword:"const",params:{allowedValue: "AEAD_AES_256_GCM"},message:"must be equal to constant"};
+const err17 = {instancePath:instancePath+"/resource/algorithm",schemaPath:"#/properties/resource/properties/algorithm/const",keyword:"const",params:{allowedValue: "AEAD_AES_256_GCM"}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -214,7 +214,7 @@ errors++;
 }
 if(data5.ciphertext !== undefined && func0.call(data5, "ciphertext")){
 if(typeof data5.ciphertext !== "string"){
-const err18 = {instancePath:instancePath+"/resource/ciphertext",schemaPath:"#/properties/resource/properties/ciphertext/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err18 = {instancePath:instancePath+"/resource/ciphertext",schemaPath:"#/properties/resource/properties/ciphertext/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -226,7 +226,7 @@ errors++;
 }
 if(data5.associated_data !== undefined && func0.call(data5, "associated_data")){
 if(typeof data5.associated_data !== "string"){
-const err19 = {instancePath:instancePath+"/resource/associated_data",schemaPath:"#/properties/resource/properties/associated_data/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/resource/associated_data",schemaPath:"#/properties/resource/properties/associated_data/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -238,7 +238,7 @@ errors++;
 }
 if(data5.original_type !== undefined && func0.call(data5, "original_type")){
 if(typeof data5.original_type !== "string"){
-const err20 = {instancePath:instancePath+"/resource/original_type",schemaPath:"#/properties/resource/properties/original_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err20 = {instancePath:instancePath+"/resource/original_type",schemaPath:"#/properties/resource/properties/original_type/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -250,7 +250,7 @@ errors++;
 }
 if(data5.nonce !== undefined && func0.call(data5, "nonce")){
 if(typeof data5.nonce !== "string"){
-const err21 = {instancePath:instancePath+"/resource/nonce",schemaPath:"#/properties/resource/properties/nonce/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err21 = {instancePath:instancePath+"/resource/nonce",schemaPath:"#/properties/resource/properties/nonce/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -262,7 +262,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err22 = {instancePath:instancePath+"/resource",schemaPath:"#/properties/resource/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -274,7 +274,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -295,7 +295,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if((data.mchid === undefined) || (!(func0.call(data, "mchid")))){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mchid"},message:"must have required property '"+"mchid"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mchid"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -305,7 +305,7 @@ vErrors.push(err0);
 errors++;
 }
 if((data.appid === undefined) || (!(func0.call(data, "appid")))){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "appid"},message:"must have required property '"+"appid"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "appid"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -315,7 +315,7 @@ vErrors.push(err1);
 errors++;
 }
 if((data.out_trade_no === undefined) || (!(func0.call(data, "out_trade_no")))){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out_trade_no"},message:"must have required property '"+"out_trade_no"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out_trade_no"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -325,7 +325,7 @@ vErrors.push(err2);
 errors++;
 }
 if((data.trade_state === undefined) || (!(func0.call(data, "trade_state")))){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "trade_state"},message:"must have required property '"+"trade_state"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "trade_state"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -335,7 +335,7 @@ vErrors.push(err3);
 errors++;
 }
 if((data.amount === undefined) || (!(func0.call(data, "amount")))){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"},message:"must have required property '"+"amount"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -346,7 +346,7 @@ errors++;
 }
 if(data.appid !== undefined && func0.call(data, "appid")){
 if(typeof data.appid !== "string"){
-const err5 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -358,7 +358,7 @@ errors++;
 }
 if(data.mchid !== undefined && func0.call(data, "mchid")){
 if(typeof data.mchid !== "string"){
-const err6 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err6 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -372,7 +372,7 @@ if(data.out_trade_no !== undefined && func0.call(data, "out_trade_no")){
 let data2 = data.out_trade_no;
 if(typeof data2 === "string"){
 if(func51(data2) > 32){
-const err7 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err7 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -382,7 +382,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func51(data2) < 1){
-const err8 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err8 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -393,7 +393,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -405,7 +405,7 @@ errors++;
 }
 if(data.transaction_id !== undefined && func0.call(data, "transaction_id")){
 if(typeof data.transaction_id !== "string"){
-const err10 = {instancePath:instancePath+"/transaction_id",schemaPath:"#/properties/transaction_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/transaction_id",schemaPath:"#/properties/transaction_id/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -417,7 +417,7 @@ errors++;
 }
 if(data.trade_type !== undefined && func0.call(data, "trade_type")){
 if(typeof data.trade_type !== "string"){
-const err11 = {instancePath:instancePath+"/trade_type",schemaPath:"#/properties/trade_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err11 = {instancePath:instancePath+"/trade_type",schemaPath:"#/properties/trade_type/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -430,7 +430,7 @@ errors++;
 if(data.trade_state !== undefined && func0.call(data, "trade_state")){
 let data5 = data.trade_state;
 if(typeof data5 !== "string"){
-const err12 = {instancePath:instancePath+"/trade_state",schemaPath:"#/properties/trade_state/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err12 = {instancePath:instancePath+"/trade_state",schemaPath:"#/properties/trade_state/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -440,7 +440,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!((((((((data5 === "SUCCESS") || (data5 === "REFUND")) || (data5 === "NOTPAY")) || (data5 === "CLOSED")) || (data5 === "REVOKED")) || (data5 === "USERPAYING")) || (data5 === "PAYERROR")) || (data5 === "ACCEPT"))){
-const err13 = {instancePath:instancePath+"/trade_state",schemaPath:"#/properties/trade_state/enum",keyword:"enum",params:{allowedValues: schema12.properties.trade_state.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/trade_state",schemaPath:"#/properties/trade_state/enum",keyword:"enum",params:{allowedValues: schema12.properties.trade_state.enum}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -452,7 +452,7 @@ errors++;
 }
 if(data.trade_state_desc !== undefined && func0.call(data, "trade_state_desc")){
 if(typeof data.trade_state_desc !== "string"){
-const err14 = {instancePath:instancePath+"/trade_state_desc",schemaPath:"#/properties/trade_state_desc/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err14 = {instancePath:instancePath+"/trade_state_desc",schemaPath:"#/properties/trade_state_desc/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -464,7 +464,7 @@ errors++;
 }
 if(data.bank_type !== undefined && func0.call(data, "bank_type")){
 if(typeof data.bank_type !== "string"){
-const err15 = {instancePath:instancePath+"/bank_type",schemaPath:"#/properties/bank_type/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err15 = {instancePath:instancePath+"/bank_type",schemaPath:"#/properties/bank_type/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -476,7 +476,7 @@ errors++;
 }
 if(data.attach !== undefined && func0.call(data, "attach")){
 if(typeof data.attach !== "string"){
-const err16 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -488,7 +488,7 @@ errors++;
 }
 if(data.success_time !== undefined && func0.call(data, "success_time")){
 if(typeof data.success_time !== "string"){
-const err17 = {instancePath:instancePath+"/success_time",schemaPath:"#/properties/success_time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err17 = {instancePath:instancePath+"/success_time",schemaPath:"#/properties/success_time/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -503,7 +503,7 @@ let data10 = data.payer;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if(data10.openid !== undefined && func0.call(data10, "openid")){
 if(typeof data10.openid !== "string"){
-const err18 = {instancePath:instancePath+"/payer/openid",schemaPath:"#/properties/payer/properties/openid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err18 = {instancePath:instancePath+"/payer/openid",schemaPath:"#/properties/payer/properties/openid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -515,7 +515,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/payer",schemaPath:"#/properties/payer/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err19 = {instancePath:instancePath+"/payer",schemaPath:"#/properties/payer/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -529,7 +529,7 @@ if(data.amount !== undefined && func0.call(data, "amount")){
 let data12 = data.amount;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 if((data12.total === undefined) || (!(func0.call(data12, "total")))){
-const err20 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/required",keyword:"required",params:{missingProperty: "total"},message:"must have required property '"+"total"+"'"};
+const err20 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/required",keyword:"required",params:{missingProperty: "total"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -541,7 +541,7 @@ errors++;
 if(data12.total !== undefined && func0.call(data12, "total")){
 let data13 = data12.total;
 if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err21 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err21 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -552,7 +552,7 @@ errors++;
 }
 if((typeof data13 == "number") && (isFinite(data13))){
 if(data13 < 1 || isNaN(data13)){
-const err22 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err22 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -566,7 +566,7 @@ errors++;
 if(data12.payer_total !== undefined && func0.call(data12, "payer_total")){
 let data14 = data12.payer_total;
 if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err23 = {instancePath:instancePath+"/amount/payer_total",schemaPath:"#/properties/amount/properties/payer_total/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err23 = {instancePath:instancePath+"/amount/payer_total",schemaPath:"#/properties/amount/properties/payer_total/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -578,7 +578,7 @@ errors++;
 }
 if(data12.currency !== undefined && func0.call(data12, "currency")){
 if(typeof data12.currency !== "string"){
-const err24 = {instancePath:instancePath+"/amount/currency",schemaPath:"#/properties/amount/properties/currency/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/amount/currency",schemaPath:"#/properties/amount/properties/currency/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -590,7 +590,7 @@ errors++;
 }
 if(data12.payer_currency !== undefined && func0.call(data12, "payer_currency")){
 if(typeof data12.payer_currency !== "string"){
-const err25 = {instancePath:instancePath+"/amount/payer_currency",schemaPath:"#/properties/amount/properties/payer_currency/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/amount/payer_currency",schemaPath:"#/properties/amount/properties/payer_currency/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -602,7 +602,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err26 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -617,7 +617,7 @@ let data17 = data.scene_info;
 if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
 if(data17.device_id !== undefined && func0.call(data17, "device_id")){
 if(typeof data17.device_id !== "string"){
-const err27 = {instancePath:instancePath+"/scene_info/device_id",schemaPath:"#/properties/scene_info/properties/device_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err27 = {instancePath:instancePath+"/scene_info/device_id",schemaPath:"#/properties/scene_info/properties/device_id/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -629,7 +629,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/scene_info",schemaPath:"#/properties/scene_info/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err28 = {instancePath:instancePath+"/scene_info",schemaPath:"#/properties/scene_info/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -646,7 +646,7 @@ const len0 = data19.length;
 for(let i0=0; i0<len0; i0++){
 let data20 = data19[i0];
 if(!(data20 && typeof data20 == "object" && !Array.isArray(data20))){
-const err29 = {instancePath:instancePath+"/promotion_detail/" + i0,schemaPath:"#/properties/promotion_detail/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err29 = {instancePath:instancePath+"/promotion_detail/" + i0,schemaPath:"#/properties/promotion_detail/items/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -658,7 +658,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/promotion_detail",schemaPath:"#/properties/promotion_detail/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err30 = {instancePath:instancePath+"/promotion_detail",schemaPath:"#/properties/promotion_detail/type",keyword:"type",params:{type: "array"}};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -670,7 +670,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err31 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -691,7 +691,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if((data.mchid === undefined) || (!(func0.call(data, "mchid")))){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mchid"},message:"must have required property '"+"mchid"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mchid"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -701,7 +701,7 @@ vErrors.push(err0);
 errors++;
 }
 if((data.out_trade_no === undefined) || (!(func0.call(data, "out_trade_no")))){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out_trade_no"},message:"must have required property '"+"out_trade_no"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out_trade_no"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -711,7 +711,7 @@ vErrors.push(err1);
 errors++;
 }
 if((data.out_refund_no === undefined) || (!(func0.call(data, "out_refund_no")))){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out_refund_no"},message:"must have required property '"+"out_refund_no"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out_refund_no"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -721,7 +721,7 @@ vErrors.push(err2);
 errors++;
 }
 if((data.refund_status === undefined) || (!(func0.call(data, "refund_status")))){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refund_status"},message:"must have required property '"+"refund_status"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refund_status"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -731,7 +731,7 @@ vErrors.push(err3);
 errors++;
 }
 if((data.amount === undefined) || (!(func0.call(data, "amount")))){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"},message:"must have required property '"+"amount"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -742,7 +742,7 @@ errors++;
 }
 if(data.mchid !== undefined && func0.call(data, "mchid")){
 if(typeof data.mchid !== "string"){
-const err5 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -754,7 +754,7 @@ errors++;
 }
 if(data.transaction_id !== undefined && func0.call(data, "transaction_id")){
 if(typeof data.transaction_id !== "string"){
-const err6 = {instancePath:instancePath+"/transaction_id",schemaPath:"#/properties/transaction_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err6 = {instancePath:instancePath+"/transaction_id",schemaPath:"#/properties/transaction_id/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -768,7 +768,7 @@ if(data.out_trade_no !== undefined && func0.call(data, "out_trade_no")){
 let data2 = data.out_trade_no;
 if(typeof data2 === "string"){
 if(func51(data2) > 32){
-const err7 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err7 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -778,7 +778,7 @@ vErrors.push(err7);
 errors++;
 }
 if(func51(data2) < 1){
-const err8 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err8 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -789,7 +789,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/out_trade_no",schemaPath:"#/properties/out_trade_no/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -801,7 +801,7 @@ errors++;
 }
 if(data.refund_id !== undefined && func0.call(data, "refund_id")){
 if(typeof data.refund_id !== "string"){
-const err10 = {instancePath:instancePath+"/refund_id",schemaPath:"#/properties/refund_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/refund_id",schemaPath:"#/properties/refund_id/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -815,7 +815,7 @@ if(data.out_refund_no !== undefined && func0.call(data, "out_refund_no")){
 let data4 = data.out_refund_no;
 if(typeof data4 === "string"){
 if(func51(data4) > 64){
-const err11 = {instancePath:instancePath+"/out_refund_no",schemaPath:"#/properties/out_refund_no/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+const err11 = {instancePath:instancePath+"/out_refund_no",schemaPath:"#/properties/out_refund_no/maxLength",keyword:"maxLength",params:{limit: 64}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -825,7 +825,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func51(data4) < 1){
-const err12 = {instancePath:instancePath+"/out_refund_no",schemaPath:"#/properties/out_refund_no/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err12 = {instancePath:instancePath+"/out_refund_no",schemaPath:"#/properties/out_refund_no/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -836,7 +836,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/out_refund_no",schemaPath:"#/properties/out_refund_no/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/out_refund_no",schemaPath:"#/properties/out_refund_no/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -849,7 +849,7 @@ errors++;
 if(data.refund_status !== undefined && func0.call(data, "refund_status")){
 let data5 = data.refund_status;
 if(typeof data5 !== "string"){
-const err14 = {instancePath:instancePath+"/refund_status",schemaPath:"#/properties/refund_status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err14 = {instancePath:instancePath+"/refund_status",schemaPath:"#/properties/refund_status/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -859,7 +859,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data5 === "SUCCESS") || (data5 === "CLOSED")) || (data5 === "PROCESSING")) || (data5 === "ABNORMAL"))){
-const err15 = {instancePath:instancePath+"/refund_status",schemaPath:"#/properties/refund_status/enum",keyword:"enum",params:{allowedValues: schema13.properties.refund_status.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/refund_status",schemaPath:"#/properties/refund_status/enum",keyword:"enum",params:{allowedValues: schema13.properties.refund_status.enum}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -871,7 +871,7 @@ errors++;
 }
 if(data.success_time !== undefined && func0.call(data, "success_time")){
 if(typeof data.success_time !== "string"){
-const err16 = {instancePath:instancePath+"/success_time",schemaPath:"#/properties/success_time/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/success_time",schemaPath:"#/properties/success_time/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -883,7 +883,7 @@ errors++;
 }
 if(data.user_received_account !== undefined && func0.call(data, "user_received_account")){
 if(typeof data.user_received_account !== "string"){
-const err17 = {instancePath:instancePath+"/user_received_account",schemaPath:"#/properties/user_received_account/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err17 = {instancePath:instancePath+"/user_received_account",schemaPath:"#/properties/user_received_account/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -895,7 +895,7 @@ errors++;
 }
 if(data.channel !== undefined && func0.call(data, "channel")){
 if(typeof data.channel !== "string"){
-const err18 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err18 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -907,7 +907,7 @@ errors++;
 }
 if(data.funds_account !== undefined && func0.call(data, "funds_account")){
 if(typeof data.funds_account !== "string"){
-const err19 = {instancePath:instancePath+"/funds_account",schemaPath:"#/properties/funds_account/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/funds_account",schemaPath:"#/properties/funds_account/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -921,7 +921,7 @@ if(data.amount !== undefined && func0.call(data, "amount")){
 let data10 = data.amount;
 if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 if((data10.total === undefined) || (!(func0.call(data10, "total")))){
-const err20 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/required",keyword:"required",params:{missingProperty: "total"},message:"must have required property '"+"total"+"'"};
+const err20 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/required",keyword:"required",params:{missingProperty: "total"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -931,7 +931,7 @@ vErrors.push(err20);
 errors++;
 }
 if((data10.refund === undefined) || (!(func0.call(data10, "refund")))){
-const err21 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/required",keyword:"required",params:{missingProperty: "refund"},message:"must have required property '"+"refund"+"'"};
+const err21 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/required",keyword:"required",params:{missingProperty: "refund"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -943,7 +943,7 @@ errors++;
 if(data10.total !== undefined && func0.call(data10, "total")){
 let data11 = data10.total;
 if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
-const err22 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err22 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -954,7 +954,7 @@ errors++;
 }
 if((typeof data11 == "number") && (isFinite(data11))){
 if(data11 < 1 || isNaN(data11)){
-const err23 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err23 = {instancePath:instancePath+"/amount/total",schemaPath:"#/properties/amount/properties/total/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -968,7 +968,7 @@ errors++;
 if(data10.refund !== undefined && func0.call(data10, "refund")){
 let data12 = data10.refund;
 if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err24 = {instancePath:instancePath+"/amount/refund",schemaPath:"#/properties/amount/properties/refund/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err24 = {instancePath:instancePath+"/amount/refund",schemaPath:"#/properties/amount/properties/refund/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -979,7 +979,7 @@ errors++;
 }
 if((typeof data12 == "number") && (isFinite(data12))){
 if(data12 < 1 || isNaN(data12)){
-const err25 = {instancePath:instancePath+"/amount/refund",schemaPath:"#/properties/amount/properties/refund/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err25 = {instancePath:instancePath+"/amount/refund",schemaPath:"#/properties/amount/properties/refund/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -993,7 +993,7 @@ errors++;
 if(data10.payer_total !== undefined && func0.call(data10, "payer_total")){
 let data13 = data10.payer_total;
 if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-const err26 = {instancePath:instancePath+"/amount/payer_total",schemaPath:"#/properties/amount/properties/payer_total/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err26 = {instancePath:instancePath+"/amount/payer_total",schemaPath:"#/properties/amount/properties/payer_total/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1006,7 +1006,7 @@ errors++;
 if(data10.payer_refund !== undefined && func0.call(data10, "payer_refund")){
 let data14 = data10.payer_refund;
 if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err27 = {instancePath:instancePath+"/amount/payer_refund",schemaPath:"#/properties/amount/properties/payer_refund/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err27 = {instancePath:instancePath+"/amount/payer_refund",schemaPath:"#/properties/amount/properties/payer_refund/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1018,7 +1018,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err28 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1030,7 +1030,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1051,7 +1051,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if((data.returnCode === undefined) || (!(func0.call(data, "returnCode")))){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returnCode"},message:"must have required property '"+"returnCode"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "returnCode"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1061,7 +1061,7 @@ vErrors.push(err0);
 errors++;
 }
 if((data.outTradeNo === undefined) || (!(func0.call(data, "outTradeNo")))){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1071,7 +1071,7 @@ vErrors.push(err1);
 errors++;
 }
 if((data.totalFee === undefined) || (!(func0.call(data, "totalFee")))){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"},message:"must have required property '"+"totalFee"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1082,7 +1082,7 @@ errors++;
 }
 if(data.returnCode !== undefined && func0.call(data, "returnCode")){
 if(typeof data.returnCode !== "string"){
-const err3 = {instancePath:instancePath+"/returnCode",schemaPath:"#/properties/returnCode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err3 = {instancePath:instancePath+"/returnCode",schemaPath:"#/properties/returnCode/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1094,7 +1094,7 @@ errors++;
 }
 if(data.returnMsg !== undefined && func0.call(data, "returnMsg")){
 if(typeof data.returnMsg !== "string"){
-const err4 = {instancePath:instancePath+"/returnMsg",schemaPath:"#/properties/returnMsg/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err4 = {instancePath:instancePath+"/returnMsg",schemaPath:"#/properties/returnMsg/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1106,7 +1106,7 @@ errors++;
 }
 if(data.resultCode !== undefined && func0.call(data, "resultCode")){
 if(typeof data.resultCode !== "string"){
-const err5 = {instancePath:instancePath+"/resultCode",schemaPath:"#/properties/resultCode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/resultCode",schemaPath:"#/properties/resultCode/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1118,7 +1118,7 @@ errors++;
 }
 if(data.errCode !== undefined && func0.call(data, "errCode")){
 if(typeof data.errCode !== "string"){
-const err6 = {instancePath:instancePath+"/errCode",schemaPath:"#/properties/errCode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err6 = {instancePath:instancePath+"/errCode",schemaPath:"#/properties/errCode/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1130,7 +1130,7 @@ errors++;
 }
 if(data.errCodeDes !== undefined && func0.call(data, "errCodeDes")){
 if(typeof data.errCodeDes !== "string"){
-const err7 = {instancePath:instancePath+"/errCodeDes",schemaPath:"#/properties/errCodeDes/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/errCodeDes",schemaPath:"#/properties/errCodeDes/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1142,7 +1142,7 @@ errors++;
 }
 if(data.appid !== undefined && func0.call(data, "appid")){
 if(typeof data.appid !== "string"){
-const err8 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1154,7 +1154,7 @@ errors++;
 }
 if(data.mchId !== undefined && func0.call(data, "mchId")){
 if(typeof data.mchId !== "string"){
-const err9 = {instancePath:instancePath+"/mchId",schemaPath:"#/properties/mchId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/mchId",schemaPath:"#/properties/mchId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1166,7 +1166,7 @@ errors++;
 }
 if(data.subAppid !== undefined && func0.call(data, "subAppid")){
 if(typeof data.subAppid !== "string"){
-const err10 = {instancePath:instancePath+"/subAppid",schemaPath:"#/properties/subAppid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/subAppid",schemaPath:"#/properties/subAppid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1178,7 +1178,7 @@ errors++;
 }
 if(data.subMchId !== undefined && func0.call(data, "subMchId")){
 if(typeof data.subMchId !== "string"){
-const err11 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err11 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1190,7 +1190,7 @@ errors++;
 }
 if(data.nonceStr !== undefined && func0.call(data, "nonceStr")){
 if(typeof data.nonceStr !== "string"){
-const err12 = {instancePath:instancePath+"/nonceStr",schemaPath:"#/properties/nonceStr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err12 = {instancePath:instancePath+"/nonceStr",schemaPath:"#/properties/nonceStr/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1202,7 +1202,7 @@ errors++;
 }
 if(data.openid !== undefined && func0.call(data, "openid")){
 if(typeof data.openid !== "string"){
-const err13 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1214,7 +1214,7 @@ errors++;
 }
 if(data.isSubscribe !== undefined && func0.call(data, "isSubscribe")){
 if(typeof data.isSubscribe !== "string"){
-const err14 = {instancePath:instancePath+"/isSubscribe",schemaPath:"#/properties/isSubscribe/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err14 = {instancePath:instancePath+"/isSubscribe",schemaPath:"#/properties/isSubscribe/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1226,7 +1226,7 @@ errors++;
 }
 if(data.subOpenid !== undefined && func0.call(data, "subOpenid")){
 if(typeof data.subOpenid !== "string"){
-const err15 = {instancePath:instancePath+"/subOpenid",schemaPath:"#/properties/subOpenid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err15 = {instancePath:instancePath+"/subOpenid",schemaPath:"#/properties/subOpenid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1238,7 +1238,7 @@ errors++;
 }
 if(data.subIsSubscribe !== undefined && func0.call(data, "subIsSubscribe")){
 if(typeof data.subIsSubscribe !== "string"){
-const err16 = {instancePath:instancePath+"/subIsSubscribe",schemaPath:"#/properties/subIsSubscribe/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/subIsSubscribe",schemaPath:"#/properties/subIsSubscribe/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1250,7 +1250,7 @@ errors++;
 }
 if(data.tradeType !== undefined && func0.call(data, "tradeType")){
 if(typeof data.tradeType !== "string"){
-const err17 = {instancePath:instancePath+"/tradeType",schemaPath:"#/properties/tradeType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err17 = {instancePath:instancePath+"/tradeType",schemaPath:"#/properties/tradeType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1262,7 +1262,7 @@ errors++;
 }
 if(data.bankType !== undefined && func0.call(data, "bankType")){
 if(typeof data.bankType !== "string"){
-const err18 = {instancePath:instancePath+"/bankType",schemaPath:"#/properties/bankType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err18 = {instancePath:instancePath+"/bankType",schemaPath:"#/properties/bankType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1274,7 +1274,7 @@ errors++;
 }
 if(data.feeType !== undefined && func0.call(data, "feeType")){
 if(typeof data.feeType !== "string"){
-const err19 = {instancePath:instancePath+"/feeType",schemaPath:"#/properties/feeType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/feeType",schemaPath:"#/properties/feeType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1288,7 +1288,7 @@ if(data.transactionId !== undefined && func0.call(data, "transactionId")){
 let data17 = data.transactionId;
 if(typeof data17 === "string"){
 if(func51(data17) > 32){
-const err20 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err20 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1299,7 +1299,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err21 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1313,7 +1313,7 @@ if(data.outTradeNo !== undefined && func0.call(data, "outTradeNo")){
 let data18 = data.outTradeNo;
 if(typeof data18 === "string"){
 if(func51(data18) > 32){
-const err22 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err22 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1323,7 +1323,7 @@ vErrors.push(err22);
 errors++;
 }
 if(func51(data18) < 1){
-const err23 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err23 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1334,7 +1334,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1346,7 +1346,7 @@ errors++;
 }
 if(data.attach !== undefined && func0.call(data, "attach")){
 if(typeof data.attach !== "string"){
-const err25 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1358,7 +1358,7 @@ errors++;
 }
 if(data.timeEnd !== undefined && func0.call(data, "timeEnd")){
 if(typeof data.timeEnd !== "string"){
-const err26 = {instancePath:instancePath+"/timeEnd",schemaPath:"#/properties/timeEnd/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err26 = {instancePath:instancePath+"/timeEnd",schemaPath:"#/properties/timeEnd/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1371,7 +1371,7 @@ errors++;
 if(data.totalFee !== undefined && func0.call(data, "totalFee")){
 let data21 = data.totalFee;
 if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err27 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err27 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1382,7 +1382,7 @@ errors++;
 }
 if((typeof data21 == "number") && (isFinite(data21))){
 if(data21 < 1 || isNaN(data21)){
-const err28 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err28 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1396,7 +1396,7 @@ errors++;
 if(data.cashFee !== undefined && func0.call(data, "cashFee")){
 let data22 = data.cashFee;
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err29 = {instancePath:instancePath+"/cashFee",schemaPath:"#/properties/cashFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err29 = {instancePath:instancePath+"/cashFee",schemaPath:"#/properties/cashFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1408,7 +1408,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err30 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1429,7 +1429,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if((data.outTradeNo === undefined) || (!(func0.call(data, "outTradeNo")))){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1439,7 +1439,7 @@ vErrors.push(err0);
 errors++;
 }
 if((data.outRefundNo === undefined) || (!(func0.call(data, "outRefundNo")))){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"},message:"must have required property '"+"outRefundNo"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1449,7 +1449,7 @@ vErrors.push(err1);
 errors++;
 }
 if((data.refundId === undefined) || (!(func0.call(data, "refundId")))){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundId"},message:"must have required property '"+"refundId"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundId"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1459,7 +1459,7 @@ vErrors.push(err2);
 errors++;
 }
 if((data.refundStatus === undefined) || (!(func0.call(data, "refundStatus")))){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundStatus"},message:"must have required property '"+"refundStatus"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundStatus"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1470,7 +1470,7 @@ errors++;
 }
 if(data.returnCode !== undefined && func0.call(data, "returnCode")){
 if(typeof data.returnCode !== "string"){
-const err4 = {instancePath:instancePath+"/returnCode",schemaPath:"#/properties/returnCode/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err4 = {instancePath:instancePath+"/returnCode",schemaPath:"#/properties/returnCode/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1482,7 +1482,7 @@ errors++;
 }
 if(data.appid !== undefined && func0.call(data, "appid")){
 if(typeof data.appid !== "string"){
-const err5 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1494,7 +1494,7 @@ errors++;
 }
 if(data.mchId !== undefined && func0.call(data, "mchId")){
 if(typeof data.mchId !== "string"){
-const err6 = {instancePath:instancePath+"/mchId",schemaPath:"#/properties/mchId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err6 = {instancePath:instancePath+"/mchId",schemaPath:"#/properties/mchId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1506,7 +1506,7 @@ errors++;
 }
 if(data.subMchId !== undefined && func0.call(data, "subMchId")){
 if(typeof data.subMchId !== "string"){
-const err7 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1518,7 +1518,7 @@ errors++;
 }
 if(data.nonceStr !== undefined && func0.call(data, "nonceStr")){
 if(typeof data.nonceStr !== "string"){
-const err8 = {instancePath:instancePath+"/nonceStr",schemaPath:"#/properties/nonceStr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/nonceStr",schemaPath:"#/properties/nonceStr/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1532,7 +1532,7 @@ if(data.transactionId !== undefined && func0.call(data, "transactionId")){
 let data5 = data.transactionId;
 if(typeof data5 === "string"){
 if(func51(data5) > 32){
-const err9 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err9 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1543,7 +1543,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1557,7 +1557,7 @@ if(data.outTradeNo !== undefined && func0.call(data, "outTradeNo")){
 let data6 = data.outTradeNo;
 if(typeof data6 === "string"){
 if(func51(data6) > 32){
-const err11 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err11 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1567,7 +1567,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func51(data6) < 1){
-const err12 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err12 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1578,7 +1578,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1592,7 +1592,7 @@ if(data.refundId !== undefined && func0.call(data, "refundId")){
 let data7 = data.refundId;
 if(typeof data7 === "string"){
 if(func51(data7) > 32){
-const err14 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err14 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1602,7 +1602,7 @@ vErrors.push(err14);
 errors++;
 }
 if(func51(data7) < 1){
-const err15 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err15 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1613,7 +1613,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1627,7 +1627,7 @@ if(data.outRefundNo !== undefined && func0.call(data, "outRefundNo")){
 let data8 = data.outRefundNo;
 if(typeof data8 === "string"){
 if(func51(data8) > 64){
-const err17 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+const err17 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/maxLength",keyword:"maxLength",params:{limit: 64}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1637,7 +1637,7 @@ vErrors.push(err17);
 errors++;
 }
 if(func51(data8) < 1){
-const err18 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err18 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1648,7 +1648,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1660,7 +1660,7 @@ errors++;
 }
 if(data.successTime !== undefined && func0.call(data, "successTime")){
 if(typeof data.successTime !== "string"){
-const err20 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err20 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1672,7 +1672,7 @@ errors++;
 }
 if(data.refundRecvAccout !== undefined && func0.call(data, "refundRecvAccout")){
 if(typeof data.refundRecvAccout !== "string"){
-const err21 = {instancePath:instancePath+"/refundRecvAccout",schemaPath:"#/properties/refundRecvAccout/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err21 = {instancePath:instancePath+"/refundRecvAccout",schemaPath:"#/properties/refundRecvAccout/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1684,7 +1684,7 @@ errors++;
 }
 if(data.refundAccount !== undefined && func0.call(data, "refundAccount")){
 if(typeof data.refundAccount !== "string"){
-const err22 = {instancePath:instancePath+"/refundAccount",schemaPath:"#/properties/refundAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/refundAccount",schemaPath:"#/properties/refundAccount/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1696,7 +1696,7 @@ errors++;
 }
 if(data.refundRequestSource !== undefined && func0.call(data, "refundRequestSource")){
 if(typeof data.refundRequestSource !== "string"){
-const err23 = {instancePath:instancePath+"/refundRequestSource",schemaPath:"#/properties/refundRequestSource/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath:instancePath+"/refundRequestSource",schemaPath:"#/properties/refundRequestSource/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1709,7 +1709,7 @@ errors++;
 if(data.refundStatus !== undefined && func0.call(data, "refundStatus")){
 let data13 = data.refundStatus;
 if(typeof data13 !== "string"){
-const err24 = {instancePath:instancePath+"/refundStatus",schemaPath:"#/properties/refundStatus/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/refundStatus",schemaPath:"#/properties/refundStatus/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1719,7 +1719,7 @@ vErrors.push(err24);
 errors++;
 }
 if(!(((data13 === "SUCCESS") || (data13 === "CHANGE")) || (data13 === "REFUNDCLOSE"))){
-const err25 = {instancePath:instancePath+"/refundStatus",schemaPath:"#/properties/refundStatus/enum",keyword:"enum",params:{allowedValues: schema15.properties.refundStatus.enum},message:"must be equal to one of the allowed values"};
+const err25 = {instancePath:instancePath+"/refundStatus",schemaPath:"#/properties/refundStatus/enum",keyword:"enum",params:{allowedValues: schema15.properties.refundStatus.enum}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1732,7 +1732,7 @@ errors++;
 if(data.totalFee !== undefined && func0.call(data, "totalFee")){
 let data14 = data.totalFee;
 if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-const err26 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err26 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1743,7 +1743,7 @@ errors++;
 }
 if((typeof data14 == "number") && (isFinite(data14))){
 if(data14 < 1 || isNaN(data14)){
-const err27 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err27 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1757,7 +1757,7 @@ errors++;
 if(data.settlementTotalFee !== undefined && func0.call(data, "settlementTotalFee")){
 let data15 = data.settlementTotalFee;
 if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-const err28 = {instancePath:instancePath+"/settlementTotalFee",schemaPath:"#/properties/settlementTotalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err28 = {instancePath:instancePath+"/settlementTotalFee",schemaPath:"#/properties/settlementTotalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1770,7 +1770,7 @@ errors++;
 if(data.refundFee !== undefined && func0.call(data, "refundFee")){
 let data16 = data.refundFee;
 if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-const err29 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err29 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1781,7 +1781,7 @@ errors++;
 }
 if((typeof data16 == "number") && (isFinite(data16))){
 if(data16 < 1 || isNaN(data16)){
-const err30 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err30 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1795,7 +1795,7 @@ errors++;
 if(data.settlementRefundFee !== undefined && func0.call(data, "settlementRefundFee")){
 let data17 = data.settlementRefundFee;
 if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
-const err31 = {instancePath:instancePath+"/settlementRefundFee",schemaPath:"#/properties/settlementRefundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err31 = {instancePath:instancePath+"/settlementRefundFee",schemaPath:"#/properties/settlementRefundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1807,7 +1807,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err32];
 }

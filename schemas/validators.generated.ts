@@ -17,7 +17,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.body === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "body"},message:"must have required property '"+"body"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "body"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -27,7 +27,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.outTradeNo === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -37,7 +37,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.totalFee === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"},message:"must have required property '"+"totalFee"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -48,7 +48,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((((key0 === "body") || (key0 === "outTradeNo")) || (key0 === "totalFee")) || (key0 === "openid")) || (key0 === "spbillCreateIp")) || (key0 === "attach")) || (key0 === "timeExpire")) || (key0 === "goodsTag"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -62,7 +62,7 @@ if(data.body !== undefined){
 let data0 = data.body;
 if(typeof data0 === "string"){
 if(func2(data0) > 127){
-const err4 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/maxLength",keyword:"maxLength",params:{limit: 127},message:"must NOT have more than 127 characters"};
+const err4 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/maxLength",keyword:"maxLength",params:{limit: 127}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -72,7 +72,7 @@ vErrors.push(err4);
 errors++;
 }
 if(func2(data0) < 1){
-const err5 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err5 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -82,7 +82,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(formats0.validate(data0))){
-const err6 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err6 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -93,7 +93,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/body",schemaPath:"#/properties/body/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -107,7 +107,7 @@ if(data.outTradeNo !== undefined){
 let data1 = data.outTradeNo;
 if(typeof data1 === "string"){
 if(!pattern0.test(data1)){
-const err8 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err8 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -118,7 +118,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -131,7 +131,7 @@ errors++;
 if(data.totalFee !== undefined){
 let data2 = data.totalFee;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err10 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err10 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -142,7 +142,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 2147483647 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"};
+const err11 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -152,7 +152,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err12 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -167,7 +167,7 @@ if(data.openid !== undefined){
 let data3 = data.openid;
 if(typeof data3 === "string"){
 if(func2(data3) > 128){
-const err13 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+const err13 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/maxLength",keyword:"maxLength",params:{limit: 128}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -177,7 +177,7 @@ vErrors.push(err13);
 errors++;
 }
 if(func2(data3) < 1){
-const err14 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err14 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -187,7 +187,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(formats0.validate(data3))){
-const err15 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err15 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -198,7 +198,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -212,7 +212,7 @@ if(data.spbillCreateIp !== undefined){
 let data4 = data.spbillCreateIp;
 if(typeof data4 === "string"){
 if(func2(data4) > 45){
-const err17 = {instancePath:instancePath+"/spbillCreateIp",schemaPath:"#/properties/spbillCreateIp/maxLength",keyword:"maxLength",params:{limit: 45},message:"must NOT have more than 45 characters"};
+const err17 = {instancePath:instancePath+"/spbillCreateIp",schemaPath:"#/properties/spbillCreateIp/maxLength",keyword:"maxLength",params:{limit: 45}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -222,7 +222,7 @@ vErrors.push(err17);
 errors++;
 }
 if(!(formats4.validate(data4))){
-const err18 = {instancePath:instancePath+"/spbillCreateIp",schemaPath:"#/properties/spbillCreateIp/format",keyword:"format",params:{format: "ip-address"},message:"must match format \""+"ip-address"+"\""};
+const err18 = {instancePath:instancePath+"/spbillCreateIp",schemaPath:"#/properties/spbillCreateIp/format",keyword:"format",params:{format: "ip-address"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -233,7 +233,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/spbillCreateIp",schemaPath:"#/properties/spbillCreateIp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/spbillCreateIp",schemaPath:"#/properties/spbillCreateIp/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -247,7 +247,7 @@ if(data.attach !== undefined){
 let data5 = data.attach;
 if(typeof data5 === "string"){
 if(func2(data5) > 127){
-const err20 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/maxLength",keyword:"maxLength",params:{limit: 127},message:"must NOT have more than 127 characters"};
+const err20 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/maxLength",keyword:"maxLength",params:{limit: 127}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -257,7 +257,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(formats0.validate(data5))){
-const err21 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err21 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -268,7 +268,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -282,7 +282,7 @@ if(data.timeExpire !== undefined){
 let data6 = data.timeExpire;
 if(typeof data6 === "string"){
 if(!pattern1.test(data6)){
-const err23 = {instancePath:instancePath+"/timeExpire",schemaPath:"#/properties/timeExpire/pattern",keyword:"pattern",params:{pattern: "^(\\d{14}|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2}))$"},message:"must match pattern \""+"^(\\d{14}|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2}))$"+"\""};
+const err23 = {instancePath:instancePath+"/timeExpire",schemaPath:"#/properties/timeExpire/pattern",keyword:"pattern",params:{pattern: "^(\\d{14}|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2}))$"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -292,7 +292,7 @@ vErrors.push(err23);
 errors++;
 }
 if(!(formats8.validate(data6))){
-const err24 = {instancePath:instancePath+"/timeExpire",schemaPath:"#/properties/timeExpire/format",keyword:"format",params:{format: "calendar-date-time"},message:"must match format \""+"calendar-date-time"+"\""};
+const err24 = {instancePath:instancePath+"/timeExpire",schemaPath:"#/properties/timeExpire/format",keyword:"format",params:{format: "calendar-date-time"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -303,7 +303,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/timeExpire",schemaPath:"#/properties/timeExpire/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/timeExpire",schemaPath:"#/properties/timeExpire/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -317,7 +317,7 @@ if(data.goodsTag !== undefined){
 let data7 = data.goodsTag;
 if(typeof data7 === "string"){
 if(func2(data7) > 32){
-const err26 = {instancePath:instancePath+"/goodsTag",schemaPath:"#/properties/goodsTag/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err26 = {instancePath:instancePath+"/goodsTag",schemaPath:"#/properties/goodsTag/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -327,7 +327,7 @@ vErrors.push(err26);
 errors++;
 }
 if(!(formats0.validate(data7))){
-const err27 = {instancePath:instancePath+"/goodsTag",schemaPath:"#/properties/goodsTag/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err27 = {instancePath:instancePath+"/goodsTag",schemaPath:"#/properties/goodsTag/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -338,7 +338,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/goodsTag",schemaPath:"#/properties/goodsTag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err28 = {instancePath:instancePath+"/goodsTag",schemaPath:"#/properties/goodsTag/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -350,7 +350,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -373,7 +373,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outTradeNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -383,7 +383,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.prepayId === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "prepayId"},message:"must have required property '"+"prepayId"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "prepayId"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -393,7 +393,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.payment === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "payment"},message:"must have required property '"+"payment"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "payment"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -404,7 +404,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "outTradeNo") || (key0 === "prepayId")) || (key0 === "payment"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -418,7 +418,7 @@ if(data.outTradeNo !== undefined){
 let data0 = data.outTradeNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -429,7 +429,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -443,7 +443,7 @@ if(data.prepayId !== undefined){
 let data1 = data.prepayId;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err6 = {instancePath:instancePath+"/prepayId",schemaPath:"#/properties/prepayId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err6 = {instancePath:instancePath+"/prepayId",schemaPath:"#/properties/prepayId/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -454,7 +454,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/prepayId",schemaPath:"#/properties/prepayId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/prepayId",schemaPath:"#/properties/prepayId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -468,7 +468,7 @@ if(data.payment !== undefined){
 let data2 = data.payment;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.timeStamp === undefined){
-const err8 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "timeStamp"},message:"must have required property '"+"timeStamp"+"'"};
+const err8 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "timeStamp"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -478,7 +478,7 @@ vErrors.push(err8);
 errors++;
 }
 if(data2.nonceStr === undefined){
-const err9 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "nonceStr"},message:"must have required property '"+"nonceStr"+"'"};
+const err9 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "nonceStr"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -488,7 +488,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data2.package === undefined){
-const err10 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "package"},message:"must have required property '"+"package"+"'"};
+const err10 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "package"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -498,7 +498,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.signType === undefined){
-const err11 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "signType"},message:"must have required property '"+"signType"+"'"};
+const err11 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "signType"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -508,7 +508,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2.paySign === undefined){
-const err12 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "paySign"},message:"must have required property '"+"paySign"+"'"};
+const err12 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "paySign"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -519,7 +519,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!((((((key1 === "timeStamp") || (key1 === "nonceStr")) || (key1 === "package")) || (key1 === "signType")) || (key1 === "paySign")) || (key1 === "appId"))){
-const err13 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+const err13 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -533,7 +533,7 @@ if(data2.timeStamp !== undefined){
 let data3 = data2.timeStamp;
 if(typeof data3 === "string"){
 if(!pattern3.test(data3)){
-const err14 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/pattern",keyword:"pattern",params:{pattern: "^\\d{10}$"},message:"must match pattern \""+"^\\d{10}$"+"\""};
+const err14 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/pattern",keyword:"pattern",params:{pattern: "^\\d{10}$"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -544,7 +544,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err15 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -558,7 +558,7 @@ if(data2.nonceStr !== undefined){
 let data4 = data2.nonceStr;
 if(typeof data4 === "string"){
 if(func2(data4) > 32){
-const err16 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err16 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -568,7 +568,7 @@ vErrors.push(err16);
 errors++;
 }
 if(func2(data4) < 1){
-const err17 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err17 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -579,7 +579,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err18 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -593,7 +593,7 @@ if(data2.package !== undefined){
 let data5 = data2.package;
 if(typeof data5 === "string"){
 if(!pattern4.test(data5)){
-const err19 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/pattern",keyword:"pattern",params:{pattern: "^prepay_id=.+$"},message:"must match pattern \""+"^prepay_id=.+$"+"\""};
+const err19 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/pattern",keyword:"pattern",params:{pattern: "^prepay_id=.+$"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -604,7 +604,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err20 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -617,7 +617,7 @@ errors++;
 if(data2.signType !== undefined){
 let data6 = data2.signType;
 if(typeof data6 !== "string"){
-const err21 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err21 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -627,7 +627,7 @@ vErrors.push(err21);
 errors++;
 }
 if(!(((data6 === "RSA") || (data6 === "MD5")) || (data6 === "HMAC-SHA256"))){
-const err22 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/enum",keyword:"enum",params:{allowedValues: schema12.properties.payment.properties.signType.enum},message:"must be equal to one of the allowed values"};
+const err22 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/enum",keyword:"enum",params:{allowedValues: schema12.properties.payment.properties.signType.enum}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -641,7 +641,7 @@ if(data2.paySign !== undefined){
 let data7 = data2.paySign;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err23 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err23 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -652,7 +652,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -664,7 +664,7 @@ errors++;
 }
 if(data2.appId !== undefined){
 if(typeof data2.appId !== "string"){
-const err25 = {instancePath:instancePath+"/payment/appId",schemaPath:"#/properties/payment/properties/appId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/payment/appId",schemaPath:"#/properties/payment/properties/appId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -676,7 +676,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err26 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -688,7 +688,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -714,7 +714,7 @@ let passing0 = null;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outTradeNo === undefined){
-const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/oneOf/0/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -732,7 +732,7 @@ passing0 = 0;
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transactionId === undefined){
-const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "transactionId"},message:"must have required property '"+"transactionId"+"'"};
+const err1 = {instancePath,schemaPath:"#/oneOf/1/required",keyword:"required",params:{missingProperty: "transactionId"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -777,7 +777,7 @@ vErrors = null;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "outTradeNo") || (key0 === "transactionId"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -791,7 +791,7 @@ if(data.outTradeNo !== undefined){
 let data0 = data.outTradeNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -802,7 +802,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -816,7 +816,7 @@ if(data.transactionId !== undefined){
 let data1 = data.transactionId;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err6 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"},message:"must match pattern \""+"^[0-9A-Za-z]{1,32}$"+"\""};
+const err6 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -827,7 +827,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -839,7 +839,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -861,7 +861,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outTradeNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -871,7 +871,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.tradeState === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tradeState"},message:"must have required property '"+"tradeState"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "tradeState"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -881,7 +881,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.totalFee === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"},message:"must have required property '"+"totalFee"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -892,7 +892,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(func13.call(schema14.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -906,7 +906,7 @@ if(data.outTradeNo !== undefined){
 let data0 = data.outTradeNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -917,7 +917,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -931,7 +931,7 @@ if(data.transactionId !== undefined){
 let data1 = data.transactionId;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err6 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"},message:"must match pattern \""+"^[0-9A-Za-z]{1,32}$"+"\""};
+const err6 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -942,7 +942,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err7 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -955,7 +955,7 @@ errors++;
 if(data.tradeState !== undefined){
 let data2 = data.tradeState;
 if(typeof data2 !== "string"){
-const err8 = {instancePath:instancePath+"/tradeState",schemaPath:"#/properties/tradeState/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/tradeState",schemaPath:"#/properties/tradeState/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -965,7 +965,7 @@ vErrors.push(err8);
 errors++;
 }
 if(!((((((((data2 === "SUCCESS") || (data2 === "REFUND")) || (data2 === "NOTPAY")) || (data2 === "CLOSED")) || (data2 === "REVOKED")) || (data2 === "USERPAYING")) || (data2 === "PAYERROR")) || (data2 === "ACCEPT"))){
-const err9 = {instancePath:instancePath+"/tradeState",schemaPath:"#/properties/tradeState/enum",keyword:"enum",params:{allowedValues: schema14.properties.tradeState.enum},message:"must be equal to one of the allowed values"};
+const err9 = {instancePath:instancePath+"/tradeState",schemaPath:"#/properties/tradeState/enum",keyword:"enum",params:{allowedValues: schema14.properties.tradeState.enum}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -977,7 +977,7 @@ errors++;
 }
 if(data.tradeStateDesc !== undefined){
 if(typeof data.tradeStateDesc !== "string"){
-const err10 = {instancePath:instancePath+"/tradeStateDesc",schemaPath:"#/properties/tradeStateDesc/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/tradeStateDesc",schemaPath:"#/properties/tradeStateDesc/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -990,7 +990,7 @@ errors++;
 if(data.totalFee !== undefined){
 let data4 = data.totalFee;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err11 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err11 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1001,7 +1001,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 < 0 || isNaN(data4)){
-const err12 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err12 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1015,7 +1015,7 @@ errors++;
 if(data.payerTotal !== undefined){
 let data5 = data.payerTotal;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err13 = {instancePath:instancePath+"/payerTotal",schemaPath:"#/properties/payerTotal/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err13 = {instancePath:instancePath+"/payerTotal",schemaPath:"#/properties/payerTotal/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1026,7 +1026,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 < 0 || isNaN(data5)){
-const err14 = {instancePath:instancePath+"/payerTotal",schemaPath:"#/properties/payerTotal/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err14 = {instancePath:instancePath+"/payerTotal",schemaPath:"#/properties/payerTotal/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1039,7 +1039,7 @@ errors++;
 }
 if(data.openid !== undefined){
 if(typeof data.openid !== "string"){
-const err15 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err15 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1051,7 +1051,7 @@ errors++;
 }
 if(data.successTime !== undefined){
 if(typeof data.successTime !== "string"){
-const err16 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1063,7 +1063,7 @@ errors++;
 }
 if(data.attach !== undefined){
 if(typeof data.attach !== "string"){
-const err17 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err17 = {instancePath:instancePath+"/attach",schemaPath:"#/properties/attach/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1075,7 +1075,7 @@ errors++;
 }
 if(data.tradeType !== undefined){
 if(typeof data.tradeType !== "string"){
-const err18 = {instancePath:instancePath+"/tradeType",schemaPath:"#/properties/tradeType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err18 = {instancePath:instancePath+"/tradeType",schemaPath:"#/properties/tradeType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1087,7 +1087,7 @@ errors++;
 }
 if(data.bankType !== undefined){
 if(typeof data.bankType !== "string"){
-const err19 = {instancePath:instancePath+"/bankType",schemaPath:"#/properties/bankType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/bankType",schemaPath:"#/properties/bankType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1099,7 +1099,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1120,7 +1120,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outTradeNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1131,7 +1131,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "outTradeNo")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1145,7 +1145,7 @@ if(data.outTradeNo !== undefined){
 let data0 = data.outTradeNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err2 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err2 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1156,7 +1156,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err3 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1168,7 +1168,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1189,7 +1189,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outTradeNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1199,7 +1199,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.closed === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "closed"},message:"must have required property '"+"closed"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "closed"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1210,7 +1210,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "outTradeNo") || (key0 === "closed"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1224,7 +1224,7 @@ if(data.outTradeNo !== undefined){
 let data0 = data.outTradeNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err3 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err3 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1235,7 +1235,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err4 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1248,7 +1248,7 @@ errors++;
 if(data.closed !== undefined){
 let data1 = data.closed;
 if(typeof data1 !== "boolean"){
-const err5 = {instancePath:instancePath+"/closed",schemaPath:"#/properties/closed/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const err5 = {instancePath:instancePath+"/closed",schemaPath:"#/properties/closed/type",keyword:"type",params:{type: "boolean"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1258,7 +1258,7 @@ vErrors.push(err5);
 errors++;
 }
 if(true !== data1){
-const err6 = {instancePath:instancePath+"/closed",schemaPath:"#/properties/closed/const",keyword:"const",params:{allowedValue: true},message:"must be equal to constant"};
+const err6 = {instancePath:instancePath+"/closed",schemaPath:"#/properties/closed/const",keyword:"const",params:{allowedValue: true}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1270,7 +1270,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1305,7 +1305,7 @@ if(data.limit === undefined){
 data.limit = 500;
 }
 if(data.billDate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billDate"},message:"must have required property '"+"billDate"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billDate"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1316,7 +1316,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((key0 === "billDate") || (key0 === "billType")) || (key0 === "raw")) || (key0 === "offset")) || (key0 === "limit"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1330,7 +1330,7 @@ if(data.billDate !== undefined){
 let data0 = data.billDate;
 if(typeof data0 === "string"){
 if(!pattern11.test(data0)){
-const err2 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/pattern",keyword:"pattern",params:{pattern: "^(\\d{4}-\\d{2}-\\d{2}|\\d{8})$"},message:"must match pattern \""+"^(\\d{4}-\\d{2}-\\d{2}|\\d{8})$"+"\""};
+const err2 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/pattern",keyword:"pattern",params:{pattern: "^(\\d{4}-\\d{2}-\\d{2}|\\d{8})$"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1340,7 +1340,7 @@ vErrors.push(err2);
 errors++;
 }
 if(!(formats12.validate(data0))){
-const err3 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/format",keyword:"format",params:{format: "calendar-date"},message:"must match format \""+"calendar-date"+"\""};
+const err3 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/format",keyword:"format",params:{format: "calendar-date"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1351,7 +1351,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err4 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1363,7 +1363,7 @@ errors++;
 }
 let data1 = data.billType;
 if(typeof data1 !== "string"){
-const err5 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1373,7 +1373,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(((data1 === "ALL") || (data1 === "SUCCESS")) || (data1 === "REFUND"))){
-const err6 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/enum",keyword:"enum",params:{allowedValues: schema17.properties.billType.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/enum",keyword:"enum",params:{allowedValues: schema17.properties.billType.enum}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1383,7 +1383,7 @@ vErrors.push(err6);
 errors++;
 }
 if(typeof data.raw !== "boolean"){
-const err7 = {instancePath:instancePath+"/raw",schemaPath:"#/properties/raw/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const err7 = {instancePath:instancePath+"/raw",schemaPath:"#/properties/raw/type",keyword:"type",params:{type: "boolean"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1394,7 +1394,7 @@ errors++;
 }
 let data3 = data.offset;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err8 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err8 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1405,7 +1405,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 < 0 || isNaN(data3)){
-const err9 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err9 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1417,7 +1417,7 @@ errors++;
 }
 let data4 = data.limit;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err10 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err10 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1428,7 +1428,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 1000 || isNaN(data4)){
-const err11 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+const err11 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1438,7 +1438,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err12 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err12 = {instancePath:instancePath+"/limit",schemaPath:"#/properties/limit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1450,7 +1450,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1472,7 +1472,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.billDate === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billDate"},message:"must have required property '"+"billDate"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billDate"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1482,7 +1482,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.billType === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billType"},message:"must have required property '"+"billType"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "billType"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1492,7 +1492,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.rows === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rows"},message:"must have required property '"+"rows"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "rows"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1502,7 +1502,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.summary === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "summary"},message:"must have required property '"+"summary"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "summary"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1512,7 +1512,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.totalRows === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalRows"},message:"must have required property '"+"totalRows"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalRows"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1522,7 +1522,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.offset === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "offset"},message:"must have required property '"+"offset"+"'"};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "offset"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1533,7 +1533,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((((key0 === "billDate") || (key0 === "billType")) || (key0 === "rows")) || (key0 === "summary")) || (key0 === "raw")) || (key0 === "totalRows")) || (key0 === "offset")) || (key0 === "nextOffset"))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1547,7 +1547,7 @@ if(data.billDate !== undefined){
 let data0 = data.billDate;
 if(typeof data0 === "string"){
 if(!pattern12.test(data0)){
-const err7 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"},message:"must match pattern \""+"^\\d{4}-\\d{2}-\\d{2}$"+"\""};
+const err7 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/pattern",keyword:"pattern",params:{pattern: "^\\d{4}-\\d{2}-\\d{2}$"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1558,7 +1558,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/billDate",schemaPath:"#/properties/billDate/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1571,7 +1571,7 @@ errors++;
 if(data.billType !== undefined){
 let data1 = data.billType;
 if(typeof data1 !== "string"){
-const err9 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1581,7 +1581,7 @@ vErrors.push(err9);
 errors++;
 }
 if(!(((data1 === "ALL") || (data1 === "SUCCESS")) || (data1 === "REFUND"))){
-const err10 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/enum",keyword:"enum",params:{allowedValues: schema18.properties.billType.enum},message:"must be equal to one of the allowed values"};
+const err10 = {instancePath:instancePath+"/billType",schemaPath:"#/properties/billType/enum",keyword:"enum",params:{allowedValues: schema18.properties.billType.enum}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1601,7 +1601,7 @@ if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 for(const key1 in data3){
 let data4 = data3[key1];
 if((typeof data4 !== "string") && (!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4))))){
-const err11 = {instancePath:instancePath+"/rows/" + i0+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/rows/items/additionalProperties/type",keyword:"type",params:{type: schema18.properties.rows.items.additionalProperties.type},message:"must be string,integer"};
+const err11 = {instancePath:instancePath+"/rows/" + i0+"/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/rows/items/additionalProperties/type",keyword:"type",params:{type: schema18.properties.rows.items.additionalProperties.type}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1613,7 +1613,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/rows/" + i0,schemaPath:"#/properties/rows/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err12 = {instancePath:instancePath+"/rows/" + i0,schemaPath:"#/properties/rows/items/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1625,7 +1625,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/rows",schemaPath:"#/properties/rows/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err13 = {instancePath:instancePath+"/rows",schemaPath:"#/properties/rows/type",keyword:"type",params:{type: "array"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1641,7 +1641,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key2 in data5){
 let data6 = data5[key2];
 if((typeof data6 !== "string") && (!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6))))){
-const err14 = {instancePath:instancePath+"/summary/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/summary/additionalProperties/type",keyword:"type",params:{type: schema18.properties.summary.additionalProperties.type},message:"must be string,integer"};
+const err14 = {instancePath:instancePath+"/summary/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/summary/additionalProperties/type",keyword:"type",params:{type: schema18.properties.summary.additionalProperties.type}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1653,7 +1653,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err15 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1665,7 +1665,7 @@ errors++;
 }
 if(data.raw !== undefined){
 if(typeof data.raw !== "string"){
-const err16 = {instancePath:instancePath+"/raw",schemaPath:"#/properties/raw/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/raw",schemaPath:"#/properties/raw/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1678,7 +1678,7 @@ errors++;
 if(data.totalRows !== undefined){
 let data8 = data.totalRows;
 if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
-const err17 = {instancePath:instancePath+"/totalRows",schemaPath:"#/properties/totalRows/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err17 = {instancePath:instancePath+"/totalRows",schemaPath:"#/properties/totalRows/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1689,7 +1689,7 @@ errors++;
 }
 if((typeof data8 == "number") && (isFinite(data8))){
 if(data8 < 0 || isNaN(data8)){
-const err18 = {instancePath:instancePath+"/totalRows",schemaPath:"#/properties/totalRows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err18 = {instancePath:instancePath+"/totalRows",schemaPath:"#/properties/totalRows/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1703,7 +1703,7 @@ errors++;
 if(data.offset !== undefined){
 let data9 = data.offset;
 if(!(((typeof data9 == "number") && (!(data9 % 1) && !isNaN(data9))) && (isFinite(data9)))){
-const err19 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err19 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1714,7 +1714,7 @@ errors++;
 }
 if((typeof data9 == "number") && (isFinite(data9))){
 if(data9 < 0 || isNaN(data9)){
-const err20 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err20 = {instancePath:instancePath+"/offset",schemaPath:"#/properties/offset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1728,7 +1728,7 @@ errors++;
 if(data.nextOffset !== undefined){
 let data10 = data.nextOffset;
 if(!(((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10))) && (isFinite(data10)))){
-const err21 = {instancePath:instancePath+"/nextOffset",schemaPath:"#/properties/nextOffset/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err21 = {instancePath:instancePath+"/nextOffset",schemaPath:"#/properties/nextOffset/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1739,7 +1739,7 @@ errors++;
 }
 if((typeof data10 == "number") && (isFinite(data10))){
 if(data10 < 0 || isNaN(data10)){
-const err22 = {instancePath:instancePath+"/nextOffset",schemaPath:"#/properties/nextOffset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err22 = {instancePath:instancePath+"/nextOffset",schemaPath:"#/properties/nextOffset/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1752,7 +1752,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1777,7 +1777,7 @@ let valid0 = false;
 const _errs2 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outTradeNo === undefined){
-const err0 = {instancePath,schemaPath:"#/anyOf/0/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/anyOf/0/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1793,7 +1793,7 @@ if(!valid0){
 const _errs3 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.transactionId === undefined){
-const err1 = {instancePath,schemaPath:"#/anyOf/1/required",keyword:"required",params:{missingProperty: "transactionId"},message:"must have required property '"+"transactionId"+"'"};
+const err1 = {instancePath,schemaPath:"#/anyOf/1/required",keyword:"required",params:{missingProperty: "transactionId"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1829,7 +1829,7 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outRefundNo === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"},message:"must have required property '"+"outRefundNo"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1839,7 +1839,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.totalFee === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"},message:"must have required property '"+"totalFee"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1849,7 +1849,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.refundFee === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"},message:"must have required property '"+"refundFee"+"'"};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1860,7 +1860,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((((key0 === "outTradeNo") || (key0 === "transactionId")) || (key0 === "outRefundNo")) || (key0 === "totalFee")) || (key0 === "refundFee")) || (key0 === "refundDesc"))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1874,7 +1874,7 @@ if(data.outTradeNo !== undefined){
 let data0 = data.outTradeNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err7 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err7 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1885,7 +1885,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1899,7 +1899,7 @@ if(data.transactionId !== undefined){
 let data1 = data.transactionId;
 if(typeof data1 === "string"){
 if(!pattern6.test(data1)){
-const err9 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"},message:"must match pattern \""+"^[0-9A-Za-z]{1,32}$"+"\""};
+const err9 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1910,7 +1910,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1924,7 +1924,7 @@ if(data.outRefundNo !== undefined){
 let data2 = data.outRefundNo;
 if(typeof data2 === "string"){
 if(!pattern15.test(data2)){
-const err11 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*@]{1,64}$"+"\""};
+const err11 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1935,7 +1935,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err12 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1948,7 +1948,7 @@ errors++;
 if(data.totalFee !== undefined){
 let data3 = data.totalFee;
 if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err13 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err13 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1959,7 +1959,7 @@ errors++;
 }
 if((typeof data3 == "number") && (isFinite(data3))){
 if(data3 > 2147483647 || isNaN(data3)){
-const err14 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"};
+const err14 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1969,7 +1969,7 @@ vErrors.push(err14);
 errors++;
 }
 if(data3 < 1 || isNaN(data3)){
-const err15 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err15 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1983,7 +1983,7 @@ errors++;
 if(data.refundFee !== undefined){
 let data4 = data.refundFee;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err16 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err16 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1994,7 +1994,7 @@ errors++;
 }
 if((typeof data4 == "number") && (isFinite(data4))){
 if(data4 > 2147483647 || isNaN(data4)){
-const err17 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"};
+const err17 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2004,7 +2004,7 @@ vErrors.push(err17);
 errors++;
 }
 if(data4 < 1 || isNaN(data4)){
-const err18 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err18 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2015,7 +2015,7 @@ errors++;
 }
 const limit0 = data == null ? undefined : data["totalFee"];
 if(typeof limit0 == "number" && !(data4 <= limit0)){
-const err19 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/atMostField",keyword:"atMostField",params:{other: "totalFee", limit: limit0},message:"must be ≤ " + "totalFee"};
+const err19 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/atMostField",keyword:"atMostField",params:{other: "totalFee", limit: limit0}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2030,7 +2030,7 @@ if(data.refundDesc !== undefined){
 let data5 = data.refundDesc;
 if(typeof data5 === "string"){
 if(func2(data5) > 80){
-const err20 = {instancePath:instancePath+"/refundDesc",schemaPath:"#/properties/refundDesc/maxLength",keyword:"maxLength",params:{limit: 80},message:"must NOT have more than 80 characters"};
+const err20 = {instancePath:instancePath+"/refundDesc",schemaPath:"#/properties/refundDesc/maxLength",keyword:"maxLength",params:{limit: 80}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2040,7 +2040,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!(formats0.validate(data5))){
-const err21 = {instancePath:instancePath+"/refundDesc",schemaPath:"#/properties/refundDesc/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err21 = {instancePath:instancePath+"/refundDesc",schemaPath:"#/properties/refundDesc/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2051,7 +2051,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/refundDesc",schemaPath:"#/properties/refundDesc/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/refundDesc",schemaPath:"#/properties/refundDesc/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2063,7 +2063,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2084,7 +2084,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outRefundNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"},message:"must have required property '"+"outRefundNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2094,7 +2094,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.refundId === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundId"},message:"must have required property '"+"refundId"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundId"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2104,7 +2104,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.outTradeNo === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2114,7 +2114,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.status === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2124,7 +2124,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.refundFee === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"},message:"must have required property '"+"refundFee"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2134,7 +2134,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.totalFee === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"},message:"must have required property '"+"totalFee"+"'"};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2145,7 +2145,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(func13.call(schema20.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2159,7 +2159,7 @@ if(data.outRefundNo !== undefined){
 let data0 = data.outRefundNo;
 if(typeof data0 === "string"){
 if(!pattern15.test(data0)){
-const err7 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*@]{1,64}$"+"\""};
+const err7 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2170,7 +2170,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2182,7 +2182,7 @@ errors++;
 }
 if(data.refundId !== undefined){
 if(typeof data.refundId !== "string"){
-const err9 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2196,7 +2196,7 @@ if(data.outTradeNo !== undefined){
 let data2 = data.outTradeNo;
 if(typeof data2 === "string"){
 if(!pattern0.test(data2)){
-const err10 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err10 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2207,7 +2207,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err11 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2221,7 +2221,7 @@ if(data.transactionId !== undefined){
 let data3 = data.transactionId;
 if(typeof data3 === "string"){
 if(!pattern6.test(data3)){
-const err12 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"},message:"must match pattern \""+"^[0-9A-Za-z]{1,32}$"+"\""};
+const err12 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2232,7 +2232,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2245,7 +2245,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(typeof data4 !== "string"){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2255,7 +2255,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "SUCCESS") || (data4 === "CLOSED")) || (data4 === "PROCESSING")) || (data4 === "ABNORMAL"))){
-const err15 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema20.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema20.properties.status.enum}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2268,7 +2268,7 @@ errors++;
 if(data.refundFee !== undefined){
 let data5 = data.refundFee;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err16 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err16 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2279,7 +2279,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 < 0 || isNaN(data5)){
-const err17 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err17 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2293,7 +2293,7 @@ errors++;
 if(data.totalFee !== undefined){
 let data6 = data.totalFee;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err18 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err18 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2304,7 +2304,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 0 || isNaN(data6)){
-const err19 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err19 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2318,7 +2318,7 @@ errors++;
 if(data.payerRefund !== undefined){
 let data7 = data.payerRefund;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err20 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err20 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2329,7 +2329,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 < 0 || isNaN(data7)){
-const err21 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err21 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2342,7 +2342,7 @@ errors++;
 }
 if(data.createTime !== undefined){
 if(typeof data.createTime !== "string"){
-const err22 = {instancePath:instancePath+"/createTime",schemaPath:"#/properties/createTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/createTime",schemaPath:"#/properties/createTime/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2354,7 +2354,7 @@ errors++;
 }
 if(data.successTime !== undefined){
 if(typeof data.successTime !== "string"){
-const err23 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2366,7 +2366,7 @@ errors++;
 }
 if(data.channel !== undefined){
 if(typeof data.channel !== "string"){
-const err24 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2378,7 +2378,7 @@ errors++;
 }
 if(data.userReceivedAccount !== undefined){
 if(typeof data.userReceivedAccount !== "string"){
-const err25 = {instancePath:instancePath+"/userReceivedAccount",schemaPath:"#/properties/userReceivedAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/userReceivedAccount",schemaPath:"#/properties/userReceivedAccount/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2390,7 +2390,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2411,7 +2411,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outRefundNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"},message:"must have required property '"+"outRefundNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2422,7 +2422,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(key0 === "outRefundNo")){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2436,7 +2436,7 @@ if(data.outRefundNo !== undefined){
 let data0 = data.outRefundNo;
 if(typeof data0 === "string"){
 if(!pattern15.test(data0)){
-const err2 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*@]{1,64}$"+"\""};
+const err2 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2447,7 +2447,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err3 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2459,7 +2459,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err4 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2480,7 +2480,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.outRefundNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"},message:"must have required property '"+"outRefundNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2490,7 +2490,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.refundId === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundId"},message:"must have required property '"+"refundId"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundId"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2500,7 +2500,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.outTradeNo === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"},message:"must have required property '"+"outTradeNo"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outTradeNo"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2510,7 +2510,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.status === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2520,7 +2520,7 @@ vErrors.push(err3);
 errors++;
 }
 if(data.refundFee === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"},message:"must have required property '"+"refundFee"+"'"};
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2530,7 +2530,7 @@ vErrors.push(err4);
 errors++;
 }
 if(data.totalFee === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"},message:"must have required property '"+"totalFee"+"'"};
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "totalFee"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2541,7 +2541,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(func13.call(schema22.properties, key0))){
-const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err6 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2555,7 +2555,7 @@ if(data.outRefundNo !== undefined){
 let data0 = data.outRefundNo;
 if(typeof data0 === "string"){
 if(!pattern15.test(data0)){
-const err7 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*@]{1,64}$"+"\""};
+const err7 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2566,7 +2566,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2578,7 +2578,7 @@ errors++;
 }
 if(data.refundId !== undefined){
 if(typeof data.refundId !== "string"){
-const err9 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/refundId",schemaPath:"#/properties/refundId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2592,7 +2592,7 @@ if(data.outTradeNo !== undefined){
 let data2 = data.outTradeNo;
 if(typeof data2 === "string"){
 if(!pattern0.test(data2)){
-const err10 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err10 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2603,7 +2603,7 @@ errors++;
 }
 }
 else {
-const err11 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err11 = {instancePath:instancePath+"/outTradeNo",schemaPath:"#/properties/outTradeNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2617,7 +2617,7 @@ if(data.transactionId !== undefined){
 let data3 = data.transactionId;
 if(typeof data3 === "string"){
 if(!pattern6.test(data3)){
-const err12 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"},message:"must match pattern \""+"^[0-9A-Za-z]{1,32}$"+"\""};
+const err12 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z]{1,32}$"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2628,7 +2628,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/transactionId",schemaPath:"#/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2641,7 +2641,7 @@ errors++;
 if(data.status !== undefined){
 let data4 = data.status;
 if(typeof data4 !== "string"){
-const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err14 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2651,7 +2651,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!((((data4 === "SUCCESS") || (data4 === "CLOSED")) || (data4 === "PROCESSING")) || (data4 === "ABNORMAL"))){
-const err15 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema22.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema22.properties.status.enum}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2664,7 +2664,7 @@ errors++;
 if(data.refundFee !== undefined){
 let data5 = data.refundFee;
 if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err16 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err16 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2675,7 +2675,7 @@ errors++;
 }
 if((typeof data5 == "number") && (isFinite(data5))){
 if(data5 < 0 || isNaN(data5)){
-const err17 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err17 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2689,7 +2689,7 @@ errors++;
 if(data.totalFee !== undefined){
 let data6 = data.totalFee;
 if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err18 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err18 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2700,7 +2700,7 @@ errors++;
 }
 if((typeof data6 == "number") && (isFinite(data6))){
 if(data6 < 0 || isNaN(data6)){
-const err19 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err19 = {instancePath:instancePath+"/totalFee",schemaPath:"#/properties/totalFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2714,7 +2714,7 @@ errors++;
 if(data.payerRefund !== undefined){
 let data7 = data.payerRefund;
 if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
-const err20 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err20 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2725,7 +2725,7 @@ errors++;
 }
 if((typeof data7 == "number") && (isFinite(data7))){
 if(data7 < 0 || isNaN(data7)){
-const err21 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err21 = {instancePath:instancePath+"/payerRefund",schemaPath:"#/properties/payerRefund/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2738,7 +2738,7 @@ errors++;
 }
 if(data.createTime !== undefined){
 if(typeof data.createTime !== "string"){
-const err22 = {instancePath:instancePath+"/createTime",schemaPath:"#/properties/createTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/createTime",schemaPath:"#/properties/createTime/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2750,7 +2750,7 @@ errors++;
 }
 if(data.successTime !== undefined){
 if(typeof data.successTime !== "string"){
-const err23 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath:instancePath+"/successTime",schemaPath:"#/properties/successTime/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2762,7 +2762,7 @@ errors++;
 }
 if(data.channel !== undefined){
 if(typeof data.channel !== "string"){
-const err24 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err24 = {instancePath:instancePath+"/channel",schemaPath:"#/properties/channel/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2774,7 +2774,7 @@ errors++;
 }
 if(data.userReceivedAccount !== undefined){
 if(typeof data.userReceivedAccount !== "string"){
-const err25 = {instancePath:instancePath+"/userReceivedAccount",schemaPath:"#/properties/userReceivedAccount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/userReceivedAccount",schemaPath:"#/properties/userReceivedAccount/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2786,7 +2786,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2810,7 +2810,7 @@ if(data.quantity === undefined){
 data.quantity = 1;
 }
 if(data.goodsId === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "goodsId"},message:"must have required property '"+"goodsId"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "goodsId"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2820,7 +2820,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.openid === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "openid"},message:"must have required property '"+"openid"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "openid"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2831,7 +2831,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "goodsId") || (key0 === "quantity")) || (key0 === "openid"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2845,7 +2845,7 @@ if(data.goodsId !== undefined){
 let data0 = data.goodsId;
 if(typeof data0 === "string"){
 if(func2(data0) > 64){
-const err3 = {instancePath:instancePath+"/goodsId",schemaPath:"#/properties/goodsId/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+const err3 = {instancePath:instancePath+"/goodsId",schemaPath:"#/properties/goodsId/maxLength",keyword:"maxLength",params:{limit: 64}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2855,7 +2855,7 @@ vErrors.push(err3);
 errors++;
 }
 if(func2(data0) < 1){
-const err4 = {instancePath:instancePath+"/goodsId",schemaPath:"#/properties/goodsId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err4 = {instancePath:instancePath+"/goodsId",schemaPath:"#/properties/goodsId/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2866,7 +2866,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/goodsId",schemaPath:"#/properties/goodsId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/goodsId",schemaPath:"#/properties/goodsId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2878,7 +2878,7 @@ errors++;
 }
 let data1 = data.quantity;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err6 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err6 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2889,7 +2889,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 99 || isNaN(data1)){
-const err7 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/maximum",keyword:"maximum",params:{comparison: "<=", limit: 99},message:"must be <= 99"};
+const err7 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/maximum",keyword:"maximum",params:{comparison: "<=", limit: 99}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2899,7 +2899,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data1 < 1 || isNaN(data1)){
-const err8 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err8 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2913,7 +2913,7 @@ if(data.openid !== undefined){
 let data2 = data.openid;
 if(typeof data2 === "string"){
 if(func2(data2) > 128){
-const err9 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/maxLength",keyword:"maxLength",params:{limit: 128},message:"must NOT have more than 128 characters"};
+const err9 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/maxLength",keyword:"maxLength",params:{limit: 128}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2923,7 +2923,7 @@ vErrors.push(err9);
 errors++;
 }
 if(func2(data2) < 1){
-const err10 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err10 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2933,7 +2933,7 @@ vErrors.push(err10);
 errors++;
 }
 if(!(formats0.validate(data2))){
-const err11 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err11 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2944,7 +2944,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err12 = {instancePath:instancePath+"/openid",schemaPath:"#/properties/openid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2956,7 +2956,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2977,7 +2977,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.orderNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderNo"},message:"must have required property '"+"orderNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2987,7 +2987,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.amount === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"},message:"must have required property '"+"amount"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "amount"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2997,7 +2997,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.payment === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "payment"},message:"must have required property '"+"payment"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "payment"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3008,7 +3008,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "orderNo") || (key0 === "amount")) || (key0 === "payment"))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3022,7 +3022,7 @@ if(data.orderNo !== undefined){
 let data0 = data.orderNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err4 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err4 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3033,7 +3033,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3046,7 +3046,7 @@ errors++;
 if(data.amount !== undefined){
 let data1 = data.amount;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err6 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err6 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3057,7 +3057,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 2147483647 || isNaN(data1)){
-const err7 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"};
+const err7 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3067,7 +3067,7 @@ vErrors.push(err7);
 errors++;
 }
 if(data1 < 1 || isNaN(data1)){
-const err8 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err8 = {instancePath:instancePath+"/amount",schemaPath:"#/properties/amount/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3082,7 +3082,7 @@ if(data.payment !== undefined){
 let data2 = data.payment;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.timeStamp === undefined){
-const err9 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "timeStamp"},message:"must have required property '"+"timeStamp"+"'"};
+const err9 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "timeStamp"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3092,7 +3092,7 @@ vErrors.push(err9);
 errors++;
 }
 if(data2.nonceStr === undefined){
-const err10 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "nonceStr"},message:"must have required property '"+"nonceStr"+"'"};
+const err10 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "nonceStr"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3102,7 +3102,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2.package === undefined){
-const err11 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "package"},message:"must have required property '"+"package"+"'"};
+const err11 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "package"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3112,7 +3112,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data2.signType === undefined){
-const err12 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "signType"},message:"must have required property '"+"signType"+"'"};
+const err12 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "signType"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3122,7 +3122,7 @@ vErrors.push(err12);
 errors++;
 }
 if(data2.paySign === undefined){
-const err13 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "paySign"},message:"must have required property '"+"paySign"+"'"};
+const err13 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/required",keyword:"required",params:{missingProperty: "paySign"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3133,7 +3133,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!((((((key1 === "timeStamp") || (key1 === "nonceStr")) || (key1 === "package")) || (key1 === "signType")) || (key1 === "paySign")) || (key1 === "appId"))){
-const err14 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+const err14 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3147,7 +3147,7 @@ if(data2.timeStamp !== undefined){
 let data3 = data2.timeStamp;
 if(typeof data3 === "string"){
 if(!pattern3.test(data3)){
-const err15 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/pattern",keyword:"pattern",params:{pattern: "^\\d{10}$"},message:"must match pattern \""+"^\\d{10}$"+"\""};
+const err15 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/pattern",keyword:"pattern",params:{pattern: "^\\d{10}$"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3158,7 +3158,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err16 = {instancePath:instancePath+"/payment/timeStamp",schemaPath:"#/properties/payment/properties/timeStamp/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3172,7 +3172,7 @@ if(data2.nonceStr !== undefined){
 let data4 = data2.nonceStr;
 if(typeof data4 === "string"){
 if(func2(data4) > 32){
-const err17 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err17 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3182,7 +3182,7 @@ vErrors.push(err17);
 errors++;
 }
 if(func2(data4) < 1){
-const err18 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err18 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3193,7 +3193,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/payment/nonceStr",schemaPath:"#/properties/payment/properties/nonceStr/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3207,7 +3207,7 @@ if(data2.package !== undefined){
 let data5 = data2.package;
 if(typeof data5 === "string"){
 if(!pattern4.test(data5)){
-const err20 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/pattern",keyword:"pattern",params:{pattern: "^prepay_id=.+$"},message:"must match pattern \""+"^prepay_id=.+$"+"\""};
+const err20 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/pattern",keyword:"pattern",params:{pattern: "^prepay_id=.+$"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3218,7 +3218,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err21 = {instancePath:instancePath+"/payment/package",schemaPath:"#/properties/payment/properties/package/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3231,7 +3231,7 @@ errors++;
 if(data2.signType !== undefined){
 let data6 = data2.signType;
 if(typeof data6 !== "string"){
-const err22 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err22 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3241,7 +3241,7 @@ vErrors.push(err22);
 errors++;
 }
 if(!(((data6 === "RSA") || (data6 === "MD5")) || (data6 === "HMAC-SHA256"))){
-const err23 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/enum",keyword:"enum",params:{allowedValues: schema24.properties.payment.properties.signType.enum},message:"must be equal to one of the allowed values"};
+const err23 = {instancePath:instancePath+"/payment/signType",schemaPath:"#/properties/payment/properties/signType/enum",keyword:"enum",params:{allowedValues: schema24.properties.payment.properties.signType.enum}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3255,7 +3255,7 @@ if(data2.paySign !== undefined){
 let data7 = data2.paySign;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err24 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err24 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3266,7 +3266,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/payment/paySign",schemaPath:"#/properties/payment/properties/paySign/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3278,7 +3278,7 @@ errors++;
 }
 if(data2.appId !== undefined){
 if(typeof data2.appId !== "string"){
-const err26 = {instancePath:instancePath+"/payment/appId",schemaPath:"#/properties/payment/properties/appId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err26 = {instancePath:instancePath+"/payment/appId",schemaPath:"#/properties/payment/properties/appId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3290,7 +3290,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err27 = {instancePath:instancePath+"/payment",schemaPath:"#/properties/payment/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3302,7 +3302,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err28 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -3323,7 +3323,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.orderNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderNo"},message:"must have required property '"+"orderNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3334,7 +3334,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "orderNo") || (key0 === "refundFee")) || (key0 === "reason"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3348,7 +3348,7 @@ if(data.orderNo !== undefined){
 let data0 = data.orderNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err2 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err2 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3359,7 +3359,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err3 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3372,7 +3372,7 @@ errors++;
 if(data.refundFee !== undefined){
 let data1 = data.refundFee;
 if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err4 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err4 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3383,7 +3383,7 @@ errors++;
 }
 if((typeof data1 == "number") && (isFinite(data1))){
 if(data1 > 2147483647 || isNaN(data1)){
-const err5 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"};
+const err5 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3393,7 +3393,7 @@ vErrors.push(err5);
 errors++;
 }
 if(data1 < 1 || isNaN(data1)){
-const err6 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err6 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3408,7 +3408,7 @@ if(data.reason !== undefined){
 let data2 = data.reason;
 if(typeof data2 === "string"){
 if(func2(data2) > 80){
-const err7 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 80},message:"must NOT have more than 80 characters"};
+const err7 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/maxLength",keyword:"maxLength",params:{limit: 80}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3418,7 +3418,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(formats0.validate(data2))){
-const err8 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/format",keyword:"format",params:{format: "bmp-text"},message:"must match format \""+"bmp-text"+"\""};
+const err8 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/format",keyword:"format",params:{format: "bmp-text"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3429,7 +3429,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err9 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3441,7 +3441,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err10 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3462,7 +3462,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.orderNo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderNo"},message:"must have required property '"+"orderNo"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "orderNo"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3472,7 +3472,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.outRefundNo === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"},message:"must have required property '"+"outRefundNo"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "outRefundNo"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3482,7 +3482,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.refundFee === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"},message:"must have required property '"+"refundFee"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "refundFee"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3492,7 +3492,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.status === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"},message:"must have required property '"+"status"+"'"};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "status"}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3503,7 +3503,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "orderNo") || (key0 === "outRefundNo")) || (key0 === "refundFee")) || (key0 === "status"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3517,7 +3517,7 @@ if(data.orderNo !== undefined){
 let data0 = data.orderNo;
 if(typeof data0 === "string"){
 if(!pattern0.test(data0)){
-const err5 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*]{6,32}$"+"\""};
+const err5 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*]{6,32}$"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3528,7 +3528,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err6 = {instancePath:instancePath+"/orderNo",schemaPath:"#/properties/orderNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3542,7 +3542,7 @@ if(data.outRefundNo !== undefined){
 let data1 = data.outRefundNo;
 if(typeof data1 === "string"){
 if(!pattern15.test(data1)){
-const err7 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"},message:"must match pattern \""+"^[0-9A-Za-z_\\-|*@]{1,64}$"+"\""};
+const err7 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Za-z_\\-|*@]{1,64}$"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3553,7 +3553,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/outRefundNo",schemaPath:"#/properties/outRefundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3566,7 +3566,7 @@ errors++;
 if(data.refundFee !== undefined){
 let data2 = data.refundFee;
 if(!(((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2))) && (isFinite(data2)))){
-const err9 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err9 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3577,7 +3577,7 @@ errors++;
 }
 if((typeof data2 == "number") && (isFinite(data2))){
 if(data2 > 2147483647 || isNaN(data2)){
-const err10 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647"};
+const err10 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3587,7 +3587,7 @@ vErrors.push(err10);
 errors++;
 }
 if(data2 < 1 || isNaN(data2)){
-const err11 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err11 = {instancePath:instancePath+"/refundFee",schemaPath:"#/properties/refundFee/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3601,7 +3601,7 @@ errors++;
 if(data.status !== undefined){
 let data3 = data.status;
 if(typeof data3 !== "string"){
-const err12 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err12 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3611,7 +3611,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!((((data3 === "SUCCESS") || (data3 === "CLOSED")) || (data3 === "PROCESSING")) || (data3 === "ABNORMAL"))){
-const err13 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema26.properties.status.enum},message:"must be equal to one of the allowed values"};
+const err13 = {instancePath:instancePath+"/status",schemaPath:"#/properties/status/enum",keyword:"enum",params:{allowedValues: schema26.properties.status.enum}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3623,7 +3623,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3655,7 +3655,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.provider === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "provider"},message:"must have required property '"+"provider"+"'"};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "provider"}};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3665,7 +3665,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.appid === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "appid"},message:"must have required property '"+"appid"+"'"};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "appid"}};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3675,7 +3675,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.envType === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "envType"},message:"must have required property '"+"envType"+"'"};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "envType"}};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3686,7 +3686,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(func13.call(schema27.properties, key0))){
-const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+const err3 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0}};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3698,7 +3698,7 @@ errors++;
 }
 if(data.$schema !== undefined){
 if(typeof data.$schema !== "string"){
-const err4 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err4 = {instancePath:instancePath+"/$schema",schemaPath:"#/properties/%24schema/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3711,7 +3711,7 @@ errors++;
 if(data.provider !== undefined){
 let data1 = data.provider;
 if(typeof data1 !== "string"){
-const err5 = {instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err5 = {instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3721,7 +3721,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!(((data1 === "sandbox") || (data1 === "v3")) || (data1 === "cloudpay"))){
-const err6 = {instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/enum",keyword:"enum",params:{allowedValues: schema27.properties.provider.enum},message:"must be equal to one of the allowed values"};
+const err6 = {instancePath:instancePath+"/provider",schemaPath:"#/properties/provider/enum",keyword:"enum",params:{allowedValues: schema27.properties.provider.enum}};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3735,7 +3735,7 @@ if(data.appid !== undefined){
 let data2 = data.appid;
 if(typeof data2 === "string"){
 if(!pattern29.test(data2)){
-const err7 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/pattern",keyword:"pattern",params:{pattern: "^wx[0-9a-z]{16}$"},message:"must match pattern \""+"^wx[0-9a-z]{16}$"+"\""};
+const err7 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/pattern",keyword:"pattern",params:{pattern: "^wx[0-9a-z]{16}$"}};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3746,7 +3746,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err8 = {instancePath:instancePath+"/appid",schemaPath:"#/properties/appid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3760,7 +3760,7 @@ if(data.mchid !== undefined){
 let data3 = data.mchid;
 if(typeof data3 === "string"){
 if(!pattern30.test(data3)){
-const err9 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/pattern",keyword:"pattern",params:{pattern: "^\\d{8,12}$"},message:"must match pattern \""+"^\\d{8,12}$"+"\""};
+const err9 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/pattern",keyword:"pattern",params:{pattern: "^\\d{8,12}$"}};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3771,7 +3771,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err10 = {instancePath:instancePath+"/mchid",schemaPath:"#/properties/mchid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3785,7 +3785,7 @@ if(data.subMchId !== undefined){
 let data4 = data.subMchId;
 if(typeof data4 === "string"){
 if(!pattern30.test(data4)){
-const err11 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/pattern",keyword:"pattern",params:{pattern: "^\\d{8,12}$"},message:"must match pattern \""+"^\\d{8,12}$"+"\""};
+const err11 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/pattern",keyword:"pattern",params:{pattern: "^\\d{8,12}$"}};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3796,7 +3796,7 @@ errors++;
 }
 }
 else {
-const err12 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err12 = {instancePath:instancePath+"/subMchId",schemaPath:"#/properties/subMchId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3809,7 +3809,7 @@ errors++;
 if(data.envType !== undefined){
 let data5 = data.envType;
 if(typeof data5 !== "string"){
-const err13 = {instancePath:instancePath+"/envType",schemaPath:"#/properties/envType/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err13 = {instancePath:instancePath+"/envType",schemaPath:"#/properties/envType/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3819,7 +3819,7 @@ vErrors.push(err13);
 errors++;
 }
 if(!((data5 === "pre") || (data5 === "prod"))){
-const err14 = {instancePath:instancePath+"/envType",schemaPath:"#/properties/envType/enum",keyword:"enum",params:{allowedValues: schema27.properties.envType.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/envType",schemaPath:"#/properties/envType/enum",keyword:"enum",params:{allowedValues: schema27.properties.envType.enum}};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3839,7 +3839,7 @@ if(data6.timeoutMs === undefined){
 data6.timeoutMs = 10000;
 }
 if(data6.merchantSerialNo === undefined){
-const err15 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/required",keyword:"required",params:{missingProperty: "merchantSerialNo"},message:"must have required property '"+"merchantSerialNo"+"'"};
+const err15 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/required",keyword:"required",params:{missingProperty: "merchantSerialNo"}};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3849,7 +3849,7 @@ vErrors.push(err15);
 errors++;
 }
 if(data6.notifyUrl === undefined){
-const err16 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/required",keyword:"required",params:{missingProperty: "notifyUrl"},message:"must have required property '"+"notifyUrl"+"'"};
+const err16 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/required",keyword:"required",params:{missingProperty: "notifyUrl"}};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3860,7 +3860,7 @@ errors++;
 }
 for(const key1 in data6){
 if(!(func13.call(schema27.properties.v3.properties, key1))){
-const err17 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+const err17 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1}};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3873,7 +3873,7 @@ errors++;
 let data7 = data6.baseUrl;
 if(typeof data7 === "string"){
 if(!pattern32.test(data7)){
-const err18 = {instancePath:instancePath+"/v3/baseUrl",schemaPath:"#/properties/v3/properties/baseUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^?#]+$"},message:"must match pattern \""+"^https?://[^?#]+$"+"\""};
+const err18 = {instancePath:instancePath+"/v3/baseUrl",schemaPath:"#/properties/v3/properties/baseUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^?#]+$"}};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3884,7 +3884,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/v3/baseUrl",schemaPath:"#/properties/v3/properties/baseUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err19 = {instancePath:instancePath+"/v3/baseUrl",schemaPath:"#/properties/v3/properties/baseUrl/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3897,7 +3897,7 @@ if(data6.merchantSerialNo !== undefined){
 let data8 = data6.merchantSerialNo;
 if(typeof data8 === "string"){
 if(!pattern33.test(data8)){
-const err20 = {instancePath:instancePath+"/v3/merchantSerialNo",schemaPath:"#/properties/v3/properties/merchantSerialNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f]{8,40}$"},message:"must match pattern \""+"^[0-9A-Fa-f]{8,40}$"+"\""};
+const err20 = {instancePath:instancePath+"/v3/merchantSerialNo",schemaPath:"#/properties/v3/properties/merchantSerialNo/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f]{8,40}$"}};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3908,7 +3908,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/v3/merchantSerialNo",schemaPath:"#/properties/v3/properties/merchantSerialNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err21 = {instancePath:instancePath+"/v3/merchantSerialNo",schemaPath:"#/properties/v3/properties/merchantSerialNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3922,7 +3922,7 @@ if(data6.privateKeyPath !== undefined){
 let data9 = data6.privateKeyPath;
 if(typeof data9 === "string"){
 if(func2(data9) < 1){
-const err22 = {instancePath:instancePath+"/v3/privateKeyPath",schemaPath:"#/properties/v3/properties/privateKeyPath/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err22 = {instancePath:instancePath+"/v3/privateKeyPath",schemaPath:"#/properties/v3/properties/privateKeyPath/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3933,7 +3933,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/v3/privateKeyPath",schemaPath:"#/properties/v3/properties/privateKeyPath/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err23 = {instancePath:instancePath+"/v3/privateKeyPath",schemaPath:"#/properties/v3/properties/privateKeyPath/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3947,7 +3947,7 @@ if(data6.privateKeyEnv !== undefined){
 let data10 = data6.privateKeyEnv;
 if(typeof data10 === "string"){
 if(!pattern34.test(data10)){
-const err24 = {instancePath:instancePath+"/v3/privateKeyEnv",schemaPath:"#/properties/v3/properties/privateKeyEnv/pattern",keyword:"pattern",params:{pattern: "^[A-Z_][A-Z0-9_]*$"},message:"must match pattern \""+"^[A-Z_][A-Z0-9_]*$"+"\""};
+const err24 = {instancePath:instancePath+"/v3/privateKeyEnv",schemaPath:"#/properties/v3/properties/privateKeyEnv/pattern",keyword:"pattern",params:{pattern: "^[A-Z_][A-Z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3958,7 +3958,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/v3/privateKeyEnv",schemaPath:"#/properties/v3/properties/privateKeyEnv/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err25 = {instancePath:instancePath+"/v3/privateKeyEnv",schemaPath:"#/properties/v3/properties/privateKeyEnv/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3972,7 +3972,7 @@ if(data6.apiV3Key !== undefined){
 let data11 = data6.apiV3Key;
 if(typeof data11 === "string"){
 if(func2(data11) > 32){
-const err26 = {instancePath:instancePath+"/v3/apiV3Key",schemaPath:"#/properties/v3/properties/apiV3Key/maxLength",keyword:"maxLength",params:{limit: 32},message:"must NOT have more than 32 characters"};
+const err26 = {instancePath:instancePath+"/v3/apiV3Key",schemaPath:"#/properties/v3/properties/apiV3Key/maxLength",keyword:"maxLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -3982,7 +3982,7 @@ vErrors.push(err26);
 errors++;
 }
 if(func2(data11) < 32){
-const err27 = {instancePath:instancePath+"/v3/apiV3Key",schemaPath:"#/properties/v3/properties/apiV3Key/minLength",keyword:"minLength",params:{limit: 32},message:"must NOT have fewer than 32 characters"};
+const err27 = {instancePath:instancePath+"/v3/apiV3Key",schemaPath:"#/properties/v3/properties/apiV3Key/minLength",keyword:"minLength",params:{limit: 32}};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -3993,7 +3993,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/v3/apiV3Key",schemaPath:"#/properties/v3/properties/apiV3Key/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err28 = {instancePath:instancePath+"/v3/apiV3Key",schemaPath:"#/properties/v3/properties/apiV3Key/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4007,7 +4007,7 @@ if(data6.apiV3KeyEnv !== undefined){
 let data12 = data6.apiV3KeyEnv;
 if(typeof data12 === "string"){
 if(!pattern34.test(data12)){
-const err29 = {instancePath:instancePath+"/v3/apiV3KeyEnv",schemaPath:"#/properties/v3/properties/apiV3KeyEnv/pattern",keyword:"pattern",params:{pattern: "^[A-Z_][A-Z0-9_]*$"},message:"must match pattern \""+"^[A-Z_][A-Z0-9_]*$"+"\""};
+const err29 = {instancePath:instancePath+"/v3/apiV3KeyEnv",schemaPath:"#/properties/v3/properties/apiV3KeyEnv/pattern",keyword:"pattern",params:{pattern: "^[A-Z_][A-Z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4018,7 +4018,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/v3/apiV3KeyEnv",schemaPath:"#/properties/v3/properties/apiV3KeyEnv/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err30 = {instancePath:instancePath+"/v3/apiV3KeyEnv",schemaPath:"#/properties/v3/properties/apiV3KeyEnv/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4046,7 +4046,7 @@ for(let i0=0; i0<len0; i0++){
 let data14 = data13[i0];
 if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 if(data14.id === undefined){
-const err32 = {instancePath:instancePath+"/v3/platformKeys/" + i0,schemaPath:"#/properties/v3/properties/platformKeys/items/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+const err32 = {instancePath:instancePath+"/v3/platformKeys/" + i0,schemaPath:"#/properties/v3/properties/platformKeys/items/required",keyword:"required",params:{missingProperty: "id"}};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4057,7 +4057,7 @@ errors++;
 }
 for(const key2 in data14){
 if(!(((key2 === "id") || (key2 === "path")) || (key2 === "env"))){
-const err33 = {instancePath:instancePath+"/v3/platformKeys/" + i0,schemaPath:"#/properties/v3/properties/platformKeys/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+const err33 = {instancePath:instancePath+"/v3/platformKeys/" + i0,schemaPath:"#/properties/v3/properties/platformKeys/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2}};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4071,7 +4071,7 @@ if(data14.id !== undefined){
 let data15 = data14.id;
 if(typeof data15 === "string"){
 if(!pattern36.test(data15)){
-const err34 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/id",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^(PUB_KEY_ID_\\d{1,64}|[0-9A-Fa-f]{8,40})$"},message:"must match pattern \""+"^(PUB_KEY_ID_\\d{1,64}|[0-9A-Fa-f]{8,40})$"+"\""};
+const err34 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/id",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/id/pattern",keyword:"pattern",params:{pattern: "^(PUB_KEY_ID_\\d{1,64}|[0-9A-Fa-f]{8,40})$"}};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4082,7 +4082,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/id",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err35 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/id",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/id/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4096,7 +4096,7 @@ if(data14.path !== undefined){
 let data16 = data14.path;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err36 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/path",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err36 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/path",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/path/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4107,7 +4107,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/path",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err37 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/path",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/path/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4121,7 +4121,7 @@ if(data14.env !== undefined){
 let data17 = data14.env;
 if(typeof data17 === "string"){
 if(!pattern34.test(data17)){
-const err38 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/env",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Z_][A-Z0-9_]*$"},message:"must match pattern \""+"^[A-Z_][A-Z0-9_]*$"+"\""};
+const err38 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/env",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Z_][A-Z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4132,7 +4132,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/env",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err39 = {instancePath:instancePath+"/v3/platformKeys/" + i0+"/env",schemaPath:"#/properties/v3/properties/platformKeys/items/properties/env/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4144,7 +4144,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/v3/platformKeys/" + i0,schemaPath:"#/properties/v3/properties/platformKeys/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err40 = {instancePath:instancePath+"/v3/platformKeys/" + i0,schemaPath:"#/properties/v3/properties/platformKeys/items/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4156,7 +4156,7 @@ errors++;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/v3/platformKeys",schemaPath:"#/properties/v3/properties/platformKeys/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err41 = {instancePath:instancePath+"/v3/platformKeys",schemaPath:"#/properties/v3/properties/platformKeys/type",keyword:"type",params:{type: "array"}};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4170,7 +4170,7 @@ if(data6.notifyUrl !== undefined){
 let data18 = data6.notifyUrl;
 if(typeof data18 === "string"){
 if(!pattern32.test(data18)){
-const err42 = {instancePath:instancePath+"/v3/notifyUrl",schemaPath:"#/properties/v3/properties/notifyUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^?#]+$"},message:"must match pattern \""+"^https?://[^?#]+$"+"\""};
+const err42 = {instancePath:instancePath+"/v3/notifyUrl",schemaPath:"#/properties/v3/properties/notifyUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^?#]+$"}};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4181,7 +4181,7 @@ errors++;
 }
 }
 else {
-const err43 = {instancePath:instancePath+"/v3/notifyUrl",schemaPath:"#/properties/v3/properties/notifyUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err43 = {instancePath:instancePath+"/v3/notifyUrl",schemaPath:"#/properties/v3/properties/notifyUrl/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4195,7 +4195,7 @@ if(data6.refundNotifyUrl !== undefined){
 let data19 = data6.refundNotifyUrl;
 if(typeof data19 === "string"){
 if(!pattern32.test(data19)){
-const err44 = {instancePath:instancePath+"/v3/refundNotifyUrl",schemaPath:"#/properties/v3/properties/refundNotifyUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^?#]+$"},message:"must match pattern \""+"^https?://[^?#]+$"+"\""};
+const err44 = {instancePath:instancePath+"/v3/refundNotifyUrl",schemaPath:"#/properties/v3/properties/refundNotifyUrl/pattern",keyword:"pattern",params:{pattern: "^https?://[^?#]+$"}};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4206,7 +4206,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/v3/refundNotifyUrl",schemaPath:"#/properties/v3/properties/refundNotifyUrl/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err45 = {instancePath:instancePath+"/v3/refundNotifyUrl",schemaPath:"#/properties/v3/properties/refundNotifyUrl/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4218,7 +4218,7 @@ errors++;
 }
 let data20 = data6.timeoutMs;
 if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-const err46 = {instancePath:instancePath+"/v3/timeoutMs",schemaPath:"#/properties/v3/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err46 = {instancePath:instancePath+"/v3/timeoutMs",schemaPath:"#/properties/v3/properties/timeoutMs/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4229,7 +4229,7 @@ errors++;
 }
 if((typeof data20 == "number") && (isFinite(data20))){
 if(data20 > 60000 || isNaN(data20)){
-const err47 = {instancePath:instancePath+"/v3/timeoutMs",schemaPath:"#/properties/v3/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000},message:"must be <= 60000"};
+const err47 = {instancePath:instancePath+"/v3/timeoutMs",schemaPath:"#/properties/v3/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 60000}};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4239,7 +4239,7 @@ vErrors.push(err47);
 errors++;
 }
 if(data20 < 100 || isNaN(data20)){
-const err48 = {instancePath:instancePath+"/v3/timeoutMs",schemaPath:"#/properties/v3/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+const err48 = {instancePath:instancePath+"/v3/timeoutMs",schemaPath:"#/properties/v3/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100}};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4251,7 +4251,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err49 = {instancePath:instancePath+"/v3",schemaPath:"#/properties/v3/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4265,7 +4265,7 @@ if(data.cloudpay !== undefined){
 let data21 = data.cloudpay;
 if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
 if(data21.envId === undefined){
-const err50 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/required",keyword:"required",params:{missingProperty: "envId"},message:"must have required property '"+"envId"+"'"};
+const err50 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/required",keyword:"required",params:{missingProperty: "envId"}};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4275,7 +4275,7 @@ vErrors.push(err50);
 errors++;
 }
 if(data21.payCallbackFunction === undefined){
-const err51 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/required",keyword:"required",params:{missingProperty: "payCallbackFunction"},message:"must have required property '"+"payCallbackFunction"+"'"};
+const err51 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/required",keyword:"required",params:{missingProperty: "payCallbackFunction"}};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4286,7 +4286,7 @@ errors++;
 }
 for(const key3 in data21){
 if(!(((key3 === "envId") || (key3 === "payCallbackFunction")) || (key3 === "refundCallbackFunction"))){
-const err52 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+const err52 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3}};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4300,7 +4300,7 @@ if(data21.envId !== undefined){
 let data22 = data21.envId;
 if(typeof data22 === "string"){
 if(func2(data22) < 1){
-const err53 = {instancePath:instancePath+"/cloudpay/envId",schemaPath:"#/properties/cloudpay/properties/envId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err53 = {instancePath:instancePath+"/cloudpay/envId",schemaPath:"#/properties/cloudpay/properties/envId/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4311,7 +4311,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/cloudpay/envId",schemaPath:"#/properties/cloudpay/properties/envId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err54 = {instancePath:instancePath+"/cloudpay/envId",schemaPath:"#/properties/cloudpay/properties/envId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -4325,7 +4325,7 @@ if(data21.payCallbackFunction !== undefined){
 let data23 = data21.payCallbackFunction;
 if(typeof data23 === "string"){
 if(func2(data23) < 1){
-const err55 = {instancePath:instancePath+"/cloudpay/payCallbackFunction",schemaPath:"#/properties/cloudpay/properties/payCallbackFunction/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err55 = {instancePath:instancePath+"/cloudpay/payCallbackFunction",schemaPath:"#/properties/cloudpay/properties/payCallbackFunction/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -4336,7 +4336,7 @@ errors++;
 }
 }
 else {
-const err56 = {instancePath:instancePath+"/cloudpay/payCallbackFunction",schemaPath:"#/properties/cloudpay/properties/payCallbackFunction/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err56 = {instancePath:instancePath+"/cloudpay/payCallbackFunction",schemaPath:"#/properties/cloudpay/properties/payCallbackFunction/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4350,7 +4350,7 @@ if(data21.refundCallbackFunction !== undefined){
 let data24 = data21.refundCallbackFunction;
 if(typeof data24 === "string"){
 if(func2(data24) < 1){
-const err57 = {instancePath:instancePath+"/cloudpay/refundCallbackFunction",schemaPath:"#/properties/cloudpay/properties/refundCallbackFunction/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err57 = {instancePath:instancePath+"/cloudpay/refundCallbackFunction",schemaPath:"#/properties/cloudpay/properties/refundCallbackFunction/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4361,7 +4361,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/cloudpay/refundCallbackFunction",schemaPath:"#/properties/cloudpay/properties/refundCallbackFunction/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err58 = {instancePath:instancePath+"/cloudpay/refundCallbackFunction",schemaPath:"#/properties/cloudpay/properties/refundCallbackFunction/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -4373,7 +4373,7 @@ errors++;
 }
 }
 else {
-const err59 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err59 = {instancePath:instancePath+"/cloudpay",schemaPath:"#/properties/cloudpay/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -4388,7 +4388,7 @@ let data25 = data.models;
 if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
 for(const key4 in data25){
 if(!(((key4 === "orders") || (key4 === "goods")) || (key4 === "refunds"))){
-const err60 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
+const err60 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4}};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -4402,7 +4402,7 @@ if(data25.orders !== undefined){
 let data26 = data25.orders;
 if(typeof data26 === "string"){
 if(!pattern40.test(data26)){
-const err61 = {instancePath:instancePath+"/models/orders",schemaPath:"#/properties/models/properties/orders/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err61 = {instancePath:instancePath+"/models/orders",schemaPath:"#/properties/models/properties/orders/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -4413,7 +4413,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/models/orders",schemaPath:"#/properties/models/properties/orders/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err62 = {instancePath:instancePath+"/models/orders",schemaPath:"#/properties/models/properties/orders/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -4427,7 +4427,7 @@ if(data25.goods !== undefined){
 let data27 = data25.goods;
 if(typeof data27 === "string"){
 if(!pattern40.test(data27)){
-const err63 = {instancePath:instancePath+"/models/goods",schemaPath:"#/properties/models/properties/goods/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err63 = {instancePath:instancePath+"/models/goods",schemaPath:"#/properties/models/properties/goods/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -4438,7 +4438,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath:instancePath+"/models/goods",schemaPath:"#/properties/models/properties/goods/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err64 = {instancePath:instancePath+"/models/goods",schemaPath:"#/properties/models/properties/goods/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4452,7 +4452,7 @@ if(data25.refunds !== undefined){
 let data28 = data25.refunds;
 if(typeof data28 === "string"){
 if(!pattern40.test(data28)){
-const err65 = {instancePath:instancePath+"/models/refunds",schemaPath:"#/properties/models/properties/refunds/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err65 = {instancePath:instancePath+"/models/refunds",schemaPath:"#/properties/models/properties/refunds/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -4463,7 +4463,7 @@ errors++;
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/models/refunds",schemaPath:"#/properties/models/properties/refunds/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err66 = {instancePath:instancePath+"/models/refunds",schemaPath:"#/properties/models/properties/refunds/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -4475,7 +4475,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err67 = {instancePath:instancePath+"/models",schemaPath:"#/properties/models/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -4490,7 +4490,7 @@ let data29 = data.fields;
 if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
 for(const key5 in data29){
 if(!(func13.call(schema27.properties.fields.properties, key5))){
-const err68 = {instancePath:instancePath+"/fields",schemaPath:"#/properties/fields/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+const err68 = {instancePath:instancePath+"/fields",schemaPath:"#/properties/fields/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5}};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -4504,7 +4504,7 @@ if(data29.orderNo !== undefined){
 let data30 = data29.orderNo;
 if(typeof data30 === "string"){
 if(!pattern40.test(data30)){
-const err69 = {instancePath:instancePath+"/fields/orderNo",schemaPath:"#/properties/fields/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err69 = {instancePath:instancePath+"/fields/orderNo",schemaPath:"#/properties/fields/properties/orderNo/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -4515,7 +4515,7 @@ errors++;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/fields/orderNo",schemaPath:"#/properties/fields/properties/orderNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err70 = {instancePath:instancePath+"/fields/orderNo",schemaPath:"#/properties/fields/properties/orderNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -4529,7 +4529,7 @@ if(data29.status !== undefined){
 let data31 = data29.status;
 if(typeof data31 === "string"){
 if(!pattern40.test(data31)){
-const err71 = {instancePath:instancePath+"/fields/status",schemaPath:"#/properties/fields/properties/status/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err71 = {instancePath:instancePath+"/fields/status",schemaPath:"#/properties/fields/properties/status/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -4540,7 +4540,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/fields/status",schemaPath:"#/properties/fields/properties/status/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err72 = {instancePath:instancePath+"/fields/status",schemaPath:"#/properties/fields/properties/status/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -4554,7 +4554,7 @@ if(data29.amount !== undefined){
 let data32 = data29.amount;
 if(typeof data32 === "string"){
 if(!pattern40.test(data32)){
-const err73 = {instancePath:instancePath+"/fields/amount",schemaPath:"#/properties/fields/properties/amount/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err73 = {instancePath:instancePath+"/fields/amount",schemaPath:"#/properties/fields/properties/amount/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -4565,7 +4565,7 @@ errors++;
 }
 }
 else {
-const err74 = {instancePath:instancePath+"/fields/amount",schemaPath:"#/properties/fields/properties/amount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err74 = {instancePath:instancePath+"/fields/amount",schemaPath:"#/properties/fields/properties/amount/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -4579,7 +4579,7 @@ if(data29.goodsId !== undefined){
 let data33 = data29.goodsId;
 if(typeof data33 === "string"){
 if(!pattern40.test(data33)){
-const err75 = {instancePath:instancePath+"/fields/goodsId",schemaPath:"#/properties/fields/properties/goodsId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err75 = {instancePath:instancePath+"/fields/goodsId",schemaPath:"#/properties/fields/properties/goodsId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -4590,7 +4590,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/fields/goodsId",schemaPath:"#/properties/fields/properties/goodsId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err76 = {instancePath:instancePath+"/fields/goodsId",schemaPath:"#/properties/fields/properties/goodsId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -4604,7 +4604,7 @@ if(data29.goodsName !== undefined){
 let data34 = data29.goodsName;
 if(typeof data34 === "string"){
 if(!pattern40.test(data34)){
-const err77 = {instancePath:instancePath+"/fields/goodsName",schemaPath:"#/properties/fields/properties/goodsName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err77 = {instancePath:instancePath+"/fields/goodsName",schemaPath:"#/properties/fields/properties/goodsName/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -4615,7 +4615,7 @@ errors++;
 }
 }
 else {
-const err78 = {instancePath:instancePath+"/fields/goodsName",schemaPath:"#/properties/fields/properties/goodsName/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err78 = {instancePath:instancePath+"/fields/goodsName",schemaPath:"#/properties/fields/properties/goodsName/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -4629,7 +4629,7 @@ if(data29.openid !== undefined){
 let data35 = data29.openid;
 if(typeof data35 === "string"){
 if(!pattern40.test(data35)){
-const err79 = {instancePath:instancePath+"/fields/openid",schemaPath:"#/properties/fields/properties/openid/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err79 = {instancePath:instancePath+"/fields/openid",schemaPath:"#/properties/fields/properties/openid/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -4640,7 +4640,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/fields/openid",schemaPath:"#/properties/fields/properties/openid/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err80 = {instancePath:instancePath+"/fields/openid",schemaPath:"#/properties/fields/properties/openid/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -4654,7 +4654,7 @@ if(data29.transactionId !== undefined){
 let data36 = data29.transactionId;
 if(typeof data36 === "string"){
 if(!pattern40.test(data36)){
-const err81 = {instancePath:instancePath+"/fields/transactionId",schemaPath:"#/properties/fields/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err81 = {instancePath:instancePath+"/fields/transactionId",schemaPath:"#/properties/fields/properties/transactionId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -4665,7 +4665,7 @@ errors++;
 }
 }
 else {
-const err82 = {instancePath:instancePath+"/fields/transactionId",schemaPath:"#/properties/fields/properties/transactionId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err82 = {instancePath:instancePath+"/fields/transactionId",schemaPath:"#/properties/fields/properties/transactionId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -4679,7 +4679,7 @@ if(data29.paidAt !== undefined){
 let data37 = data29.paidAt;
 if(typeof data37 === "string"){
 if(!pattern40.test(data37)){
-const err83 = {instancePath:instancePath+"/fields/paidAt",schemaPath:"#/properties/fields/properties/paidAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err83 = {instancePath:instancePath+"/fields/paidAt",schemaPath:"#/properties/fields/properties/paidAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -4690,7 +4690,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/fields/paidAt",schemaPath:"#/properties/fields/properties/paidAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err84 = {instancePath:instancePath+"/fields/paidAt",schemaPath:"#/properties/fields/properties/paidAt/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -4704,7 +4704,7 @@ if(data29.refundNo !== undefined){
 let data38 = data29.refundNo;
 if(typeof data38 === "string"){
 if(!pattern40.test(data38)){
-const err85 = {instancePath:instancePath+"/fields/refundNo",schemaPath:"#/properties/fields/properties/refundNo/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err85 = {instancePath:instancePath+"/fields/refundNo",schemaPath:"#/properties/fields/properties/refundNo/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -4715,7 +4715,7 @@ errors++;
 }
 }
 else {
-const err86 = {instancePath:instancePath+"/fields/refundNo",schemaPath:"#/properties/fields/properties/refundNo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err86 = {instancePath:instancePath+"/fields/refundNo",schemaPath:"#/properties/fields/properties/refundNo/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -4729,7 +4729,7 @@ if(data29.refundId !== undefined){
 let data39 = data29.refundId;
 if(typeof data39 === "string"){
 if(!pattern40.test(data39)){
-const err87 = {instancePath:instancePath+"/fields/refundId",schemaPath:"#/properties/fields/properties/refundId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err87 = {instancePath:instancePath+"/fields/refundId",schemaPath:"#/properties/fields/properties/refundId/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -4740,7 +4740,7 @@ errors++;
 }
 }
 else {
-const err88 = {instancePath:instancePath+"/fields/refundId",schemaPath:"#/properties/fields/properties/refundId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err88 = {instancePath:instancePath+"/fields/refundId",schemaPath:"#/properties/fields/properties/refundId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -4754,7 +4754,7 @@ if(data29.refundAmount !== undefined){
 let data40 = data29.refundAmount;
 if(typeof data40 === "string"){
 if(!pattern40.test(data40)){
-const err89 = {instancePath:instancePath+"/fields/refundAmount",schemaPath:"#/properties/fields/properties/refundAmount/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err89 = {instancePath:instancePath+"/fields/refundAmount",schemaPath:"#/properties/fields/properties/refundAmount/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -4765,7 +4765,7 @@ errors++;
 }
 }
 else {
-const err90 = {instancePath:instancePath+"/fields/refundAmount",schemaPath:"#/properties/fields/properties/refundAmount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err90 = {instancePath:instancePath+"/fields/refundAmount",schemaPath:"#/properties/fields/properties/refundAmount/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -4779,7 +4779,7 @@ if(data29.refundedAt !== undefined){
 let data41 = data29.refundedAt;
 if(typeof data41 === "string"){
 if(!pattern40.test(data41)){
-const err91 = {instancePath:instancePath+"/fields/refundedAt",schemaPath:"#/properties/fields/properties/refundedAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err91 = {instancePath:instancePath+"/fields/refundedAt",schemaPath:"#/properties/fields/properties/refundedAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -4790,7 +4790,7 @@ errors++;
 }
 }
 else {
-const err92 = {instancePath:instancePath+"/fields/refundedAt",schemaPath:"#/properties/fields/properties/refundedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err92 = {instancePath:instancePath+"/fields/refundedAt",schemaPath:"#/properties/fields/properties/refundedAt/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -4804,7 +4804,7 @@ if(data29.closedAt !== undefined){
 let data42 = data29.closedAt;
 if(typeof data42 === "string"){
 if(!pattern40.test(data42)){
-const err93 = {instancePath:instancePath+"/fields/closedAt",schemaPath:"#/properties/fields/properties/closedAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err93 = {instancePath:instancePath+"/fields/closedAt",schemaPath:"#/properties/fields/properties/closedAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -4815,7 +4815,7 @@ errors++;
 }
 }
 else {
-const err94 = {instancePath:instancePath+"/fields/closedAt",schemaPath:"#/properties/fields/properties/closedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err94 = {instancePath:instancePath+"/fields/closedAt",schemaPath:"#/properties/fields/properties/closedAt/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -4829,7 +4829,7 @@ if(data29.refundedAmount !== undefined){
 let data43 = data29.refundedAmount;
 if(typeof data43 === "string"){
 if(!pattern40.test(data43)){
-const err95 = {instancePath:instancePath+"/fields/refundedAmount",schemaPath:"#/properties/fields/properties/refundedAmount/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err95 = {instancePath:instancePath+"/fields/refundedAmount",schemaPath:"#/properties/fields/properties/refundedAmount/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -4840,7 +4840,7 @@ errors++;
 }
 }
 else {
-const err96 = {instancePath:instancePath+"/fields/refundedAmount",schemaPath:"#/properties/fields/properties/refundedAmount/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err96 = {instancePath:instancePath+"/fields/refundedAmount",schemaPath:"#/properties/fields/properties/refundedAmount/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -4854,7 +4854,7 @@ if(data29.closeReason !== undefined){
 let data44 = data29.closeReason;
 if(typeof data44 === "string"){
 if(!pattern40.test(data44)){
-const err97 = {instancePath:instancePath+"/fields/closeReason",schemaPath:"#/properties/fields/properties/closeReason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err97 = {instancePath:instancePath+"/fields/closeReason",schemaPath:"#/properties/fields/properties/closeReason/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -4865,7 +4865,7 @@ errors++;
 }
 }
 else {
-const err98 = {instancePath:instancePath+"/fields/closeReason",schemaPath:"#/properties/fields/properties/closeReason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err98 = {instancePath:instancePath+"/fields/closeReason",schemaPath:"#/properties/fields/properties/closeReason/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -4879,7 +4879,7 @@ if(data29.reconciledAt !== undefined){
 let data45 = data29.reconciledAt;
 if(typeof data45 === "string"){
 if(!pattern40.test(data45)){
-const err99 = {instancePath:instancePath+"/fields/reconciledAt",schemaPath:"#/properties/fields/properties/reconciledAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\""};
+const err99 = {instancePath:instancePath+"/fields/reconciledAt",schemaPath:"#/properties/fields/properties/reconciledAt/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"}};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -4890,7 +4890,7 @@ errors++;
 }
 }
 else {
-const err100 = {instancePath:instancePath+"/fields/reconciledAt",schemaPath:"#/properties/fields/properties/reconciledAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err100 = {instancePath:instancePath+"/fields/reconciledAt",schemaPath:"#/properties/fields/properties/reconciledAt/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -4902,7 +4902,7 @@ errors++;
 }
 }
 else {
-const err101 = {instancePath:instancePath+"/fields",schemaPath:"#/properties/fields/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err101 = {instancePath:instancePath+"/fields",schemaPath:"#/properties/fields/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -4917,7 +4917,7 @@ let data46 = data.functions;
 if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
 for(const key6 in data46){
 if(!((((key6 === "connector") || (key6 === "payNotify")) || (key6 === "refundNotify")) || (key6 === "reconcile"))){
-const err102 = {instancePath:instancePath+"/functions",schemaPath:"#/properties/functions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+const err102 = {instancePath:instancePath+"/functions",schemaPath:"#/properties/functions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6}};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -4931,7 +4931,7 @@ if(data46.connector !== undefined){
 let data47 = data46.connector;
 if(typeof data47 === "string"){
 if(!pattern59.test(data47)){
-const err103 = {instancePath:instancePath+"/functions/connector",schemaPath:"#/properties/functions/properties/connector/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_-]{0,59}$"+"\""};
+const err103 = {instancePath:instancePath+"/functions/connector",schemaPath:"#/properties/functions/properties/connector/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"}};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -4942,7 +4942,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/functions/connector",schemaPath:"#/properties/functions/properties/connector/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err104 = {instancePath:instancePath+"/functions/connector",schemaPath:"#/properties/functions/properties/connector/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -4956,7 +4956,7 @@ if(data46.payNotify !== undefined){
 let data48 = data46.payNotify;
 if(typeof data48 === "string"){
 if(!pattern59.test(data48)){
-const err105 = {instancePath:instancePath+"/functions/payNotify",schemaPath:"#/properties/functions/properties/payNotify/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_-]{0,59}$"+"\""};
+const err105 = {instancePath:instancePath+"/functions/payNotify",schemaPath:"#/properties/functions/properties/payNotify/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"}};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -4967,7 +4967,7 @@ errors++;
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/functions/payNotify",schemaPath:"#/properties/functions/properties/payNotify/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err106 = {instancePath:instancePath+"/functions/payNotify",schemaPath:"#/properties/functions/properties/payNotify/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -4981,7 +4981,7 @@ if(data46.refundNotify !== undefined){
 let data49 = data46.refundNotify;
 if(typeof data49 === "string"){
 if(!pattern59.test(data49)){
-const err107 = {instancePath:instancePath+"/functions/refundNotify",schemaPath:"#/properties/functions/properties/refundNotify/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_-]{0,59}$"+"\""};
+const err107 = {instancePath:instancePath+"/functions/refundNotify",schemaPath:"#/properties/functions/properties/refundNotify/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"}};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -4992,7 +4992,7 @@ errors++;
 }
 }
 else {
-const err108 = {instancePath:instancePath+"/functions/refundNotify",schemaPath:"#/properties/functions/properties/refundNotify/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err108 = {instancePath:instancePath+"/functions/refundNotify",schemaPath:"#/properties/functions/properties/refundNotify/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -5006,7 +5006,7 @@ if(data46.reconcile !== undefined){
 let data50 = data46.reconcile;
 if(typeof data50 === "string"){
 if(!pattern59.test(data50)){
-const err109 = {instancePath:instancePath+"/functions/reconcile",schemaPath:"#/properties/functions/properties/reconcile/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"},message:"must match pattern \""+"^[A-Za-z][A-Za-z0-9_-]{0,59}$"+"\""};
+const err109 = {instancePath:instancePath+"/functions/reconcile",schemaPath:"#/properties/functions/properties/reconcile/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z][A-Za-z0-9_-]{0,59}$"}};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -5017,7 +5017,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath:instancePath+"/functions/reconcile",schemaPath:"#/properties/functions/properties/reconcile/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err110 = {instancePath:instancePath+"/functions/reconcile",schemaPath:"#/properties/functions/properties/reconcile/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -5029,7 +5029,7 @@ errors++;
 }
 }
 else {
-const err111 = {instancePath:instancePath+"/functions",schemaPath:"#/properties/functions/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err111 = {instancePath:instancePath+"/functions",schemaPath:"#/properties/functions/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -5050,7 +5050,7 @@ data51.baseDelayMs = 200;
 }
 for(const key7 in data51){
 if(!((key7 === "maxRetries") || (key7 === "baseDelayMs"))){
-const err112 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties"};
+const err112 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7}};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -5062,7 +5062,7 @@ errors++;
 }
 let data52 = data51.maxRetries;
 if(!(((typeof data52 == "number") && (!(data52 % 1) && !isNaN(data52))) && (isFinite(data52)))){
-const err113 = {instancePath:instancePath+"/retry/maxRetries",schemaPath:"#/properties/retry/properties/maxRetries/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err113 = {instancePath:instancePath+"/retry/maxRetries",schemaPath:"#/properties/retry/properties/maxRetries/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -5073,7 +5073,7 @@ errors++;
 }
 if((typeof data52 == "number") && (isFinite(data52))){
 if(data52 > 5 || isNaN(data52)){
-const err114 = {instancePath:instancePath+"/retry/maxRetries",schemaPath:"#/properties/retry/properties/maxRetries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5},message:"must be <= 5"};
+const err114 = {instancePath:instancePath+"/retry/maxRetries",schemaPath:"#/properties/retry/properties/maxRetries/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5}};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -5083,7 +5083,7 @@ vErrors.push(err114);
 errors++;
 }
 if(data52 < 0 || isNaN(data52)){
-const err115 = {instancePath:instancePath+"/retry/maxRetries",schemaPath:"#/properties/retry/properties/maxRetries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err115 = {instancePath:instancePath+"/retry/maxRetries",schemaPath:"#/properties/retry/properties/maxRetries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -5095,7 +5095,7 @@ errors++;
 }
 let data53 = data51.baseDelayMs;
 if(!(((typeof data53 == "number") && (!(data53 % 1) && !isNaN(data53))) && (isFinite(data53)))){
-const err116 = {instancePath:instancePath+"/retry/baseDelayMs",schemaPath:"#/properties/retry/properties/baseDelayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err116 = {instancePath:instancePath+"/retry/baseDelayMs",schemaPath:"#/properties/retry/properties/baseDelayMs/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -5106,7 +5106,7 @@ errors++;
 }
 if((typeof data53 == "number") && (isFinite(data53))){
 if(data53 > 10000 || isNaN(data53)){
-const err117 = {instancePath:instancePath+"/retry/baseDelayMs",schemaPath:"#/properties/retry/properties/baseDelayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+const err117 = {instancePath:instancePath+"/retry/baseDelayMs",schemaPath:"#/properties/retry/properties/baseDelayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000}};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -5116,7 +5116,7 @@ vErrors.push(err117);
 errors++;
 }
 if(data53 < 0 || isNaN(data53)){
-const err118 = {instancePath:instancePath+"/retry/baseDelayMs",schemaPath:"#/properties/retry/properties/baseDelayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err118 = {instancePath:instancePath+"/retry/baseDelayMs",schemaPath:"#/properties/retry/properties/baseDelayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -5128,7 +5128,7 @@ errors++;
 }
 }
 else {
-const err119 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err119 = {instancePath:instancePath+"/retry",schemaPath:"#/properties/retry/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -5152,7 +5152,7 @@ data54.memorySize = 256;
 }
 for(const key8 in data54){
 if(!((((((key8 === "confirmCloudPayEvents") || (key8 === "checkCloudPaySource")) || (key8 === "reconcile")) || (key8 === "payerMessage")) || (key8 === "timeoutSeconds")) || (key8 === "memorySize"))){
-const err120 = {instancePath:instancePath+"/callbacks",schemaPath:"#/properties/callbacks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties"};
+const err120 = {instancePath:instancePath+"/callbacks",schemaPath:"#/properties/callbacks/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8}};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -5163,7 +5163,7 @@ errors++;
 }
 }
 if(typeof data54.confirmCloudPayEvents !== "boolean"){
-const err121 = {instancePath:instancePath+"/callbacks/confirmCloudPayEvents",schemaPath:"#/properties/callbacks/properties/confirmCloudPayEvents/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const err121 = {instancePath:instancePath+"/callbacks/confirmCloudPayEvents",schemaPath:"#/properties/callbacks/properties/confirmCloudPayEvents/type",keyword:"type",params:{type: "boolean"}};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -5173,7 +5173,7 @@ vErrors.push(err121);
 errors++;
 }
 if(typeof data54.checkCloudPaySource !== "boolean"){
-const err122 = {instancePath:instancePath+"/callbacks/checkCloudPaySource",schemaPath:"#/properties/callbacks/properties/checkCloudPaySource/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+const err122 = {instancePath:instancePath+"/callbacks/checkCloudPaySource",schemaPath:"#/properties/callbacks/properties/checkCloudPaySource/type",keyword:"type",params:{type: "boolean"}};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -5202,7 +5202,7 @@ data57.budgetMs = 40000;
 }
 for(const key9 in data57){
 if(!(((((key9 === "schedule") || (key9 === "queryAfterMinutes")) || (key9 === "closeAfterMinutes")) || (key9 === "batchSize")) || (key9 === "budgetMs"))){
-const err123 = {instancePath:instancePath+"/callbacks/reconcile",schemaPath:"#/properties/callbacks/properties/reconcile/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties"};
+const err123 = {instancePath:instancePath+"/callbacks/reconcile",schemaPath:"#/properties/callbacks/properties/reconcile/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9}};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -5215,7 +5215,7 @@ errors++;
 let data58 = data57.schedule;
 if(typeof data58 === "string"){
 if(!pattern63.test(data58)){
-const err124 = {instancePath:instancePath+"/callbacks/reconcile/schedule",schemaPath:"#/properties/callbacks/properties/reconcile/properties/schedule/pattern",keyword:"pattern",params:{pattern: "^\\S+( \\S+){6}$"},message:"must match pattern \""+"^\\S+( \\S+){6}$"+"\""};
+const err124 = {instancePath:instancePath+"/callbacks/reconcile/schedule",schemaPath:"#/properties/callbacks/properties/reconcile/properties/schedule/pattern",keyword:"pattern",params:{pattern: "^\\S+( \\S+){6}$"}};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -5226,7 +5226,7 @@ errors++;
 }
 }
 else {
-const err125 = {instancePath:instancePath+"/callbacks/reconcile/schedule",schemaPath:"#/properties/callbacks/properties/reconcile/properties/schedule/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err125 = {instancePath:instancePath+"/callbacks/reconcile/schedule",schemaPath:"#/properties/callbacks/properties/reconcile/properties/schedule/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -5238,7 +5238,7 @@ errors++;
 let data59 = data57.queryAfterMinutes;
 if((typeof data59 == "number") && (isFinite(data59))){
 if(data59 > 10080 || isNaN(data59)){
-const err126 = {instancePath:instancePath+"/callbacks/reconcile/queryAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/queryAfterMinutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10080},message:"must be <= 10080"};
+const err126 = {instancePath:instancePath+"/callbacks/reconcile/queryAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/queryAfterMinutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10080}};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -5248,7 +5248,7 @@ vErrors.push(err126);
 errors++;
 }
 if(data59 < 0 || isNaN(data59)){
-const err127 = {instancePath:instancePath+"/callbacks/reconcile/queryAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/queryAfterMinutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err127 = {instancePath:instancePath+"/callbacks/reconcile/queryAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/queryAfterMinutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0}};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -5259,7 +5259,7 @@ errors++;
 }
 }
 else {
-const err128 = {instancePath:instancePath+"/callbacks/reconcile/queryAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/queryAfterMinutes/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err128 = {instancePath:instancePath+"/callbacks/reconcile/queryAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/queryAfterMinutes/type",keyword:"type",params:{type: "number"}};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -5271,7 +5271,7 @@ errors++;
 let data60 = data57.closeAfterMinutes;
 if((typeof data60 == "number") && (isFinite(data60))){
 if(data60 > 10080 || isNaN(data60)){
-const err129 = {instancePath:instancePath+"/callbacks/reconcile/closeAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/closeAfterMinutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10080},message:"must be <= 10080"};
+const err129 = {instancePath:instancePath+"/callbacks/reconcile/closeAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/closeAfterMinutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10080}};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -5281,7 +5281,7 @@ vErrors.push(err129);
 errors++;
 }
 if(data60 < 5 || isNaN(data60)){
-const err130 = {instancePath:instancePath+"/callbacks/reconcile/closeAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/closeAfterMinutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5},message:"must be >= 5"};
+const err130 = {instancePath:instancePath+"/callbacks/reconcile/closeAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/closeAfterMinutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 5}};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -5292,7 +5292,7 @@ errors++;
 }
 }
 else {
-const err131 = {instancePath:instancePath+"/callbacks/reconcile/closeAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/closeAfterMinutes/type",keyword:"type",params:{type: "number"},message:"must be number"};
+const err131 = {instancePath:instancePath+"/callbacks/reconcile/closeAfterMinutes",schemaPath:"#/properties/callbacks/properties/reconcile/properties/closeAfterMinutes/type",keyword:"type",params:{type: "number"}};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -5303,7 +5303,7 @@ errors++;
 }
 let data61 = data57.batchSize;
 if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
-const err132 = {instancePath:instancePath+"/callbacks/reconcile/batchSize",schemaPath:"#/properties/callbacks/properties/reconcile/properties/batchSize/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err132 = {instancePath:instancePath+"/callbacks/reconcile/batchSize",schemaPath:"#/properties/callbacks/properties/reconcile/properties/batchSize/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -5314,7 +5314,7 @@ errors++;
 }
 if((typeof data61 == "number") && (isFinite(data61))){
 if(data61 > 200 || isNaN(data61)){
-const err133 = {instancePath:instancePath+"/callbacks/reconcile/batchSize",schemaPath:"#/properties/callbacks/properties/reconcile/properties/batchSize/maximum",keyword:"maximum",params:{comparison: "<=", limit: 200},message:"must be <= 200"};
+const err133 = {instancePath:instancePath+"/callbacks/reconcile/batchSize",schemaPath:"#/properties/callbacks/properties/reconcile/properties/batchSize/maximum",keyword:"maximum",params:{comparison: "<=", limit: 200}};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -5324,7 +5324,7 @@ vErrors.push(err133);
 errors++;
 }
 if(data61 < 1 || isNaN(data61)){
-const err134 = {instancePath:instancePath+"/callbacks/reconcile/batchSize",schemaPath:"#/properties/callbacks/properties/reconcile/properties/batchSize/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+const err134 = {instancePath:instancePath+"/callbacks/reconcile/batchSize",schemaPath:"#/properties/callbacks/properties/reconcile/properties/batchSize/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1}};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -5336,7 +5336,7 @@ errors++;
 }
 let data62 = data57.budgetMs;
 if(!(((typeof data62 == "number") && (!(data62 % 1) && !isNaN(data62))) && (isFinite(data62)))){
-const err135 = {instancePath:instancePath+"/callbacks/reconcile/budgetMs",schemaPath:"#/properties/callbacks/properties/reconcile/properties/budgetMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err135 = {instancePath:instancePath+"/callbacks/reconcile/budgetMs",schemaPath:"#/properties/callbacks/properties/reconcile/properties/budgetMs/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -5347,7 +5347,7 @@ errors++;
 }
 if((typeof data62 == "number") && (isFinite(data62))){
 if(data62 > 850000 || isNaN(data62)){
-const err136 = {instancePath:instancePath+"/callbacks/reconcile/budgetMs",schemaPath:"#/properties/callbacks/properties/reconcile/properties/budgetMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 850000},message:"must be <= 850000"};
+const err136 = {instancePath:instancePath+"/callbacks/reconcile/budgetMs",schemaPath:"#/properties/callbacks/properties/reconcile/properties/budgetMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 850000}};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -5357,7 +5357,7 @@ vErrors.push(err136);
 errors++;
 }
 if(data62 < 1000 || isNaN(data62)){
-const err137 = {instancePath:instancePath+"/callbacks/reconcile/budgetMs",schemaPath:"#/properties/callbacks/properties/reconcile/properties/budgetMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000},message:"must be >= 1000"};
+const err137 = {instancePath:instancePath+"/callbacks/reconcile/budgetMs",schemaPath:"#/properties/callbacks/properties/reconcile/properties/budgetMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1000}};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -5369,7 +5369,7 @@ errors++;
 }
 }
 else {
-const err138 = {instancePath:instancePath+"/callbacks/reconcile",schemaPath:"#/properties/callbacks/properties/reconcile/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err138 = {instancePath:instancePath+"/callbacks/reconcile",schemaPath:"#/properties/callbacks/properties/reconcile/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -5386,7 +5386,7 @@ if(data63.timeoutMs === undefined){
 data63.timeoutMs = 3000;
 }
 if(data63.templateId === undefined){
-const err139 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/required",keyword:"required",params:{missingProperty: "templateId"},message:"must have required property '"+"templateId"+"'"};
+const err139 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/required",keyword:"required",params:{missingProperty: "templateId"}};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -5396,7 +5396,7 @@ vErrors.push(err139);
 errors++;
 }
 if(data63.data === undefined){
-const err140 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/required",keyword:"required",params:{missingProperty: "data"},message:"must have required property '"+"data"+"'"};
+const err140 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/required",keyword:"required",params:{missingProperty: "data"}};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -5407,7 +5407,7 @@ errors++;
 }
 for(const key10 in data63){
 if(!((((((key10 === "templateId") || (key10 === "page")) || (key10 === "data")) || (key10 === "miniprogramState")) || (key10 === "lang")) || (key10 === "timeoutMs"))){
-const err141 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties"};
+const err141 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10}};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -5421,7 +5421,7 @@ if(data63.templateId !== undefined){
 let data64 = data63.templateId;
 if(typeof data64 === "string"){
 if(func2(data64) < 1){
-const err142 = {instancePath:instancePath+"/callbacks/payerMessage/templateId",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/templateId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+const err142 = {instancePath:instancePath+"/callbacks/payerMessage/templateId",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/templateId/minLength",keyword:"minLength",params:{limit: 1}};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -5432,7 +5432,7 @@ errors++;
 }
 }
 else {
-const err143 = {instancePath:instancePath+"/callbacks/payerMessage/templateId",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/templateId/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err143 = {instancePath:instancePath+"/callbacks/payerMessage/templateId",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/templateId/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -5446,7 +5446,7 @@ if(data63.page !== undefined){
 let data65 = data63.page;
 if(typeof data65 === "string"){
 if(!pattern64.test(data65)){
-const err144 = {instancePath:instancePath+"/callbacks/payerMessage/page",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/page/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\""};
+const err144 = {instancePath:instancePath+"/callbacks/payerMessage/page",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/page/pattern",keyword:"pattern",params:{pattern: "^[^/]"}};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -5457,7 +5457,7 @@ errors++;
 }
 }
 else {
-const err145 = {instancePath:instancePath+"/callbacks/payerMessage/page",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/page/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err145 = {instancePath:instancePath+"/callbacks/payerMessage/page",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/page/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -5484,7 +5484,7 @@ for(const key11 in data66){
 const _errs146 = errors;
 if(typeof key11 === "string"){
 if(!pattern65.test(key11)){
-const err147 = {instancePath:instancePath+"/callbacks/payerMessage/data",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/data/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z_]+[0-9]+$"},message:"must match pattern \""+"^[a-z_]+[0-9]+$"+"\"",propertyName:key11};
+const err147 = {instancePath:instancePath+"/callbacks/payerMessage/data",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/data/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z_]+[0-9]+$"}};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -5508,7 +5508,7 @@ errors++;
 }
 for(const key12 in data66){
 if(typeof data66[key12] !== "string"){
-const err149 = {instancePath:instancePath+"/callbacks/payerMessage/data/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/callbacks/properties/payerMessage/properties/data/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err149 = {instancePath:instancePath+"/callbacks/payerMessage/data/" + key12.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/callbacks/properties/payerMessage/properties/data/additionalProperties/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -5520,7 +5520,7 @@ errors++;
 }
 }
 else {
-const err150 = {instancePath:instancePath+"/callbacks/payerMessage/data",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/data/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err150 = {instancePath:instancePath+"/callbacks/payerMessage/data",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/data/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -5533,7 +5533,7 @@ errors++;
 if(data63.miniprogramState !== undefined){
 let data68 = data63.miniprogramState;
 if(typeof data68 !== "string"){
-const err151 = {instancePath:instancePath+"/callbacks/payerMessage/miniprogramState",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/miniprogramState/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err151 = {instancePath:instancePath+"/callbacks/payerMessage/miniprogramState",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/miniprogramState/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -5543,7 +5543,7 @@ vErrors.push(err151);
 errors++;
 }
 if(!(((data68 === "developer") || (data68 === "trial")) || (data68 === "formal"))){
-const err152 = {instancePath:instancePath+"/callbacks/payerMessage/miniprogramState",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/miniprogramState/enum",keyword:"enum",params:{allowedValues: schema27.properties.callbacks.properties.payerMessage.properties.miniprogramState.enum},message:"must be equal to one of the allowed values"};
+const err152 = {instancePath:instancePath+"/callbacks/payerMessage/miniprogramState",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/miniprogramState/enum",keyword:"enum",params:{allowedValues: schema27.properties.callbacks.properties.payerMessage.properties.miniprogramState.enum}};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -5556,7 +5556,7 @@ errors++;
 if(data63.lang !== undefined){
 let data69 = data63.lang;
 if(typeof data69 !== "string"){
-const err153 = {instancePath:instancePath+"/callbacks/payerMessage/lang",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/lang/type",keyword:"type",params:{type: "string"},message:"must be string"};
+const err153 = {instancePath:instancePath+"/callbacks/payerMessage/lang",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/lang/type",keyword:"type",params:{type: "string"}};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -5566,7 +5566,7 @@ vErrors.push(err153);
 errors++;
 }
 if(!((((data69 === "zh_CN") || (data69 === "en_US")) || (data69 === "zh_HK")) || (data69 === "zh_TW"))){
-const err154 = {instancePath:instancePath+"/callbacks/payerMessage/lang",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/lang/enum",keyword:"enum",params:{allowedValues: schema27.properties.callbacks.properties.payerMessage.properties.lang.enum},message:"must be equal to one of the allowed values"};
+const err154 = {instancePath:instancePath+"/callbacks/payerMessage/lang",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/lang/enum",keyword:"enum",params:{allowedValues: schema27.properties.callbacks.properties.payerMessage.properties.lang.enum}};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -5578,7 +5578,7 @@ errors++;
 }
 let data70 = data63.timeoutMs;
 if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err155 = {instancePath:instancePath+"/callbacks/payerMessage/timeoutMs",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/timeoutMs/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err155 = {instancePath:instancePath+"/callbacks/payerMessage/timeoutMs",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/timeoutMs/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -5589,7 +5589,7 @@ errors++;
 }
 if((typeof data70 == "number") && (isFinite(data70))){
 if(data70 > 10000 || isNaN(data70)){
-const err156 = {instancePath:instancePath+"/callbacks/payerMessage/timeoutMs",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000"};
+const err156 = {instancePath:instancePath+"/callbacks/payerMessage/timeoutMs",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/timeoutMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000}};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -5599,7 +5599,7 @@ vErrors.push(err156);
 errors++;
 }
 if(data70 < 100 || isNaN(data70)){
-const err157 = {instancePath:instancePath+"/callbacks/payerMessage/timeoutMs",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100},message:"must be >= 100"};
+const err157 = {instancePath:instancePath+"/callbacks/payerMessage/timeoutMs",schemaPath:"#/properties/callbacks/properties/payerMessage/properties/timeoutMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 100}};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -5611,7 +5611,7 @@ errors++;
 }
 }
 else {
-const err158 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err158 = {instancePath:instancePath+"/callbacks/payerMessage",schemaPath:"#/properties/callbacks/properties/payerMessage/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -5638,7 +5638,7 @@ data71.connector = 20;
 }
 for(const key13 in data71){
 if(!((((key13 === "payNotify") || (key13 === "refundNotify")) || (key13 === "reconcile")) || (key13 === "connector"))){
-const err159 = {instancePath:instancePath+"/callbacks/timeoutSeconds",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13},message:"must NOT have additional properties"};
+const err159 = {instancePath:instancePath+"/callbacks/timeoutSeconds",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key13}};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -5650,7 +5650,7 @@ errors++;
 }
 let data72 = data71.payNotify;
 if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
-const err160 = {instancePath:instancePath+"/callbacks/timeoutSeconds/payNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/payNotify/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err160 = {instancePath:instancePath+"/callbacks/timeoutSeconds/payNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/payNotify/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -5661,7 +5661,7 @@ errors++;
 }
 if((typeof data72 == "number") && (isFinite(data72))){
 if(data72 > 900 || isNaN(data72)){
-const err161 = {instancePath:instancePath+"/callbacks/timeoutSeconds/payNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/payNotify/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900},message:"must be <= 900"};
+const err161 = {instancePath:instancePath+"/callbacks/timeoutSeconds/payNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/payNotify/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900}};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -5671,7 +5671,7 @@ vErrors.push(err161);
 errors++;
 }
 if(data72 < 3 || isNaN(data72)){
-const err162 = {instancePath:instancePath+"/callbacks/timeoutSeconds/payNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/payNotify/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3"};
+const err162 = {instancePath:instancePath+"/callbacks/timeoutSeconds/payNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/payNotify/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3}};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -5683,7 +5683,7 @@ errors++;
 }
 let data73 = data71.refundNotify;
 if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err163 = {instancePath:instancePath+"/callbacks/timeoutSeconds/refundNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/refundNotify/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err163 = {instancePath:instancePath+"/callbacks/timeoutSeconds/refundNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/refundNotify/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -5694,7 +5694,7 @@ errors++;
 }
 if((typeof data73 == "number") && (isFinite(data73))){
 if(data73 > 900 || isNaN(data73)){
-const err164 = {instancePath:instancePath+"/callbacks/timeoutSeconds/refundNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/refundNotify/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900},message:"must be <= 900"};
+const err164 = {instancePath:instancePath+"/callbacks/timeoutSeconds/refundNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/refundNotify/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900}};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -5704,7 +5704,7 @@ vErrors.push(err164);
 errors++;
 }
 if(data73 < 3 || isNaN(data73)){
-const err165 = {instancePath:instancePath+"/callbacks/timeoutSeconds/refundNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/refundNotify/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3"};
+const err165 = {instancePath:instancePath+"/callbacks/timeoutSeconds/refundNotify",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/refundNotify/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3}};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -5716,7 +5716,7 @@ errors++;
 }
 let data74 = data71.reconcile;
 if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err166 = {instancePath:instancePath+"/callbacks/timeoutSeconds/reconcile",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/reconcile/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err166 = {instancePath:instancePath+"/callbacks/timeoutSeconds/reconcile",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/reconcile/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -5727,7 +5727,7 @@ errors++;
 }
 if((typeof data74 == "number") && (isFinite(data74))){
 if(data74 > 900 || isNaN(data74)){
-const err167 = {instancePath:instancePath+"/callbacks/timeoutSeconds/reconcile",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/reconcile/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900},message:"must be <= 900"};
+const err167 = {instancePath:instancePath+"/callbacks/timeoutSeconds/reconcile",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/reconcile/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900}};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -5737,7 +5737,7 @@ vErrors.push(err167);
 errors++;
 }
 if(data74 < 3 || isNaN(data74)){
-const err168 = {instancePath:instancePath+"/callbacks/timeoutSeconds/reconcile",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/reconcile/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3"};
+const err168 = {instancePath:instancePath+"/callbacks/timeoutSeconds/reconcile",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/reconcile/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3}};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -5749,7 +5749,7 @@ errors++;
 }
 let data75 = data71.connector;
 if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
-const err169 = {instancePath:instancePath+"/callbacks/timeoutSeconds/connector",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/connector/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err169 = {instancePath:instancePath+"/callbacks/timeoutSeconds/connector",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/connector/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -5760,7 +5760,7 @@ errors++;
 }
 if((typeof data75 == "number") && (isFinite(data75))){
 if(data75 > 900 || isNaN(data75)){
-const err170 = {instancePath:instancePath+"/callbacks/timeoutSeconds/connector",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/connector/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900},message:"must be <= 900"};
+const err170 = {instancePath:instancePath+"/callbacks/timeoutSeconds/connector",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/connector/maximum",keyword:"maximum",params:{comparison: "<=", limit: 900}};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -5770,7 +5770,7 @@ vErrors.push(err170);
 errors++;
 }
 if(data75 < 3 || isNaN(data75)){
-const err171 = {instancePath:instancePath+"/callbacks/timeoutSeconds/connector",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/connector/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3},message:"must be >= 3"};
+const err171 = {instancePath:instancePath+"/callbacks/timeoutSeconds/connector",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/properties/connector/minimum",keyword:"minimum",params:{comparison: ">=", limit: 3}};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -5782,7 +5782,7 @@ errors++;
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/callbacks/timeoutSeconds",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err172 = {instancePath:instancePath+"/callbacks/timeoutSeconds",schemaPath:"#/properties/callbacks/properties/timeoutSeconds/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -5794,7 +5794,7 @@ errors++;
 }
 let data76 = data54.memorySize;
 if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err173 = {instancePath:instancePath+"/callbacks/memorySize",schemaPath:"#/properties/callbacks/properties/memorySize/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err173 = {instancePath:instancePath+"/callbacks/memorySize",schemaPath:"#/properties/callbacks/properties/memorySize/type",keyword:"type",params:{type: "integer"}};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -5804,7 +5804,7 @@ vErrors.push(err173);
 errors++;
 }
 if(!(((((data76 === 128) || (data76 === 256)) || (data76 === 512)) || (data76 === 1024)) || (data76 === 2048))){
-const err174 = {instancePath:instancePath+"/callbacks/memorySize",schemaPath:"#/properties/callbacks/properties/memorySize/enum",keyword:"enum",params:{allowedValues: schema27.properties.callbacks.properties.memorySize.enum},message:"must be equal to one of the allowed values"};
+const err174 = {instancePath:instancePath+"/callbacks/memorySize",schemaPath:"#/properties/callbacks/properties/memorySize/enum",keyword:"enum",params:{allowedValues: schema27.properties.callbacks.properties.memorySize.enum}};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -5815,7 +5815,7 @@ errors++;
 }
 }
 else {
-const err175 = {instancePath:instancePath+"/callbacks",schemaPath:"#/properties/callbacks/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err175 = {instancePath:instancePath+"/callbacks",schemaPath:"#/properties/callbacks/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -5827,7 +5827,7 @@ errors++;
 }
 }
 else {
-const err176 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err176 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"}};
 if(vErrors === null){
 vErrors = [err176];
 }

@@ -3,7 +3,8 @@
  *
  *   <out>/functions/<name>/index.js               the generated, readable function (callbacks/templates)
  *   <out>/functions/<name>/weda-wxpay-runtime.js  the callbacks runtime bundled by esbuild (connector,
- *                                                 protocol core, data-model stores), the same file in each
+ *                                                 protocol core, data-model stores): in each function only
+ *                                                 what it runs (FUNCTION_BUNDLES)
  *   <out>/functions/<name>/package.json           what CloudBase installs (installDependency)
  *   <out>/cloudbaserc.json                        runtime, handler, timeout, envVariables, timer trigger;
  *                                                 checked against schemas/deploy/cloudbaserc.json
@@ -16,15 +17,20 @@
  *
  * The validators are precompiled (schemas/validators.generated.ts), so ajv itself is not bundled.
  * Native and cloud-only modules stay outside the bundle and are loaded only when used: better-sqlite3 (local
- * store), @cloudbase/node-sdk (CloudBase store; installed by CloudBase from package.json), wx-server-sdk
+ * store), @cloudbase/node-sdk (installed by CloudBase from package.json: the CloudBase store's fallback when the
+ * environment has neither an API key nor role credentials, datasources/cloudbase-store.ts), wx-server-sdk
  * (CloudPay, subscribe messages).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
-import { build as esbuild } from 'esbuild';
+import { build as esbuild, type Plugin } from 'esbuild';
 import { CONFIG_FILE_NAME } from '../config';
 import { generateFunctions, GeneratedFunction, GenerateInput } from '../callbacks/generate';
+import type { FunctionKind } from '../callbacks/templates/common';
+import type { EventSchema } from '../callbacks/runtime/received';
+import type { MethodName } from '../connector/manifest';
+import { METHOD_SCHEMAS } from '../schemas';
 import cloudbasercSchema from '../schemas/deploy/cloudbaserc.json';
 import { renderEnvExample } from './deploy-env';
 import { HTTP_ACCESS_SCRIPT, HttpAccess, httpAccessCommands, planHttpAccess, renderHttpAccessScript } from './http-access';
@@ -32,6 +38,76 @@ import { projectRoot } from './project-root';
 
 export const RUNTIME_FILE = 'weda-wxpay-runtime.js';
 export const RUNTIME_EXTERNALS = ['better-sqlite3', '@cloudbase/node-sdk', 'wx-server-sdk'];
+
+/** What every function's index.js takes from the runtime (callbacks/templates/common.ts), and the test runner's closeSharedStore. */
+const COMMON_EXPORTS = ['createWeda', 'functionKit', 'closeSharedStore'];
+
+/**
+ * What each function's runtime bundle holds, so esbuild leaves the rest out: the exports of callbacks/runtime/index.ts
+ * its index.js calls (callbacks/templates), and the precompiled validators its code runs besides the
+ * configuration's — the connector methods it calls (input and output) and the events it receives. The validators
+ * are half the runtime; one bundle holding all of them weighed 340–370 KB per function, over the 300 KB goal
+ * (bench/function-cold-start.ts). test/build-function-bundles.test.ts checks these lists against the code.
+ */
+export const FUNCTION_BUNDLES: Record<FunctionKind, { exports: string[]; methods: readonly MethodName[]; events: readonly EventSchema[] }> = {
+  // CloudPay events are confirmed by queryOrder / queryRefund (callbacks/runtime/index.ts).
+  'pay-notify': { exports: ['v3PayNotify', 'cloudPayPayNotify', 'isHttpTriggerEvent'], methods: ['queryOrder'], events: ['v3NotificationEnvelope', 'v3Transaction', 'cloudPayPayment'] },
+  'refund-notify': { exports: ['v3RefundNotify', 'cloudPayRefundNotify', 'isHttpTriggerEvent'], methods: ['queryRefund'], events: ['v3NotificationEnvelope', 'v3Refund', 'cloudPayRefund'] },
+  reconcile: { exports: ['reconcileOrders', 'reconcileDayBill'], methods: ['queryOrder', 'closeOrder', 'queryRefund', 'downloadBill'], events: [] },
+  connector: { exports: ['connectorCall'], methods: Object.keys(METHOD_SCHEMAS) as MethodName[], events: [] },
+};
+
+const GENERATED_VALIDATORS = /(^|\/)(received-)?validators\.generated$/;
+
+/**
+ * Serves schemas/validators.generated.ts and received-validators.generated.ts to the bundle as modules that
+ * re-export only the validators `FUNCTION_BUNDLES` names for the function; esbuild then drops the others. A
+ * validator left out fails loudly where it is looked up (schemas/validate.ts: "no precompiled validator").
+ */
+function validatorSelection(root: string, kind: FunctionKind): Plugin {
+  const { methods, events } = FUNCTION_BUNDLES[kind];
+  const selected: Record<string, string[]> = {
+    [path.join(root, 'schemas', 'validators.generated.ts')]: ['config', ...methods.flatMap((m) => [`${m}Input`, `${m}Output`])],
+    [path.join(root, 'schemas', 'received-validators.generated.ts')]: events.map((e) => `${e}Received`),
+  };
+  return {
+    name: 'weda-wxpay-validator-selection',
+    setup(b) {
+      b.onResolve({ filter: GENERATED_VALIDATORS }, (args) => {
+        const file = `${path.resolve(args.resolveDir, args.path)}.ts`;
+        return selected[file] ? { path: file, namespace: 'validator-selection' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'validator-selection' }, (args) => {
+        const names = selected[args.path]!;
+        return { contents: names.length ? `export { ${names.join(', ')} } from ${JSON.stringify(args.path)};` : 'export {};', resolveDir: path.dirname(args.path), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * One function's runtime bundle: callbacks/runtime/index.ts, only the exports and validators the function uses;
+ * `inputs` are the files that went in.
+ */
+export async function bundleRuntime(root: string, kind: FunctionKind, opts: { target: string; minify: boolean }): Promise<{ code: Uint8Array; inputs: string[] }> {
+  const names = [...COMMON_EXPORTS, ...FUNCTION_BUNDLES[kind].exports];
+  const bundled = await esbuild({
+    stdin: { contents: `export { ${names.join(', ')} } from './callbacks/runtime/index';`, resolveDir: root, sourcefile: `${kind}-runtime.ts`, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    target: opts.target,
+    format: 'cjs',
+    external: RUNTIME_EXTERNALS,
+    minify: opts.minify,
+    legalComments: 'none',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    plugins: [validatorSelection(root, kind)],
+    banner: { js: `// weda-wxpay callbacks runtime for ${kind}, bundled by esbuild from callbacks/runtime (scripts/build.ts). Do not edit.` },
+  });
+  return { code: bundled.outputFiles[0]!.contents, inputs: Object.keys(bundled.metafile.inputs) };
+}
 /** The Node runtimes the CloudBase CLI offers that the functions are built for (weda-import.md §5), and esbuild's target for each. */
 export const NODE_RUNTIMES = { 'Nodejs18.15': 'node18', 'Nodejs20.19': 'node20' } as const;
 export type NodeRuntime = keyof typeof NODE_RUNTIMES;
@@ -67,6 +143,7 @@ export interface BuildResult {
   cloudbasercPath: string;
   cloudbaserc: CloudbaseRc;
   functions: BuiltFunction[];
+  /** The largest function's runtime bundle. */
   runtimeBytes: number;
   /** The HTTP access the v3 notify URLs need (written to http-access.sh), or why none is needed. */
   httpAccess: HttpAccess;
@@ -118,21 +195,11 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const functions = { payNotify: nameOf('pay-notify'), refundNotify: nameOf('refund-notify'), reconcile: nameOf('reconcile'), connector: nameOf('connector') };
   const httpAccess = planHttpAccess(config, { functions, ...(opts.envId ? { envId: opts.envId } : {}) });
 
-  // One bundle of the runtime, copied into each function (each deploys on its own).
-  const bundled = await esbuild({
-    entryPoints: [path.join(root, 'callbacks', 'runtime', 'index.ts')],
-    bundle: true,
-    platform: 'node',
-    target: NODE_RUNTIMES[runtimeName],
-    format: 'cjs',
-    external: RUNTIME_EXTERNALS,
-    minify: opts.minify ?? true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent',
-    banner: { js: '// weda-wxpay callbacks runtime, bundled by esbuild from callbacks/runtime (scripts/build.ts). Do not edit.' },
-  });
-  const runtime = bundled.outputFiles[0]!.contents;
+  // One bundle of the runtime per function kind (each deploys on its own and loads it on every cold start).
+  const runtimes = new Map<FunctionKind, Uint8Array>();
+  for (const kind of new Set(generated.map((fn) => fn.kind))) {
+    runtimes.set(kind, (await bundleRuntime(root, kind, { target: NODE_RUNTIMES[runtimeName], minify: opts.minify ?? true })).code);
+  }
 
   const functionsDir = path.join(outDir, 'functions');
   fs.rmSync(functionsDir, { recursive: true, force: true });
@@ -142,7 +209,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     fs.mkdirSync(dir, { recursive: true });
     const pkg = { name: fn.name, version: '1.0.0', private: true, description: `weda-wxpay ${fn.kind} callback`, main: 'index.js', dependencies: fn.dependencies };
     fs.writeFileSync(path.join(dir, 'index.js'), fn.source);
-    fs.writeFileSync(path.join(dir, RUNTIME_FILE), runtime);
+    fs.writeFileSync(path.join(dir, RUNTIME_FILE), runtimes.get(fn.kind)!);
     fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
     built.push({ name: fn.name, kind: fn.kind, dir, files: ['index.js', RUNTIME_FILE, 'package.json'] });
     log(`built ${path.relative(root, dir) || dir} (${fn.kind})`);
@@ -186,7 +253,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
 
   assertNoSecrets(config, [cloudbasercPath, ...built.map((b) => path.join(b.dir, 'index.js')), ...(httpAccess.routes.length ? [scriptPath] : [])], configPath);
   return {
-    outDir, cloudbasercPath, cloudbaserc: rc, functions: built, runtimeBytes: runtime.length, httpAccess,
+    outDir, cloudbasercPath, cloudbaserc: rc, functions: built, runtimeBytes: Math.max(...[...runtimes.values()].map((r) => r.length)), httpAccess,
     ...(httpAccess.routes.length ? { httpAccessScript: scriptPath } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /**
- * The CloudBase model store (datasources/cloudbase-store.ts) through the real `@cloudbase/node-sdk`
- * against a loopback HTTPS emulator of the models API (weda.md §4): the exact method/path/body the SDK
- * sends for every V1 and V2 method, pre vs prod paths, V1 result shapes, error mapping (server code and
+ * The CloudBase model store (datasources/cloudbase-store.ts) with an API key — our models client, which sends what
+ * `@cloudbase/node-sdk` sends (test/store-cloudbase-client-equivalence.test.ts) — against a loopback HTTPS emulator
+ * of the models API (weda.md §4): the exact method/path/body sent for every V1 and V2 method, pre vs prod paths, V1 result shapes, error mapping (server code and
  * requestId, unreachable, timeout, unreadable answers), and refusals that never reach the network.
  * Nothing leaves 127.0.0.1: a DNS guard fails (and records) any other name.
  */

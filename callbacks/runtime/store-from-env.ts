@@ -1,9 +1,9 @@
 /**
  * Which data-model store a callback function talks to, chosen by environment so the *same bundle* runs on
  * CloudBase and locally:
- * - `WEDA_WXPAY_STORE` unset or `cloudbase` → CloudBase data models through `@cloudbase/node-sdk`, in the
- *   function's own environment (`WEDA_WXPAY_ENV_ID`, else `TCB_ENV` / `SCF_NAMESPACE`, which CloudBase sets),
- *   with the function's own credentials; `WEDA_WXPAY_CLOUDBASE_SERVICE_URL` (host[:port] of a models gateway)
+ * - `WEDA_WXPAY_STORE` unset or `cloudbase` → CloudBase data models (the models API as `@cloudbase/node-sdk` calls
+ *   it, datasources/cloudbase-store.ts), in the function's own environment (`WEDA_WXPAY_ENV_ID`, else `TCB_ENV` /
+ *   `SCF_NAMESPACE`, which CloudBase sets), with the function's own credentials (its role's); `WEDA_WXPAY_CLOUDBASE_SERVICE_URL` (host[:port] of a models gateway)
  *   and `WEDA_WXPAY_CLOUDBASE_ACCESS_KEY` (or `CLOUDBASE_APIKEY`) point it elsewhere, e.g. from outside CloudBase;
  * - `WEDA_WXPAY_STORE=sqlite:/path/to/dir` → the local SQLite store in that directory (what the dev server and
  *   the tests use; `models-pre.sqlite` / `models-prod.sqlite`).

@@ -3,7 +3,9 @@
  * pointed at with `serviceUrl: '127.0.0.1:PORT'`:
  *   POST|PUT /v1/model/{prod|pre}/{model}/{op}  body = the op's params (+ envType)
  *   → 200 { data, requestId }  |  4xx { code, message, requestId }
- * update/updateMany must be PUT, the other ops POST; `Authorization: Bearer <accessKey>` is required.
+ * update/updateMany must be PUT, the other ops POST; `Authorization: Bearer <accessKey>` is required — or a token
+ * from `POST /auth/v1/token/clientCredential`, which answers `{ access_token }` to a TC3-signed request (the
+ * function role's way; routeGatewayToEmulator brings the gateway's requests here).
  * Answers come from a real SQLite model store (one database per envType), so the emulator is truthful:
  * a second compare-and-set really updates 0 rows. Every request is recorded for the tests to assert.
  *
@@ -35,6 +37,28 @@ function rsaKeys(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.
     publicKey: forge.pki.publicKeyFromPem(publicKey),
     privateKey: forge.pki.privateKeyFromPem(privateKey),
     privatePem: privateKey,
+  };
+}
+
+/** The CloudBase gateway's domains: `<env>.api.tcloudbasegateway.com`, `<env>.api.intl.tcloudbasegateway.com` outside China. */
+const GATEWAY_DOMAINS = ['api.tcloudbasegateway.com', 'api.intl.tcloudbasegateway.com'];
+const GATEWAY_HOST = /^[a-z0-9_-]+\.api\.(intl\.)?tcloudbasegateway\.com$/;
+
+/**
+ * Sends every connection https.globalAgent opens to a CloudBase gateway host to the emulator on 127.0.0.1:`port`
+ * instead (no DNS lookup; the TLS name checked is still the gateway's, which the emulator's certificate carries):
+ * what the function role's credentials need, since node-sdk asks the gateway of the env for a token whatever
+ * serviceUrl says. Returns the undo.
+ */
+export function routeGatewayToEmulator(port: number): () => void {
+  const agent = https.globalAgent as unknown as { createConnection: (options: { host?: string; port?: number }, cb?: unknown) => unknown };
+  const original = agent.createConnection;
+  agent.createConnection = function (this: unknown, options, cb) {
+    const to = GATEWAY_HOST.test(options.host ?? '') ? { ...options, host: '127.0.0.1', port } : options;
+    return original.call(this, to, cb);
+  };
+  return () => {
+    agent.createConnection = original;
   };
 }
 
@@ -70,7 +94,8 @@ export function makeLoopbackTls(): LoopbackTls {
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+    // The gateway names too, for connections routeGatewayToEmulator sends here (TLS still checks the name).
+    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }, ...GATEWAY_DOMAINS.map((d) => ({ type: 2, value: `*.${d}` }))] },
   ]);
   cert.sign(ca.privateKey, forge.md.sha256.create());
   return { caPem: forge.pki.certificateToPem(caCert), certPem: forge.pki.certificateToPem(cert), keyPem: leaf.privatePem };
@@ -95,8 +120,12 @@ export interface RecordedRequest {
   method: string;
   path: string;
   authorization: string | undefined;
+  /** The headers as sent, in order: [name, value, name, value, …] (Node's rawHeaders). */
+  rawHeaders: string[];
   /** The parsed JSON body (or the raw text when it was not JSON). */
   body: unknown;
+  /** The body's bytes as text. */
+  text: string;
 }
 
 export interface CannedAnswer {
@@ -128,6 +157,7 @@ export const OP_TO_V2: Record<string, string> = {
   upsert: 'wedaUpsertV2', delete: 'wedaDeleteV2', deleteMany: 'wedaBatchDeleteV2', get: 'wedaGetItemV2', list: 'wedaGetRecordsV2',
 };
 const PUT_OPS = new Set(['update', 'updateMany']);
+const TOKEN_PATH = '/auth/v1/token/clientCredential';
 const ROUTE = /^\/v1\/model\/(prod|pre)\/([A-Za-z_][A-Za-z0-9_]*)\/([A-Za-z]+)$/;
 
 export async function startCloudbaseEmulator(opts: {
@@ -142,6 +172,8 @@ export async function startCloudbaseEmulator(opts: {
   const requests: RecordedRequest[] = [];
   const canned: CannedAnswer[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  /** Tokens the token exchange gave out: accepted like the access key. */
+  const tokens = new Set<string>();
   let seq = 0;
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
@@ -156,7 +188,7 @@ export async function startCloudbaseEmulator(opts: {
         // recorded as text
       }
       const url = req.url ?? '';
-      requests.push({ method: req.method ?? '', path: url, authorization: req.headers.authorization, body });
+      requests.push({ method: req.method ?? '', path: url, authorization: req.headers.authorization, rawHeaders: req.rawHeaders, body, text });
       const requestId = `emu-${++seq}`;
       const send = (status: number, payload: unknown, raw?: string): void => {
         if (res.destroyed) return;
@@ -178,7 +210,18 @@ export async function startCloudbaseEmulator(opts: {
         } else go();
         return;
       }
-      if (req.headers.authorization !== `Bearer ${accessKey}`) return fail(401, 'INVALID_ACCESS_TOKEN', 'missing or wrong access token');
+      // The function role's token exchange (node-sdk auth getClientCredential): a TC3-signed request gets a token.
+      if (url === TOKEN_PATH) {
+        if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', `${TOKEN_PATH} takes POST, got ${req.method}`);
+        if (!/^TC3-HMAC-SHA256 Credential=[^/]+\/\d{4}-\d{2}-\d{2}\/tcb\/tc3_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}, Timestamp=\d+/.test(req.headers.authorization ?? '')) {
+          return fail(401, 'SIGN_PARAM_INVALID', 'the token request must be signed with TC3-HMAC-SHA256');
+        }
+        const token = `token-${seq}`;
+        tokens.add(token);
+        return send(200, { access_token: token, token_type: 'Bearer', expires_in: 7200 });
+      }
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (bearer !== accessKey && !(bearer && tokens.has(bearer))) return fail(401, 'INVALID_ACCESS_TOKEN', 'missing or wrong access token');
       const m = ROUTE.exec(url);
       const op = m?.[3];
       if (!m || !op || !Object.prototype.hasOwnProperty.call(OP_TO_V2, op)) return fail(404, 'NotFound', `no route ${req.method} ${url}`);
