@@ -79,11 +79,15 @@ export function idWhere(params: Params, path = 'params._id'): WhereV2 {
 
 /** V1 writes refuse an empty where: it would rewrite or delete the whole table. Returns the V2 form. */
 export function v1WriteWhere(params: Params): WhereV2 {
+  return v1WhereToV2(v1WriteConditions(params), 'params.where');
+}
+
+function v1WriteConditions(params: Params): unknown[] {
   const where = params.where;
   if (!Array.isArray(where) || where.length === 0) {
     throw invalidParam(`params.where is required for a batch write and must be a non-empty array of { key, rel, val } (got ${describe(where)})`);
   }
-  return v1WhereToV2(where, 'params.where');
+  return where;
 }
 
 /** V1 wedaGetItem: `_id`, or a non-empty where. Returns the V2 form. */
@@ -204,7 +208,7 @@ export const METHODS: Record<string, MethodImpl> = {
     return { ids: count ? [_id] : [], count };
   },
   wedaBatchUpdate(ops, p) {
-    const where = compileWhereV2(v1WriteWhere(p), 'params.where', ops.fieldSql);
+    const where = compileWhereV1(v1WriteConditions(p), 'params.where', ops.fieldSql);
     return { updated: ops.update(where, patchOf(ops.model, ops.def, p.record, 'params.record')) };
   },
   wedaDelete(ops, p) {
