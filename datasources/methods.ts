@@ -36,6 +36,8 @@ export interface ModelOps {
   /** Inserts all records or none; returns their ids. */
   insert(records: JsonRecord[]): string[];
   find(where: Sql, opts?: FindOptions): StoredRecord[];
+  /** The first record `find` would answer, or undefined: the single-record reads (wedaGetItem, wedaGetItemV2). */
+  findOne(where: Sql): StoredRecord | undefined;
   count(where: Sql): number;
   /** One UPDATE statement; bumps updatedAt; returns the number of rows changed. */
   update(where: Sql, patch: JsonRecord): number;
@@ -187,7 +189,7 @@ export const METHODS: Record<string, MethodImpl> = {
     return { ids: ops.insert(recordsOf(ops.model, ops.def, p.records, 'params.records')) };
   },
   wedaGetItem(ops, p) {
-    return ops.find(compileWhereV2(v1ItemWhere(p), 'params.where', ops.fieldSql), { limit: 1 })[0] ?? {};
+    return ops.findOne(compileWhereV2(v1ItemWhere(p), 'params.where', ops.fieldSql)) ?? {};
   },
   wedaGetRecords(ops, p) {
     const where = compileWhereV1(p.where, 'params.where', ops.fieldSql);
@@ -263,7 +265,7 @@ export const METHODS: Record<string, MethodImpl> = {
   wedaGetItemV2(ops, p) {
     const where = v2Filter(p, false, ops.fieldSql);
     const fields = selectParam(p.select);
-    const found = ops.find(where, { limit: 1 })[0];
+    const found = ops.findOne(where);
     return found ? select(found, fields) : {};
   },
   wedaGetRecordsV2(ops, p) {

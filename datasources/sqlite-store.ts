@@ -237,6 +237,8 @@ class SqliteModelOps implements ModelOps {
   readonly fieldSql: FieldSql;
   private readonly table: string;
   private readonly insertSql: string;
+  /** where SQL → findOne's statement. */
+  private readonly findOneStmts = new Map<string, Database.Statement>();
   /** where SQL → the patch's fields (joined by commas) → plan. */
   private readonly updatePlans = new Map<string, Map<string, UpdatePlan>>();
 
@@ -335,6 +337,18 @@ class SqliteModelOps implements ModelOps {
 
   remove(where: Sql): number {
     return this.conn.stmt(`DELETE FROM "${this.table}" WHERE ${where.sql}`).run(...where.params).changes;
+  }
+
+  findOne(where: Sql): StoredRecord | undefined {
+    let stmt = this.findOneStmts.get(where.sql);
+    if (!stmt) {
+      if (this.findOneStmts.size >= STATEMENT_CACHE_MAX) this.findOneStmts.clear();
+      // The first in rowid order, as find's; its four columns as a list (no row object to build and take apart).
+      stmt = this.conn.db.prepare(`SELECT _id, data, createdAt, updatedAt FROM "${this.table}" WHERE ${where.sql} ORDER BY rowid ASC LIMIT 1`).raw(true);
+      this.findOneStmts.set(where.sql, stmt);
+    }
+    const row = stmt.get(where.params) as [string, string, number, number] | undefined;
+    return row && { _id: row[0], ...(JSON.parse(row[1]) as JsonRecord), createdAt: row[2], updatedAt: row[3] };
   }
 
   atomic<T>(fn: () => T): T {
