@@ -23,7 +23,10 @@
  *            `invoke('pay-notify', { headers, rawBody })` → the HTTP-trigger event → `v3PayNotify` →
  *            `parseNotification` → `applyPaymentSuccess` → the generated `orders.find` (wedaGetItemV2) and
  *            `orders.update` (wedaBatchUpdate, order number AND status 1) → `callModel` on the SQLite store opened as
- *            the dev server opens it (the generated model definitions, enforced), answered 204.
+ *            the dev server opens it (the generated model definitions, enforced), answered 204. The function logs
+ *            as it does in the dev server: each payment's `payment.applied` line is made (JSON, with the function's
+ *            name) and handed to the host's log, here a sink that drops it — the dev server's default; `weda-wxpay
+ *            start` writes it to stderr, which is the terminal's cost, not the function's.
  *  runtime — the same generated function, its `weda.callModel` answered by the floor's two statements on a copy of
  *            the floor's table: what the callbacks path costs without the store, so that real/runtime is the
  *            store's share and runtime/floor the rest of the path's.

@@ -147,9 +147,11 @@ function invocationEvent(req: LocalRequest): unknown {
  * empty body. Either way the function decides what to do with it, not this route.
  */
 function notifyEvent(name: string, req: LocalRequest): unknown {
-  const event = invocationEvent(req);
-  const viaTrigger = event === undefined
-    || Object.keys(req.headers).some((h) => h.toLowerCase().startsWith('wechatpay-'))
+  // Signed (Wechatpay-* headers): the trigger's, whatever the body; it is not parsed here to find that out.
+  const signed = Object.keys(req.headers).some((h) => h.toLowerCase().startsWith('wechatpay-'));
+  const event = signed ? undefined : invocationEvent(req);
+  const viaTrigger = signed
+    || event === undefined
     || (typeof event === 'object' && event !== null && 'resource' in event && 'event_type' in event);
   if (!viaTrigger) return event;
   const trigger: HttpTriggerEvent = { httpMethod: 'POST', path: `/${name}`, headers: req.headers, body: req.rawBody.toString('base64'), isBase64Encoded: true };

@@ -36,6 +36,8 @@ export interface ModelOps {
   /** Inserts all records or none; returns their ids. */
   insert(records: JsonRecord[]): string[];
   find(where: Sql, opts?: FindOptions): StoredRecord[];
+  /** The first record `find` would answer, or undefined: the single-record reads (wedaGetItem, wedaGetItemV2). */
+  findOne(where: Sql): StoredRecord | undefined;
   count(where: Sql): number;
   /** One UPDATE statement; bumps updatedAt; returns the number of rows changed. */
   update(where: Sql, patch: JsonRecord): number;
@@ -79,11 +81,15 @@ export function idWhere(params: Params, path = 'params._id'): WhereV2 {
 
 /** V1 writes refuse an empty where: it would rewrite or delete the whole table. Returns the V2 form. */
 export function v1WriteWhere(params: Params): WhereV2 {
+  return v1WhereToV2(v1WriteConditions(params), 'params.where');
+}
+
+function v1WriteConditions(params: Params): unknown[] {
   const where = params.where;
   if (!Array.isArray(where) || where.length === 0) {
     throw invalidParam(`params.where is required for a batch write and must be a non-empty array of { key, rel, val } (got ${describe(where)})`);
   }
-  return v1WhereToV2(where, 'params.where');
+  return where;
 }
 
 /** V1 wedaGetItem: `_id`, or a non-empty where. Returns the V2 form. */
@@ -183,7 +189,7 @@ export const METHODS: Record<string, MethodImpl> = {
     return { ids: ops.insert(recordsOf(ops.model, ops.def, p.records, 'params.records')) };
   },
   wedaGetItem(ops, p) {
-    return ops.find(compileWhereV2(v1ItemWhere(p), 'params.where', ops.fieldSql), { limit: 1 })[0] ?? {};
+    return ops.findOne(compileWhereV2(v1ItemWhere(p), 'params.where', ops.fieldSql)) ?? {};
   },
   wedaGetRecords(ops, p) {
     const where = compileWhereV1(p.where, 'params.where', ops.fieldSql);
@@ -204,7 +210,7 @@ export const METHODS: Record<string, MethodImpl> = {
     return { ids: count ? [_id] : [], count };
   },
   wedaBatchUpdate(ops, p) {
-    const where = compileWhereV2(v1WriteWhere(p), 'params.where', ops.fieldSql);
+    const where = compileWhereV1(v1WriteConditions(p), 'params.where', ops.fieldSql);
     return { updated: ops.update(where, patchOf(ops.model, ops.def, p.record, 'params.record')) };
   },
   wedaDelete(ops, p) {
@@ -259,7 +265,7 @@ export const METHODS: Record<string, MethodImpl> = {
   wedaGetItemV2(ops, p) {
     const where = v2Filter(p, false, ops.fieldSql);
     const fields = selectParam(p.select);
-    const found = ops.find(where, { limit: 1 })[0];
+    const found = ops.findOne(where);
     return found ? select(found, fields) : {};
   },
   wedaGetRecordsV2(ops, p) {

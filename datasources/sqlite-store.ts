@@ -227,10 +227,20 @@ function duplicateError(e: unknown, model: string): WedaModelError | undefined {
   return new WedaModelError(WedaErrorCode.DuplicateValue, `${model}.${field} must be unique: a record with this value already exists`, { cause: e, model, field });
 }
 
+/** An UPDATE prepared for one where and one list of fields; `mirrored`: the fields (by position) with a mirror column. */
+interface UpdatePlan {
+  stmt: Database.Statement;
+  mirrored: number[];
+}
+
 class SqliteModelOps implements ModelOps {
   readonly fieldSql: FieldSql;
   private readonly table: string;
   private readonly insertSql: string;
+  /** where SQL → findOne's statement. */
+  private readonly findOneStmts = new Map<string, Database.Statement>();
+  /** where SQL → the patch's fields (joined by commas) → plan. */
+  private readonly updatePlans = new Map<string, Map<string, UpdatePlan>>();
 
   constructor(
     private readonly conn: Connection,
@@ -283,30 +293,62 @@ class SqliteModelOps implements ModelOps {
     // json_set(data, '$.f', json(?), …): values bound as JSON text, so types survive; paths are NAME_RE-checked
     // field names. A mirrored field's column gets json_extract of the same text, i.e. what the index reads
     // from the new data. One statement = the compare-and-set.
-    const sets: string[] = [];
-    const mirrors: string[] = [];
-    const values: SqlValue[] = [];
-    const mirrored: SqlValue[] = [];
-    for (const field of Object.keys(patch)) {
-      const json = JSON.stringify(patch[field]);
-      sets.push(`'$.${field}', json(?)`);
-      values.push(json);
-      const column = this.layout.columns.get(field);
-      if (column) {
-        mirrors.push(`, "${column}" = json_extract(?, '$')`);
-        mirrored.push(json);
-      }
-    }
-    const sql = `UPDATE "${this.table}" SET data = json_set(data, ${sets.join(', ')})${mirrors.join('')}, updatedAt = ? WHERE ${where.sql}`;
+    const fields = Object.keys(patch);
+    const plan = this.updatePlan(where.sql, fields);
+    const args: SqlValue[] = [];
+    for (const field of fields) args.push(JSON.stringify(patch[field]));
+    for (const i of plan.mirrored) args.push(args[i]!);
+    args.push(this.now());
+    for (const v of where.params) args.push(v);
     try {
-      return this.conn.stmt(sql).run(...values, ...mirrored, this.now(), ...where.params).changes;
+      return plan.stmt.run(args).changes;
     } catch (e) {
       throw duplicateError(e, this.model) ?? e;
     }
   }
 
+  /** The UPDATE for a where and the fields a patch sets, prepared once (a callback writes the same fields every time). */
+  private updatePlan(whereSql: string, fields: string[]): UpdatePlan {
+    let byFields = this.updatePlans.get(whereSql);
+    if (!byFields) {
+      if (this.updatePlans.size >= STATEMENT_CACHE_MAX) this.updatePlans.clear();
+      this.updatePlans.set(whereSql, (byFields = new Map()));
+    }
+    const key = fields.join(',');
+    let plan = byFields.get(key);
+    if (!plan) {
+      const sets: string[] = [];
+      const mirrors: string[] = [];
+      const mirrored: number[] = [];
+      fields.forEach((field, i) => {
+        sets.push(`'$.${field}', json(?)`);
+        const column = this.layout.columns.get(field);
+        if (column) {
+          mirrors.push(`, "${column}" = json_extract(?, '$')`);
+          mirrored.push(i);
+        }
+      });
+      const sql = `UPDATE "${this.table}" SET data = json_set(data, ${sets.join(', ')})${mirrors.join('')}, updatedAt = ? WHERE ${whereSql}`;
+      plan = { stmt: this.conn.stmt(sql), mirrored };
+      byFields.set(key, plan);
+    }
+    return plan;
+  }
+
   remove(where: Sql): number {
     return this.conn.stmt(`DELETE FROM "${this.table}" WHERE ${where.sql}`).run(...where.params).changes;
+  }
+
+  findOne(where: Sql): StoredRecord | undefined {
+    let stmt = this.findOneStmts.get(where.sql);
+    if (!stmt) {
+      if (this.findOneStmts.size >= STATEMENT_CACHE_MAX) this.findOneStmts.clear();
+      // The first in rowid order, as find's; its four columns as a list (no row object to build and take apart).
+      stmt = this.conn.db.prepare(`SELECT _id, data, createdAt, updatedAt FROM "${this.table}" WHERE ${where.sql} ORDER BY rowid ASC LIMIT 1`).raw(true);
+      this.findOneStmts.set(where.sql, stmt);
+    }
+    const row = stmt.get(where.params) as [string, string, number, number] | undefined;
+    return row && { _id: row[0], ...(JSON.parse(row[1]) as JsonRecord), createdAt: row[2], updatedAt: row[3] };
   }
 
   atomic<T>(fn: () => T): T {

@@ -137,12 +137,15 @@ export function toWedaError(e: unknown): WedaModelError {
  */
 export function createWeda(opts: { store: ModelStore; connectors?: Record<string, ConnectorHandler> }): WedaSdk {
   const { store, connectors = {} } = opts;
+  const asWedaError = (e: unknown): never => {
+    throw toWedaError(e);
+  };
   return {
-    async callModel(p: CallModelParams): Promise<any> {
+    callModel(p: CallModelParams): Promise<any> {
       try {
-        return await store.callModel(p);
+        return Promise.resolve(store.callModel(p)).then(undefined, asWedaError);
       } catch (e) {
-        throw toWedaError(e);
+        return Promise.reject(toWedaError(e));
       }
     },
     async callConnector(p: ConnectorCall): Promise<any> {

@@ -4,8 +4,8 @@
  * mapped onto the V2 form, so V1 and V2 share one SQL compiler — and a V2-only backend (CloudBase
  * `app.models`, weda.md §2.2) can reuse `v1WhereToV2`.
  */
-import { invalidParam, isPlainObject } from './weda';
-import { assertFieldName, compileWhereV2, describe, fieldExpr, isScalar, type FieldSql, type Sql, type WhereV2 } from './where-v2';
+import { NAME_RE, invalidParam, isPlainObject } from './weda';
+import { assertFieldName, cachedSql, compileWhereV2, describe, fieldExpr, isScalar, operandShape, TRUE_SQL, type FieldSql, type Sql, type SqlValue, type WhereV2 } from './where-v2';
 
 export type V1Rel = 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte' | 'search';
 export interface V1Condition {
@@ -45,6 +45,25 @@ export function v1WhereToV2(where: unknown, path = 'where'): WhereV2 {
   return and.length === 0 ? {} : { $and: and };
 }
 
+/**
+ * Compiles a V1 where: the SQL of its V2 form (`v1WhereToV2`). A where of conditions every rule allows is not
+ * turned into V2 objects: its shape (the V2 form's, see `compileWhereV2`) finds the SQL already compiled, and only
+ * its values are collected; anything else takes the whole way, which names what is wrong.
+ */
 export function compileWhereV1(where: unknown, path = 'where', field: FieldSql = fieldExpr): Sql {
-  return compileWhereV2(v1WhereToV2(where, path), path, field);
+  const compile = (): Sql => compileWhereV2(v1WhereToV2(where, path), path, field);
+  if (!Array.isArray(where)) return compile();
+  if (where.length === 0) return TRUE_SQL;
+  const params: SqlValue[] = [];
+  let shape = '$and[';
+  for (const item of where as unknown[]) {
+    if (!isPlainObject(item)) return compile();
+    const { key, rel, val } = item;
+    if (typeof key !== 'string' || !NAME_RE.test(key) || typeof rel !== 'string' || !Object.prototype.hasOwnProperty.call(REL_TO_V2, rel)) return compile();
+    const op = REL_TO_V2[rel as V1Rel];
+    const mark = operandShape(op, val, params);
+    if (mark === undefined) return compile();
+    shape += `${key}{${op}${mark};},|`;
+  }
+  return cachedSql(field, `${shape}]`, params, compile);
 }

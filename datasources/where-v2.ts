@@ -140,8 +140,131 @@ function join(parts: Sql[], glue: 'AND' | 'OR'): Sql {
 /**
  * Compiles a V2 where object; `undefined`/`{}` compile to TRUE. `path` names the param in errors; `field`
  * reads a field (default `fieldExpr`).
+ *
+ * The SQL depends only on the where's shape (fields, operators, null or not, a list's length, a comparison's
+ * type, an `$empty`'s value), never on the values, which are bound; so the SQL is kept by shape, per `field`,
+ * and a where of a known shape only has its values checked and collected (`shapeOf`). Anything `shapeOf` does
+ * not recognise as valid goes to the compiler, which names what is wrong.
  */
 export function compileWhereV2(where: unknown, path = 'filter.where', field: FieldSql = fieldExpr): Sql {
+  if (where === undefined || where === null) return TRUE_SQL;
+  const params: SqlValue[] = [];
+  const shape = shapeOf(where, params);
+  if (shape === undefined) return compileWhere(where, path, field);
+  if (shape === '') return TRUE_SQL;
+  return cachedSql(field, shape, params, () => compileWhere(where, path, field));
+}
+
+/** Compiled SQL by shape, per way of reading fields (one per model of a store); bounded. */
+const sqlByShape = new WeakMap<FieldSql, Map<string, string>>();
+const SHAPES_MAX = 512;
+
+/**
+ * The SQL kept for `shape`, or `compile()`'s, kept when its values are the ones `shapeOf` collected (so the shape
+ * did describe that where).
+ */
+export function cachedSql(field: FieldSql, shape: string, params: SqlValue[], compile: () => Sql): Sql {
+  let shapes = sqlByShape.get(field);
+  const sql = shapes?.get(shape);
+  if (sql !== undefined) return { sql, params };
+  const compiled = compile();
+  if (compiled.params.length === params.length && compiled.params.every((v, i) => v === params[i])) {
+    if (!shapes) sqlByShape.set(field, (shapes = new Map()));
+    if (shapes.size >= SHAPES_MAX) shapes.clear();
+    shapes.set(shape, compiled.sql);
+  }
+  return compiled;
+}
+
+/**
+ * A where's shape (a key naming its fields, operators and what of its values the SQL depends on), its bound values
+ * pushed onto `params` in the compiler's order; undefined for anything the compiler would refuse or that is not
+ * plain (it then compiles it, and names the problem). '' is a where without conditions.
+ */
+function shapeOf(where: unknown, params: SqlValue[]): string | undefined {
+  if (!isPlainObject(where)) return undefined;
+  let shape = '';
+  for (const key of Object.keys(where)) {
+    const value = where[key];
+    if (value === undefined) continue;
+    if (key === '$and' || key === '$or') {
+      if (!Array.isArray(value) || value.length === 0) return undefined;
+      let subs = `${key}[`;
+      for (const w of value) {
+        const sub = shapeOf(w, params);
+        if (!sub) return undefined; // not plain, or no condition: the compiler refuses it
+        subs += `${sub}|`;
+      }
+      shape += `${subs}]`;
+      continue;
+    }
+    if (!NAME_RE.test(key)) return undefined;
+    if (isPlainObject(value)) {
+      let ops = '';
+      for (const op of Object.keys(value)) {
+        const v = value[op];
+        if (v === undefined) continue;
+        const mark = operandShape(op, v, params);
+        if (mark === undefined) return undefined;
+        ops += `${op}${mark};`;
+      }
+      if (ops === '') return undefined;
+      shape += `${key}{${ops}},`;
+    } else {
+      const mark = operandShape('$eq', value, params);
+      if (mark === undefined) return undefined;
+      shape += `${key}=${mark},`;
+    }
+  }
+  return shape;
+}
+
+/** What of an operator's value the SQL depends on (its values pushed onto `params`), or undefined if `operator` would refuse it. */
+export function operandShape(op: string, v: unknown, params: SqlValue[]): string | undefined {
+  switch (op) {
+    case '$eq':
+    case '$neq':
+      if (v === null) return 'n';
+      if (!isScalar(v)) return undefined;
+      params.push(bind(v));
+      return 'v';
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte':
+      if (typeof v === 'string') {
+        params.push(v);
+        return 's';
+      }
+      if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+      params.push(v);
+      return 'd';
+    case '$in':
+    case '$nin': {
+      if (!Array.isArray(v)) return undefined;
+      for (const x of v) {
+        if (!isScalar(x)) return undefined;
+        params.push(bind(x));
+      }
+      return String(v.length);
+    }
+    case '$search':
+    case '$search_ci':
+    case '$nsearch':
+    case '$nsearch_ci':
+      if (typeof v !== 'string') return undefined;
+      params.push(v);
+      return 'v';
+    case '$empty':
+    case '$nempty':
+      return typeof v === 'boolean' ? (v ? 't' : 'f') : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The compiler itself: every rule checked, every error named (what a shape the cache knows was compiled by). */
+function compileWhere(where: unknown, path: string, field: FieldSql): Sql {
   if (where === undefined || where === null) return TRUE_SQL;
   if (!isPlainObject(where)) throw invalidParam(`${path} must be an object (got ${describe(where)})`);
   const parts: Sql[] = [];
@@ -153,7 +276,7 @@ export function compileWhereV2(where: unknown, path = 'filter.where', field: Fie
       if (!Array.isArray(value) || value.length === 0) throw invalidParam(`${at} must be a non-empty array of where objects`);
       const subs = value.map((w, i) => {
         if (!hasConditions(w)) throw invalidParam(`${at}[${i}] must be a where object with at least one condition`);
-        return compileWhereV2(w, `${at}[${i}]`, field);
+        return compileWhere(w, `${at}[${i}]`, field);
       });
       parts.push(join(subs, key === '$and' ? 'AND' : 'OR'));
       continue;

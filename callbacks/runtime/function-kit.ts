@@ -47,12 +47,20 @@ export interface KitOverrides {
   now?: () => number;
 }
 
+/** What a v3 notification is opened and checked with: made once per function instance. */
+export interface V3Settings {
+  readonly verifier: WechatpayVerifier;
+  readonly apiV3Key: string;
+  readonly mchid: string;
+  readonly appid: string;
+}
+
 export class FunctionKit {
   readonly log: CallbackLog;
   private settingsOf?: ConfigSettings;
   private resolvedConfig?: ResolvedConfig;
   private connectorInstance?: Connector;
-  private verifierInstance?: WechatpayVerifier;
+  private v3Settings?: V3Settings;
   private notifier?: PayerNotifier | null;
 
   readonly now: () => number;
@@ -94,11 +102,12 @@ export class FunctionKit {
   }
 
   /** v3 only: the WeChat Pay public keys / platform certificates notifications are checked against. */
-  v3(): { verifier: WechatpayVerifier; apiV3Key: string; mchid: string; appid: string } {
+  v3(): V3Settings {
+    if (this.v3Settings) return this.v3Settings;
     const v3 = this.resolved().v3;
     if (!v3) throw new Error(`provider "${this.spec.config.provider}" receives no v3 notifications (configure provider v3)`);
-    this.verifierInstance ??= new WechatpayVerifier({ keys: v3.platformKeys });
-    return { verifier: this.verifierInstance, apiV3Key: v3.apiV3Key, mchid: v3.mchid, appid: v3.appid };
+    this.v3Settings = { verifier: new WechatpayVerifier({ keys: v3.platformKeys }), apiV3Key: v3.apiV3Key, mchid: v3.mchid, appid: v3.appid };
+    return this.v3Settings;
   }
 
   /** The configured merchant number, to ignore other merchants' CloudPay events. */

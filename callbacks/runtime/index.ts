@@ -7,11 +7,11 @@
 import type { CloudPayAnswer } from './answers';
 import { cloudPayRefused, errorMessage, httpRetry, logRefusal } from './answers';
 import { ownText } from './received';
-import { FunctionKit, type FunctionSpec, type KitOverrides } from './function-kit';
+import { FunctionKit, type FunctionSpec, type KitOverrides, type V3Settings } from './function-kit';
 import { HttpTriggerEvent, HttpTriggerResult, isHttpTriggerEvent, methodNotAllowed, rawBodyOf, toHttpResult } from './http-event';
 import type { OrdersPort } from './orders';
 import type { RefundsPort } from './refunds';
-import { confirmByQuery, handleCloudPayPayment, handleV3PayNotification } from './pay-notify';
+import { confirmByQuery, handleCloudPayPayment, handleV3PayNotification, type V3PayNotifyDeps } from './pay-notify';
 import { reconcile, type ReconcileSummary } from './reconcile';
 import { confirmRefundByQuery, handleCloudPayRefund, handleV3RefundNotification } from './refund-notify';
 import type { QueryOrderOutput, QueryRefundOutput } from '../../schemas/types.generated';
@@ -36,7 +36,7 @@ export function functionKit(spec: FunctionSpec, overrides?: KitOverrides): Funct
  * What both v3 notification entries check first: POST only, and v3 settings present — without them the
  * answer is "deliver again", which succeeds once the function is configured.
  */
-function v3Entry(event: HttpTriggerEvent, kit: FunctionKit): { v3: ReturnType<FunctionKit['v3']> } | { answer: HttpTriggerResult } {
+function v3Entry(event: HttpTriggerEvent, kit: FunctionKit): { v3: V3Settings } | { answer: HttpTriggerResult } {
   if (event.httpMethod.toUpperCase() !== 'POST') {
     logRefusal(kit.log, 'notification.method_refused', `${event.httpMethod.slice(0, 16)}: WeChat Pay POSTs notifications`, null);
     return { answer: methodNotAllowed(event.httpMethod) };
@@ -54,10 +54,10 @@ export async function v3PayNotify(event: HttpTriggerEvent, orders: OrdersPort, k
   const entry = v3Entry(event, kit);
   if ('answer' in entry) return entry.answer;
   const { v3 } = entry;
+  const deps: V3PayNotifyDeps = { verifier: v3.verifier, apiV3Key: v3.apiV3Key, mchid: v3.mchid, appid: v3.appid, orders, log: kit.log, now: kit.now };
   const notifyPayer = kit.notifyPayer();
-  return toHttpResult(await handleV3PayNotification({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, {
-    ...v3, orders, log: kit.log, now: kit.now, ...(notifyPayer ? { notifyPayer } : {}),
-  }));
+  if (notifyPayer) deps.notifyPayer = notifyPayer;
+  return toHttpResult(await handleV3PayNotification({ headers: event.headers ?? {}, rawBody: rawBodyOf(event) }, deps));
 }
 
 /** What getWXContext().SOURCE is for CloudPay's callbacks (weda-import.md §4). */
