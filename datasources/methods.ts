@@ -36,6 +36,11 @@ export interface ModelOps {
   /** Inserts all records or none; returns their ids. */
   insert(records: JsonRecord[]): string[];
   find(where: Sql, opts?: FindOptions): StoredRecord[];
+  /**
+   * As `find`, each record answered as `_id` and the asked fields it has (JSON types kept, absent ones left
+   * out): what a V2 `select` answers, without reading the rest of the record.
+   */
+  select(where: Sql, fields: readonly string[], opts?: FindOptions): JsonRecord[];
   count(where: Sql): number;
   /** One UPDATE statement; bumps updatedAt; returns the number of rows changed. */
   update(where: Sql, patch: JsonRecord): number;
@@ -135,13 +140,6 @@ export function selectParam(sel: unknown): string[] | undefined {
   const fields = Object.keys(sel).filter((k) => k !== '$master' && sel[k]);
   fields.forEach((f) => assertFieldName(f, `params.select.${f}`));
   return sel.$master || fields.length === 0 ? undefined : fields;
-}
-
-function select(record: StoredRecord, fields: string[] | undefined): JsonRecord {
-  if (!fields) return record;
-  const out: JsonRecord = { _id: record._id };
-  for (const f of fields) if (f in record) out[f] = record[f];
-  return out;
 }
 
 export function v1OrderParam(params: Params): OrderTerm[] {
@@ -259,8 +257,8 @@ export const METHODS: Record<string, MethodImpl> = {
   wedaGetItemV2(ops, p) {
     const where = v2Filter(p, false, ops.fieldSql);
     const fields = selectParam(p.select);
-    const found = ops.find(where, { limit: 1 })[0];
-    return found ? select(found, fields) : {};
+    const found = fields ? ops.select(where, fields, { limit: 1 }) : ops.find(where, { limit: 1 });
+    return found[0] ?? {};
   },
   wedaGetRecordsV2(ops, p) {
     const where = v2Filter(p, false, ops.fieldSql);
@@ -270,7 +268,8 @@ export const METHODS: Record<string, MethodImpl> = {
     const getCount = getCountParam(p);
     const fields = selectParam(p.select);
     return ops.snapshot(() => {
-      const records = ops.find(where, { order, limit: pageSize, offset: (pageNumber - 1) * pageSize }).map((r) => select(r, fields));
+      const page = { order, limit: pageSize, offset: (pageNumber - 1) * pageSize };
+      const records = fields ? ops.select(where, fields, page) : ops.find(where, page);
       return getCount ? { records, total: ops.count(where) } : { records };
     });
   },

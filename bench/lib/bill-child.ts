@@ -17,6 +17,7 @@ async function part(what: string, argv: string[]): Promise<void> {
   const get = (name: string) => argv[argv.indexOf(`--${name}`) + 1]!;
   const file = get('file');
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let out: Record<string, unknown> = {};
   if (what === 'reconcile') {
     const store = openSqliteStore({ dataDir: get('store') });
@@ -41,7 +42,9 @@ async function part(what: string, argv: string[]): Promise<void> {
     out = { rows, parseSeconds: (performance.now() - t0) / 1000 };
   }
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds: out.parseSeconds ?? seconds, maxRssMB: mb(process.resourceUsage().maxRSS), ...out })}\n`);
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+  process.stdout.write(`${JSON.stringify({ seconds: out.parseSeconds ?? seconds, cpuSeconds, maxRssMB: mb(process.resourceUsage().maxRSS), ...out })}\n`);
 }
 
 part(process.argv[2]!, process.argv.slice(3)).catch((err) => {
