@@ -221,6 +221,9 @@ function fromJsonText(text: string): unknown {
   return JSON.parse(text);
 }
 
+/** Field types whose values a mirror column (json_extract) holds as they are: text, integer or real. */
+const MIRRORED_EXACTLY: ReadonlySet<string> = new Set(['string', 'integer', 'number', 'null']);
+
 function pageBound(v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v)) throw new TypeError(`a page bound must be an integer (got ${v})`);
@@ -281,11 +284,9 @@ class SqliteModelOps implements ModelOps {
   }
 
   select(where: Sql, fields: readonly string[], opts: FindOptions = {}): JsonRecord[] {
-    // Each asked field read in SQL as its JSON text (`->`: NULL when the record lacks it, the text `null` when it
-    // holds null), so only those fields are ever decoded in JS, with their JSON types.
     const asked = fields.filter((f) => f !== '_id');
-    const columns = asked.map((f) => (isSystemField(f) ? `"${f}"` : `data -> '$.${f}'`));
-    const stmt = this.conn.stmt(this.selectSql(['_id', ...columns].join(', '), where, opts));
+    const reads = asked.map((f) => this.readField(f));
+    const stmt = this.conn.stmt(this.selectSql(['_id', ...reads.map((r) => r.sql)].join(', '), where, opts));
     const rows = stmt.raw(true).all(...where.params) as unknown[][];
     const out = new Array<JsonRecord>(rows.length);
     for (let r = 0; r < rows.length; r++) {
@@ -293,13 +294,31 @@ class SqliteModelOps implements ModelOps {
       const record: JsonRecord = { _id: row[0] };
       for (let i = 0; i < asked.length; i++) {
         const v = row[i + 1];
-        if (v === null) continue;
-        const f = asked[i]!;
-        record[f] = isSystemField(f) ? v : fromJsonText(v as string);
+        if (v !== null) record[asked[i]!] = reads[i]!.value(v);
       }
       out[r] = record;
     }
     return out;
+  }
+
+  /**
+   * How `select` reads a field, so that only the asked fields are decoded, with their JSON types: a system field
+   * from its column; a field with a mirror column whose values can only be strings or numbers from the mirror
+   * (json_extract gives those exactly; a boolean would be 1, an object its text), with a zero-length blob for a
+   * null the record holds, so that neither costs a JSON parse of the record; any other field as its JSON text
+   * (`->`). Either way SQL NULL is a field the record lacks.
+   */
+  private readField(field: string): { sql: string; value: (v: unknown) => unknown } {
+    if (isSystemField(field)) return { sql: `"${field}"`, value: (v) => v };
+    const column = this.layout.columns.get(field);
+    const types = [this.def.properties[field]?.type ?? []].flat();
+    if (column && types.length && types.every((t) => MIRRORED_EXACTLY.has(t))) {
+      return {
+        sql: `CASE WHEN "${column}" IS NOT NULL THEN "${column}" WHEN json_type(data, '$.${field}') = 'null' THEN x'' END`,
+        value: (v) => (typeof v === 'object' ? null : v),
+      };
+    }
+    return { sql: `data -> '$.${field}'`, value: (v) => fromJsonText(v as string) };
   }
 
   private selectSql(columns: string, where: Sql, opts: FindOptions): string {
