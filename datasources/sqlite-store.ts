@@ -97,6 +97,14 @@ const STATEMENT_CACHE_MAX = 256;
  */
 export const CONNECTION_PRAGMAS: readonly string[] = ['journal_mode = WAL', 'synchronous = NORMAL', 'cache_size = -65536'];
 
+/**
+ * The settings of the connection lists read through (see `Connection.lister`): read-only, and SQLite's default
+ * page cache of 2 MiB. A list reads pages once, in order, so a cache does not speed it up — but a day's orders read
+ * through the lookup connection filled its 64 MiB with table pages, evicting the index pages lookups want, and kept
+ * 64 MiB of RSS in a process that reconciles a million orders (bench/README.md, bill-reconcile).
+ */
+export const LIST_CONNECTION_PRAGMAS: readonly string[] = ['query_only = ON', 'cache_size = -2048'];
+
 interface Row {
   _id: string;
   data: string;
@@ -146,8 +154,25 @@ export function tableLayout(model: string, def: ModelDefinition): TableLayout {
 
 class Connection {
   private readonly stmts = new Map<string, Database.Statement>();
+  private listConnection: Connection | undefined;
 
-  constructor(readonly db: Database.Database, readonly file: string) {}
+  /** `openLister` opens this file's list connection on first use (none given: lists read through this one). */
+  constructor(readonly db: Database.Database, readonly file: string, private readonly openLister?: () => Database.Database) {}
+
+  /**
+   * The connection a list (a paged read in one snapshot) reads through: a second, read-only one with a small page
+   * cache, so that walking many records neither evicts the lookups' cached index pages nor holds their memory. In
+   * WAL it sees every write committed before its snapshot began, as this one would.
+   */
+  lister(): Connection {
+    if (!this.openLister) return this;
+    return (this.listConnection ??= new Connection(this.openLister(), this.file));
+  }
+
+  close(): void {
+    this.listConnection?.db.close();
+    this.db.close();
+  }
 
   stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -243,6 +268,8 @@ function duplicateError(e: unknown, model: string): WedaModelError | undefined {
 
 class SqliteModelOps implements ModelOps {
   readonly fieldSql: FieldSql;
+  /** Where find/select/count read: the lookup connection, or the list connection inside `snapshot`. */
+  private reader: Connection;
   private readonly table: string;
   private readonly insertSql: string;
 
@@ -254,6 +281,7 @@ class SqliteModelOps implements ModelOps {
     private readonly now: () => number,
   ) {
     this.table = layout.table;
+    this.reader = conn;
     const { columns } = layout;
     const quoted = new Map([...columns].map(([field, column]) => [field, `"${column}"`]));
     this.fieldSql = (field, path) => quoted.get(field) ?? fieldExpr(field, path);
@@ -279,14 +307,14 @@ class SqliteModelOps implements ModelOps {
   }
 
   find(where: Sql, opts: FindOptions = {}): StoredRecord[] {
-    const rows = this.conn.stmt(this.selectSql('_id, data, createdAt, updatedAt', where, opts)).all(...where.params) as Row[];
+    const rows = this.reader.stmt(this.selectSql('_id, data, createdAt, updatedAt', where, opts)).all(...where.params) as Row[];
     return rows.map(toRecord);
   }
 
   select(where: Sql, fields: readonly string[], opts: FindOptions = {}): JsonRecord[] {
     const asked = fields.filter((f) => f !== '_id');
     const reads = asked.map((f) => this.readField(f));
-    const stmt = this.conn.stmt(this.selectSql(['_id', ...reads.map((r) => r.sql)].join(', '), where, opts));
+    const stmt = this.reader.stmt(this.selectSql(['_id', ...reads.map((r) => r.sql)].join(', '), where, opts));
     const rows = stmt.raw(true).all(...where.params) as unknown[][];
     const out = new Array<JsonRecord>(rows.length);
     for (let r = 0; r < rows.length; r++) {
@@ -330,7 +358,7 @@ class SqliteModelOps implements ModelOps {
   }
 
   count(where: Sql): number {
-    const row = this.conn.stmt(`SELECT count(*) AS n FROM "${this.table}" WHERE ${where.sql}`).get(...where.params) as { n: number };
+    const row = this.reader.stmt(`SELECT count(*) AS n FROM "${this.table}" WHERE ${where.sql}`).get(...where.params) as { n: number };
     return row.n;
   }
 
@@ -368,8 +396,16 @@ class SqliteModelOps implements ModelOps {
     return this.conn.db.transaction(fn).immediate();
   }
 
+  /** A list's read transaction, on the list connection (inside a write transaction: on this one, to see its writes). */
   snapshot<T>(fn: () => T): T {
-    return this.conn.db.transaction(fn).deferred();
+    const lister = this.conn.db.inTransaction ? this.conn : this.conn.lister();
+    const outer = this.reader;
+    this.reader = lister;
+    try {
+      return lister.db.transaction(fn).deferred();
+    } finally {
+      this.reader = outer;
+    }
   }
 }
 
@@ -387,15 +423,19 @@ class SqliteModelStore implements ModelStore {
   private connection(envType: EnvType): Connection {
     let conn = this.conns.get(envType);
     if (!conn) {
-      const timeout = this.opts.busyTimeoutMs ?? 5000;
       const file = modelsFile(this.opts.dataDir, envType);
-      const db = new Database(file, { timeout, ...(this.opts.trace ? { verbose: (sql: unknown) => this.opts.trace!(String(sql)) } : {}) });
-      db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
-      for (const pragma of CONNECTION_PRAGMAS) db.pragma(pragma);
-      conn = new Connection(db, file);
+      conn = new Connection(this.openDatabase(file, CONNECTION_PRAGMAS), file, () => this.openDatabase(file, LIST_CONNECTION_PRAGMAS));
       this.conns.set(envType, conn);
     }
     return conn;
+  }
+
+  private openDatabase(file: string, pragmas: readonly string[]): Database.Database {
+    const timeout = this.opts.busyTimeoutMs ?? 5000;
+    const db = new Database(file, { timeout, ...(this.opts.trace ? { verbose: (sql: unknown) => this.opts.trace!(String(sql)) } : {}) });
+    db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
+    for (const pragma of pragmas) db.pragma(pragma);
+    return db;
   }
 
   private opsFor(envType: EnvType, model: string): SqliteModelOps {
@@ -429,7 +469,7 @@ class SqliteModelStore implements ModelStore {
 
   close(): void {
     this.closed = true;
-    for (const env of ENV_TYPES) this.conns.get(env)?.db.close();
+    for (const env of ENV_TYPES) this.conns.get(env)?.close();
     this.conns.clear();
     this.ops.clear();
   }
