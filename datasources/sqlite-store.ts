@@ -246,8 +246,8 @@ function fromJsonText(text: string): unknown {
   return JSON.parse(text);
 }
 
-/** Field types whose values a mirror column (json_extract) holds as they are: text, integer or real. */
-const MIRRORED_EXACTLY: ReadonlySet<string> = new Set(['string', 'integer', 'number', 'null']);
+/** Field types whose values json_extract (and so a mirror column) gives as they are: text, integer or real. */
+const VALUED_EXACTLY: ReadonlySet<string> = new Set(['string', 'integer', 'number', 'null']);
 
 function pageBound(v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -331,18 +331,19 @@ class SqliteModelOps implements ModelOps {
 
   /**
    * How `select` reads a field, so that only the asked fields are decoded, with their JSON types: a system field
-   * from its column; a field with a mirror column whose values can only be strings or numbers from the mirror
-   * (json_extract gives those exactly; a boolean would be 1, an object its text), with a zero-length blob for a
-   * null the record holds, so that neither costs a JSON parse of the record; any other field as its JSON text
-   * (`->`). Either way SQL NULL is a field the record lacks.
+   * from its column; a field whose values can only be strings or numbers (its definition: every write is checked
+   * against it) as its SQL value — its mirror column if it has one, else json_extract — which is exactly the value
+   * (a boolean would be 1, an object its text: those are not read so), with a zero-length blob for a null the record
+   * holds; any other field as its JSON text (`->`). Either way SQL NULL is a field the record lacks.
    */
   private readField(field: string): { sql: string; value: (v: unknown) => unknown } {
     if (isSystemField(field)) return { sql: `"${field}"`, value: (v) => v };
-    const column = this.layout.columns.get(field);
     const types = [this.def.properties[field]?.type ?? []].flat();
-    if (column && types.length && types.every((t) => MIRRORED_EXACTLY.has(t))) {
+    if (types.length && types.every((t) => VALUED_EXACTLY.has(t))) {
+      const column = this.layout.columns.get(field);
+      const value = column ? `"${column}"` : `json_extract(data, '$.${field}')`;
       return {
-        sql: `CASE WHEN "${column}" IS NOT NULL THEN "${column}" WHEN json_type(data, '$.${field}') = 'null' THEN x'' END`,
+        sql: `ifnull(${value}, CASE WHEN json_type(data, '$.${field}') = 'null' THEN x'' END)`,
         value: (v) => (typeof v === 'object' ? null : v),
       };
     }
