@@ -41,7 +41,7 @@ const orderNo = (i: number) => `DAY${String(i).padStart(12, '0')}`;
 const amount = (i: number) => 1 + ((i * 7919) % 100_000);
 const GOAL = { reconcileSeconds: 3, reconcileMB: 150, parseRatio: 10 };
 
-interface ChildResult { seconds: number; maxRssMB: number; [k: string]: unknown }
+interface ChildResult { seconds: number; cpuSeconds: number; maxRssMB: number; [k: string]: unknown }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -136,8 +136,8 @@ async function main(): Promise<void> {
     const result = {
       rows,
       billMB: round(readFileSync(file).length / 2 ** 20, 1),
-      reconcile: { seconds: round(reconcile.seconds), maxRssMB: reconcile.maxRssMB, counts: reconcile.counts, matched: reconcile.matched },
-      parse: { seconds: round(parse.seconds), maxRssMB: parse.maxRssMB },
+      reconcile: { seconds: round(reconcile.seconds), cpuSeconds: reconcile.cpuSeconds, maxRssMB: reconcile.maxRssMB, counts: reconcile.counts, matched: reconcile.matched },
+      parse: { seconds: round(parse.seconds), cpuSeconds: parse.cpuSeconds, maxRssMB: parse.maxRssMB },
       peer: { rowsRun: peerRows, seconds: round(peer.seconds), maxRssMB: peer.maxRssMB, extrapolatedSeconds: round(peerSeconds, 1), extrapolated: peerRows < rows },
       oursOnPeerPrefix: { seconds: round(oursPrefix.seconds, 3) },
       ratio: { parseVsPeer: round(peerSeconds / parse.seconds, 1), onPrefix: round(peer.seconds / oursPrefix.seconds, 1) },
@@ -151,9 +151,9 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     process.stdout.write([
-      `bill of ${rows} rows (${result.billMB} MB):`,
-      `  parse + reconcile ${result.reconcile.seconds} s, peak RSS ${result.reconcile.maxRssMB} MB (goal ≤ ${GOAL.reconcileSeconds} s, ≤ ${GOAL.reconcileMB} MB: ${result.meetsGoal.reconcileSeconds && result.meetsGoal.reconcileMB ? 'met' : 'NOT met'}); differences ${JSON.stringify(reconcile.counts)}`,
-      `  parse alone ${result.parse.seconds} s, peak RSS ${result.parse.maxRssMB} MB`,
+      `bill of ${rows} rows (${result.billMB} MB), Node ${result.machine.node}, ${result.machine.cpus} CPUs, load average ${result.machine.loadavg.join(' ')}:`,
+      `  parse + reconcile ${result.reconcile.seconds} s (CPU ${result.reconcile.cpuSeconds} s), peak RSS ${result.reconcile.maxRssMB} MB (goal ≤ ${GOAL.reconcileSeconds} s, ≤ ${GOAL.reconcileMB} MB: ${result.meetsGoal.reconcileSeconds && result.meetsGoal.reconcileMB ? 'met' : 'NOT met'}); differences ${JSON.stringify(reconcile.counts)}`,
+      `  parse alone ${result.parse.seconds} s (CPU ${result.parse.cpuSeconds} s), peak RSS ${result.parse.maxRssMB} MB`,
       `  wechatpay-axios-plugin castCsvBill: ${result.peer.seconds} s on ${peerRows} rows, peak RSS ${result.peer.maxRssMB} MB${peerRows < rows ? ` → ${result.peer.extrapolatedSeconds} s for ${rows} rows (extrapolated linearly from the ${peerRows}-row prefix)` : ''}`,
       `  ratio parse vs peer ${result.ratio.parseVsPeer}× (on the same ${peerRows}-row prefix: ${result.ratio.onPrefix}×; goal ≥ ${GOAL.parseRatio}×: ${result.meetsGoal.parseRatio ? 'met' : 'NOT met'})`,
     ].join('\n') + '\n');

@@ -15,6 +15,10 @@
  *   rewritten by every update, whatever it changed. The unique index is what makes uniqueness hold across
  *   processes: of two concurrent inserts of one order number, the second fails.
  * - Every update/delete is one `UPDATE|DELETE … WHERE <where>` statement: the where is a compare-and-set.
+ * - A V2 `select` is answered in SQL: only the asked fields are read (`SqliteModelOps.readField`), never the
+ *   whole record parsed and picked.
+ * - Lists read through a second, read-only connection with a small page cache (`Connection.lister`), so a walk over
+ *   many records leaves the lookups' cache (and memory) alone.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
