@@ -12,7 +12,8 @@
  * orders — one unpaid here (a lost callback), one of another amount, one the models never had — and 10 orders paid
  * here that the bill lacks.
  *
- * Measured, each in a child process of its own so its peak RSS (`process.resourceUsage().maxRSS`) is its own:
+ * Measured, each in a child process of its own so its peak RSS (VmHWM: its own memory's high-water
+ * mark, not the parent's carried over) is its own:
  * - reconcile: the file streamed (SHA-1 checked as it goes) through `reconcileBill` against the store, read by
  *   `weda.callModel` as the reconcile function reads it — parse + reconcile, the goal ≤ 3 s and ≤ 150 MB;
  * - parse: the file through the stream parser alone;
@@ -23,7 +24,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -31,7 +32,7 @@ import Database from 'better-sqlite3';
 import { buildAuthorization, toChinaDate } from '../wxpay';
 import { startSandbox } from '../sandbox';
 import { buildModelDefinitions } from '../datasources/models';
-import { openSqliteStore } from '../datasources/sqlite-store';
+import { openSqliteStore, tableLayout } from '../datasources/sqlite-store';
 import { createWeda } from '../datasources/weda';
 import { insertDayOfTrades } from '../test/helpers/sandbox-trades';
 import { positiveArgs } from './lib/args';
@@ -40,7 +41,7 @@ const orderNo = (i: number) => `DAY${String(i).padStart(12, '0')}`;
 const amount = (i: number) => 1 + ((i * 7919) % 100_000);
 const GOAL = { reconcileSeconds: 3, reconcileMB: 150, parseRatio: 10 };
 
-interface ChildResult { seconds: number; maxRssMB: number; [k: string]: unknown }
+interface ChildResult { seconds: number; cpuSeconds: number; maxRssMB: number; [k: string]: unknown }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -85,20 +86,27 @@ async function main(): Promise<void> {
     const dl = await fetch(downloadUrl, { headers: signed(new URL(downloadUrl)) });
     await pipeline(dl.body as unknown as NodeJS.ReadableStream, createWriteStream(file));
     await sandbox.close();
-    const fileHash = createHash('sha1').update(readFileSync(file)).digest('hex');
+    const hash = createHash('sha1');
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    const fileHash = hash.digest('hex');
     if (fileHash !== sha1) throw new Error('the downloaded bill does not match its hash_value');
     log(`setup: ${rows} payments into the sandbox in ${round(insertSeconds, 1)} s; the sandbox wrote the bill in ${round(sandboxSeconds, 1)} s`);
 
     // 2. The same orders in the model store, with planted differences.
     t = performance.now();
     const storeDir = path.join(dir, 'models');
-    const store = openSqliteStore({ dataDir: storeDir, models: buildModelDefinitions() });
+    const definitions = buildModelDefinitions();
+    const store = openSqliteStore({ dataDir: storeDir, models: definitions });
     await createWeda({ store }).callModel({ name: 'orders', methodName: 'wedaGetRecordsV2', params: { pageSize: 1 }, envType: 'prod' });
     await createWeda({ store }).callModel({ name: 'refunds', methodName: 'wedaGetRecordsV2', params: { pageSize: 1 }, envType: 'prod' });
     await store.close();
     const db = new Database(path.join(storeDir, 'models-prod.sqlite'));
     db.pragma('journal_mode = WAL');
-    const insert = db.prepare('INSERT INTO m_orders (_id, data, createdAt, updatedAt) VALUES (?, ?, ?, ?)');
+    // The store's own layout: its mirror column of each indexed field holds json_extract of the data (so the lookups
+    // by order number and the paidAt range find what they would in a store the orders were written to by callModel).
+    const { columns } = tableLayout('orders', definitions.orders!);
+    const mirrors = [...columns].map(([field, column]) => ({ column: `"${column}"`, value: `json_extract(@data, '$.${field}')` }));
+    const insert = db.prepare(`INSERT INTO m_orders (_id, data, createdAt, updatedAt${mirrors.map((m) => `, ${m.column}`).join('')}) VALUES (@id, @data, @createdAt, @updatedAt${mirrors.map((m) => `, ${m.value}`).join('')})`);
     const start = Date.parse(`${day}T00:00:00+08:00`);
     db.transaction(() => {
       for (let i = 0; i < rows + 10; i++) {
@@ -111,7 +119,7 @@ async function main(): Promise<void> {
           status: lost ? 1 : 2, goodsId: 'GOODS0000000001', goodsName: '咖啡券', openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
           transactionId: `4200${String(i).padStart(24, '0')}`, ...(lost ? {} : { paidAt }),
         };
-        insert.run(`ID${String(i).padStart(14, '0')}`, JSON.stringify(record), paidAt - 60_000, paidAt);
+        insert.run({ id: `ID${String(i).padStart(14, '0')}`, data: JSON.stringify(record), createdAt: paidAt - 60_000, updatedAt: paidAt });
       }
     })();
     db.close();
@@ -128,8 +136,8 @@ async function main(): Promise<void> {
     const result = {
       rows,
       billMB: round(readFileSync(file).length / 2 ** 20, 1),
-      reconcile: { seconds: round(reconcile.seconds), maxRssMB: reconcile.maxRssMB, counts: reconcile.counts, matched: reconcile.matched },
-      parse: { seconds: round(parse.seconds), maxRssMB: parse.maxRssMB },
+      reconcile: { seconds: round(reconcile.seconds), cpuSeconds: reconcile.cpuSeconds, maxRssMB: reconcile.maxRssMB, counts: reconcile.counts, matched: reconcile.matched },
+      parse: { seconds: round(parse.seconds), cpuSeconds: parse.cpuSeconds, maxRssMB: parse.maxRssMB },
       peer: { rowsRun: peerRows, seconds: round(peer.seconds), maxRssMB: peer.maxRssMB, extrapolatedSeconds: round(peerSeconds, 1), extrapolated: peerRows < rows },
       oursOnPeerPrefix: { seconds: round(oursPrefix.seconds, 3) },
       ratio: { parseVsPeer: round(peerSeconds / parse.seconds, 1), onPrefix: round(peer.seconds / oursPrefix.seconds, 1) },
@@ -143,9 +151,9 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
     process.stdout.write([
-      `bill of ${rows} rows (${result.billMB} MB):`,
-      `  parse + reconcile ${result.reconcile.seconds} s, peak RSS ${result.reconcile.maxRssMB} MB (goal ≤ ${GOAL.reconcileSeconds} s, ≤ ${GOAL.reconcileMB} MB: ${result.meetsGoal.reconcileSeconds && result.meetsGoal.reconcileMB ? 'met' : 'NOT met'}); differences ${JSON.stringify(reconcile.counts)}`,
-      `  parse alone ${result.parse.seconds} s, peak RSS ${result.parse.maxRssMB} MB`,
+      `bill of ${rows} rows (${result.billMB} MB), Node ${result.machine.node}, ${result.machine.cpus} CPUs, load average ${result.machine.loadavg.join(' ')}:`,
+      `  parse + reconcile ${result.reconcile.seconds} s (CPU ${result.reconcile.cpuSeconds} s), peak RSS ${result.reconcile.maxRssMB} MB (goal ≤ ${GOAL.reconcileSeconds} s, ≤ ${GOAL.reconcileMB} MB: ${result.meetsGoal.reconcileSeconds && result.meetsGoal.reconcileMB ? 'met' : 'NOT met'}); differences ${JSON.stringify(reconcile.counts)}`,
+      `  parse alone ${result.parse.seconds} s (CPU ${result.parse.cpuSeconds} s), peak RSS ${result.parse.maxRssMB} MB`,
       `  wechatpay-axios-plugin castCsvBill: ${result.peer.seconds} s on ${peerRows} rows, peak RSS ${result.peer.maxRssMB} MB${peerRows < rows ? ` → ${result.peer.extrapolatedSeconds} s for ${rows} rows (extrapolated linearly from the ${peerRows}-row prefix)` : ''}`,
       `  ratio parse vs peer ${result.ratio.parseVsPeer}× (on the same ${peerRows}-row prefix: ${result.ratio.onPrefix}×; goal ≥ ${GOAL.parseRatio}×: ${result.meetsGoal.parseRatio ? 'met' : 'NOT met'})`,
     ].join('\n') + '\n');

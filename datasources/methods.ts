@@ -38,6 +38,11 @@ export interface ModelOps {
   find(where: Sql, opts?: FindOptions): StoredRecord[];
   /** The first record `find` would answer, or undefined: the single-record reads (wedaGetItem, wedaGetItemV2). */
   findOne(where: Sql): StoredRecord | undefined;
+  /**
+   * As `find`, each record answered as `_id` and the asked fields it has (JSON types kept, absent ones left
+   * out): what a V2 `select` answers, without reading the rest of the record.
+   */
+  select(where: Sql, fields: readonly string[], opts?: FindOptions): JsonRecord[];
   count(where: Sql): number;
   /** One UPDATE statement; bumps updatedAt; returns the number of rows changed. */
   update(where: Sql, patch: JsonRecord): number;
@@ -141,13 +146,6 @@ export function selectParam(sel: unknown): string[] | undefined {
   const fields = Object.keys(sel).filter((k) => k !== '$master' && sel[k]);
   fields.forEach((f) => assertFieldName(f, `params.select.${f}`));
   return sel.$master || fields.length === 0 ? undefined : fields;
-}
-
-function select(record: StoredRecord, fields: string[] | undefined): JsonRecord {
-  if (!fields) return record;
-  const out: JsonRecord = { _id: record._id };
-  for (const f of fields) if (f in record) out[f] = record[f];
-  return out;
 }
 
 export function v1OrderParam(params: Params): OrderTerm[] {
@@ -265,8 +263,8 @@ export const METHODS: Record<string, MethodImpl> = {
   wedaGetItemV2(ops, p) {
     const where = v2Filter(p, false, ops.fieldSql);
     const fields = selectParam(p.select);
-    const found = ops.findOne(where);
-    return found ? select(found, fields) : {};
+    if (fields) return ops.select(where, fields, { limit: 1 })[0] ?? {};
+    return ops.findOne(where) ?? {};
   },
   wedaGetRecordsV2(ops, p) {
     const where = v2Filter(p, false, ops.fieldSql);
@@ -276,7 +274,8 @@ export const METHODS: Record<string, MethodImpl> = {
     const getCount = getCountParam(p);
     const fields = selectParam(p.select);
     return ops.snapshot(() => {
-      const records = ops.find(where, { order, limit: pageSize, offset: (pageNumber - 1) * pageSize }).map((r) => select(r, fields));
+      const page = { order, limit: pageSize, offset: (pageNumber - 1) * pageSize };
+      const records = fields ? ops.select(where, fields, page) : ops.find(where, page);
       return getCount ? { records, total: ops.count(where) } : { records };
     });
   },

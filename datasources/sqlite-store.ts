@@ -15,6 +15,10 @@
  *   rewritten by every update, whatever it changed. The unique index is what makes uniqueness hold across
  *   processes: of two concurrent inserts of one order number, the second fails.
  * - Every update/delete is one `UPDATE|DELETE … WHERE <where>` statement: the where is a compare-and-set.
+ * - A V2 `select` is answered in SQL: only the asked fields are read (`SqliteModelOps.readField`), never the
+ *   whole record parsed and picked.
+ * - Lists read through a second, read-only connection with a small page cache (`Connection.lister`), so a walk over
+ *   many records leaves the lookups' cache (and memory) alone.
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -97,6 +101,14 @@ const STATEMENT_CACHE_MAX = 256;
  */
 export const CONNECTION_PRAGMAS: readonly string[] = ['journal_mode = WAL', 'synchronous = NORMAL', 'cache_size = -65536'];
 
+/**
+ * The settings of the connection lists read through (see `Connection.lister`): read-only, and SQLite's default
+ * page cache of 2 MiB. A list reads pages once, in order, so a cache does not speed it up — but a day's orders read
+ * through the lookup connection filled its 64 MiB with table pages, evicting the index pages lookups want, and kept
+ * 64 MiB of RSS in a process that reconciles a million orders (bench/README.md, bill-reconcile).
+ */
+export const LIST_CONNECTION_PRAGMAS: readonly string[] = ['query_only = ON', 'cache_size = -2048'];
+
 interface Row {
   _id: string;
   data: string;
@@ -146,8 +158,25 @@ export function tableLayout(model: string, def: ModelDefinition): TableLayout {
 
 class Connection {
   private readonly stmts = new Map<string, Database.Statement>();
+  private listConnection: Connection | undefined;
 
-  constructor(readonly db: Database.Database, readonly file: string) {}
+  /** `openLister` opens this file's list connection on first use (none given: lists read through this one). */
+  constructor(readonly db: Database.Database, readonly file: string, private readonly openLister?: () => Database.Database) {}
+
+  /**
+   * The connection a list (a paged read in one snapshot) reads through: a second, read-only one with a small page
+   * cache, so that walking many records neither evicts the lookups' cached index pages nor holds their memory. In
+   * WAL it sees every write committed before its snapshot began, as this one would.
+   */
+  lister(): Connection {
+    if (!this.openLister) return this;
+    return (this.listConnection ??= new Connection(this.openLister(), this.file));
+  }
+
+  close(): void {
+    this.listConnection?.db.close();
+    this.db.close();
+  }
 
   stmt(sql: string): Database.Statement {
     let s = this.stmts.get(sql);
@@ -210,6 +239,20 @@ function toRecord(row: Row): StoredRecord {
   return { _id: row._id, ...(JSON.parse(row.data) as JsonRecord), createdAt: row.createdAt, updatedAt: row.updatedAt };
 }
 
+/**
+ * A value from its JSON text, as `JSON.parse` reads it: a string without escapes and a number are read directly
+ * (the common case, several times cheaper), anything else by `JSON.parse`.
+ */
+function fromJsonText(text: string): unknown {
+  const c = text.charCodeAt(0);
+  if (c === 0x22 /* " */ && text.indexOf('\\') < 0) return text.slice(1, -1);
+  if ((c >= 0x30 && c <= 0x39) || c === 0x2d /* - */) return Number(text);
+  return JSON.parse(text);
+}
+
+/** Field types whose values json_extract (and so a mirror column) gives as they are: text, integer or real. */
+const VALUED_EXACTLY: ReadonlySet<string> = new Set(['string', 'integer', 'number', 'null']);
+
 function pageBound(v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isSafeInteger(v)) throw new TypeError(`a page bound must be an integer (got ${v})`);
@@ -235,6 +278,8 @@ interface UpdatePlan {
 
 class SqliteModelOps implements ModelOps {
   readonly fieldSql: FieldSql;
+  /** Where find/select/count read: the lookup connection, or the list connection inside `snapshot`. */
+  private reader: Connection;
   private readonly table: string;
   private readonly insertSql: string;
   /** where SQL → findOne's statement. */
@@ -250,6 +295,7 @@ class SqliteModelOps implements ModelOps {
     private readonly now: () => number,
   ) {
     this.table = layout.table;
+    this.reader = conn;
     const { columns } = layout;
     const quoted = new Map([...columns].map(([field, column]) => [field, `"${column}"`]));
     this.fieldSql = (field, path) => quoted.get(field) ?? fieldExpr(field, path);
@@ -275,17 +321,59 @@ class SqliteModelOps implements ModelOps {
   }
 
   find(where: Sql, opts: FindOptions = {}): StoredRecord[] {
+    const rows = this.reader.stmt(this.selectSql('_id, data, createdAt, updatedAt', where, opts)).all(...where.params) as Row[];
+    return rows.map(toRecord);
+  }
+
+  select(where: Sql, fields: readonly string[], opts: FindOptions = {}): JsonRecord[] {
+    const asked = fields.filter((f) => f !== '_id');
+    const reads = asked.map((f) => this.readField(f));
+    const stmt = this.reader.stmt(this.selectSql(['_id', ...reads.map((r) => r.sql)].join(', '), where, opts));
+    const rows = stmt.raw(true).all(...where.params) as unknown[][];
+    const out = new Array<JsonRecord>(rows.length);
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const record: JsonRecord = { _id: row[0] };
+      for (let i = 0; i < asked.length; i++) {
+        const v = row[i + 1];
+        if (v !== null) record[asked[i]!] = reads[i]!.value(v);
+      }
+      out[r] = record;
+    }
+    return out;
+  }
+
+  /**
+   * How `select` reads a field, so that only the asked fields are decoded, with their JSON types: a system field
+   * from its column; a field whose values can only be strings or numbers (its definition: every write is checked
+   * against it) as its SQL value — its mirror column if it has one, else json_extract — which is exactly the value
+   * (a boolean would be 1, an object its text: those are not read so), with a zero-length blob for a null the record
+   * holds; any other field as its JSON text (`->`). Either way SQL NULL is a field the record lacks.
+   */
+  private readField(field: string): { sql: string; value: (v: unknown) => unknown } {
+    if (isSystemField(field)) return { sql: `"${field}"`, value: (v) => v };
+    const types = [this.def.properties[field]?.type ?? []].flat();
+    if (types.length && types.every((t) => VALUED_EXACTLY.has(t))) {
+      const column = this.layout.columns.get(field);
+      const value = column ? `"${column}"` : `json_extract(data, '$.${field}')`;
+      return {
+        sql: `ifnull(${value}, CASE WHEN json_type(data, '$.${field}') = 'null' THEN x'' END)`,
+        value: (v) => (typeof v === 'object' ? null : v),
+      };
+    }
+    return { sql: `data -> '$.${field}'`, value: (v) => fromJsonText(v as string) };
+  }
+
+  private selectSql(columns: string, where: Sql, opts: FindOptions): string {
     const order = opts.order?.length ? opts.order.map((o) => `${this.fieldSql(o.field, 'orderBy')} ${o.dir}`).concat('rowid ASC') : ['rowid ASC'];
     // LIMIT/OFFSET written in (checked integers): bound, they cost a lookup by order number about twice its time.
     const limit = pageBound(opts.limit, -1);
     const offset = pageBound(opts.offset, 0);
-    const sql = `SELECT _id, data, createdAt, updatedAt FROM "${this.table}" WHERE ${where.sql} ORDER BY ${order.join(', ')} LIMIT ${limit} OFFSET ${offset}`;
-    const rows = this.conn.stmt(sql).all(...where.params) as Row[];
-    return rows.map(toRecord);
+    return `SELECT ${columns} FROM "${this.table}" WHERE ${where.sql} ORDER BY ${order.join(', ')} LIMIT ${limit} OFFSET ${offset}`;
   }
 
   count(where: Sql): number {
-    const row = this.conn.stmt(`SELECT count(*) AS n FROM "${this.table}" WHERE ${where.sql}`).get(...where.params) as { n: number };
+    const row = this.reader.stmt(`SELECT count(*) AS n FROM "${this.table}" WHERE ${where.sql}`).get(...where.params) as { n: number };
     return row.n;
   }
 
@@ -355,8 +443,16 @@ class SqliteModelOps implements ModelOps {
     return this.conn.db.transaction(fn).immediate();
   }
 
+  /** A list's read transaction, on the list connection (inside a write transaction: on this one, to see its writes). */
   snapshot<T>(fn: () => T): T {
-    return this.conn.db.transaction(fn).deferred();
+    const lister = this.conn.db.inTransaction ? this.conn : this.conn.lister();
+    const outer = this.reader;
+    this.reader = lister;
+    try {
+      return lister.db.transaction(fn).deferred();
+    } finally {
+      this.reader = outer;
+    }
   }
 }
 
@@ -374,15 +470,19 @@ class SqliteModelStore implements ModelStore {
   private connection(envType: EnvType): Connection {
     let conn = this.conns.get(envType);
     if (!conn) {
-      const timeout = this.opts.busyTimeoutMs ?? 5000;
       const file = modelsFile(this.opts.dataDir, envType);
-      const db = new Database(file, { timeout, ...(this.opts.trace ? { verbose: (sql: unknown) => this.opts.trace!(String(sql)) } : {}) });
-      db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
-      for (const pragma of CONNECTION_PRAGMAS) db.pragma(pragma);
-      conn = new Connection(db, file);
+      conn = new Connection(this.openDatabase(file, CONNECTION_PRAGMAS), file, () => this.openDatabase(file, LIST_CONNECTION_PRAGMAS));
       this.conns.set(envType, conn);
     }
     return conn;
+  }
+
+  private openDatabase(file: string, pragmas: readonly string[]): Database.Database {
+    const timeout = this.opts.busyTimeoutMs ?? 5000;
+    const db = new Database(file, { timeout, ...(this.opts.trace ? { verbose: (sql: unknown) => this.opts.trace!(String(sql)) } : {}) });
+    db.pragma(`busy_timeout = ${Math.trunc(timeout)}`);
+    for (const pragma of pragmas) db.pragma(pragma);
+    return db;
   }
 
   private opsFor(envType: EnvType, model: string): SqliteModelOps {
@@ -416,7 +516,7 @@ class SqliteModelStore implements ModelStore {
 
   close(): void {
     this.closed = true;
-    for (const env of ENV_TYPES) this.conns.get(env)?.db.close();
+    for (const env of ENV_TYPES) this.conns.get(env)?.close();
     this.conns.clear();
     this.ops.clear();
   }

@@ -1,6 +1,6 @@
 /**
  * A compact map from a key (an order or refund number) to an amount, a status and a seen-flag, for a million keys in
- * tens of MB: the keys' bytes in one growing buffer, everything else in typed arrays, open addressing by FNV-1a.
+ * tens of MB: the keys' bytes in blocks of 1 MiB, everything else in typed arrays, open addressing by FNV-1a.
  * A bill row is looked up by the bytes of its field, so matching a row allocates nothing.
  */
 
@@ -8,11 +8,29 @@ const EMPTY_SLOT = 0;
 /** Not read from the global `Math` on every byte (slow where the global object is intercepted, e.g. vm contexts). */
 const imul = Math.imul;
 const MAX_KEY_BYTES = 255;
+/** Keys are written into blocks of 2^KEY_BLOCK_BITS bytes, none across two; an entry's keyStart is block·2^bits + offset. */
+const KEY_BLOCK_BITS = 20;
+const KEY_BLOCK_BYTES = 1 << KEY_BLOCK_BITS;
+const KEY_OFFSET_MASK = KEY_BLOCK_BYTES - 1;
 
 function fnv1a(b: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
   for (let i = start; i < end; i++) h = imul(h ^ b[i]!, 0x01000193);
   return h >>> 0;
+}
+
+/**
+ * Writes `key` as UTF-8 at `at`; answers its length in bytes. ASCII (every order and refund number: wxpay-v3.md
+ * §1.1, §1.4) is copied a char at a time, which for a short key is several times cheaper than a `Buffer.write`.
+ */
+function writeKey(b: Buffer, at: number, key: string): number {
+  const n = key.length;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return b.write(key, at, 'utf8');
+    b[at + i] = c;
+  }
+  return n;
 }
 
 export class KeyIndex {
@@ -21,11 +39,15 @@ export class KeyIndex {
   amount: Int32Array;
   status: Uint8Array;
   seen: Uint8Array;
-  private keys: Buffer;
-  private keysUsed = 0;
+  /**
+   * The keys' bytes. Full blocks are kept as they are and a new one is added: a buffer grown by copying left each old
+   * copy to the collector, ~15 MB of garbage at a million keys.
+   */
+  private blocks: Buffer[] = [Buffer.allocUnsafe(KEY_BLOCK_BYTES)];
+  /** Bytes used in the last block. */
+  private blockUsed = 0;
   private keyStart: Int32Array;
   private keyLength: Uint8Array;
-  private hashes: Uint32Array;
   /** Slot → entry + 1 (0 = empty); the table is kept at most half full. */
   private slots: Int32Array;
 
@@ -35,8 +57,6 @@ export class KeyIndex {
     this.seen = new Uint8Array(capacity);
     this.keyStart = new Int32Array(capacity);
     this.keyLength = new Uint8Array(capacity);
-    this.hashes = new Uint32Array(capacity);
-    this.keys = Buffer.allocUnsafe(capacity * 24);
     this.slots = new Int32Array(capacity * 2);
   }
 
@@ -46,37 +66,40 @@ export class KeyIndex {
    */
   add(key: string, amount: number, status: number): number {
     if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new Error(`key longer than ${MAX_KEY_BYTES} bytes: ${key.slice(0, 40)}…`);
-    if (this.keysUsed + key.length * 3 > this.keys.length) {
-      const more = Buffer.allocUnsafe(Math.max(Math.ceil(this.keys.length * 1.5), this.keysUsed + key.length * 3));
-      this.keys.copy(more, 0, 0, this.keysUsed);
-      this.keys = more;
+    if (this.blockUsed + key.length * 3 > KEY_BLOCK_BYTES) {
+      this.blocks.push(Buffer.allocUnsafe(KEY_BLOCK_BYTES));
+      this.blockUsed = 0;
     }
-    const at = this.keysUsed;
-    const length = this.keys.write(key, at, 'utf8');
-    if (this.lookup(this.keys, at, at + length) >= 0) return -1;
+    const block = this.blocks[this.blocks.length - 1]!;
+    const at = this.blockUsed;
+    const length = writeKey(block, at, key);
+    const h = fnv1a(block, at, at + length);
+    if (this.find(h, block, at, at + length) >= 0) return -1;
     if (this.size === this.amount.length) this.grow();
     const e = this.size++;
-    this.keyStart[e] = at;
+    this.keyStart[e] = (this.blocks.length - 1) * KEY_BLOCK_BYTES + at;
     this.keyLength[e] = length;
-    this.keysUsed += length;
-    this.hashes[e] = fnv1a(this.keys, at, at + length);
+    this.blockUsed += length;
     // An amount no order can have (not an integer of fen within Int32) is kept as one no bill row has: -1.
     this.amount[e] = Number.isInteger(amount) && amount >= 0 && amount <= 0x7fffffff ? amount : -1;
     this.status[e] = status;
-    this.place(e);
+    this.place(e, h);
     return e;
   }
 
   /** The entry whose key is `b[start, end)`, or -1. */
   lookup(b: Uint8Array, start: number, end: number): number {
+    return this.find(fnv1a(b, start, end), b, start, end);
+  }
+
+  private find(h: number, b: Uint8Array, start: number, end: number): number {
     const length = end - start;
     const mask = this.slots.length - 1;
-    const h = fnv1a(b, start, end);
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const slot = this.slots[s]!;
       if (slot === EMPTY_SLOT) return -1;
       const e = slot - 1;
-      if (this.hashes[e] === h && this.keyLength[e] === length && this.sameKey(e, b, start)) return e;
+      if (this.keyLength[e] === length && this.sameKey(e, b, start)) return e;
     }
   }
 
@@ -86,25 +109,32 @@ export class KeyIndex {
   }
 
   key(e: number): string {
-    return this.keys.toString('utf8', this.keyStart[e]!, this.keyStart[e]! + this.keyLength[e]!);
+    const at = this.keyStart[e]! & KEY_OFFSET_MASK;
+    return this.blocks[this.keyStart[e]! >>> KEY_BLOCK_BITS]!.toString('utf8', at, at + this.keyLength[e]!);
   }
 
   private sameKey(e: number, b: Uint8Array, start: number): boolean {
-    const at = this.keyStart[e]!;
+    const block = this.blocks[this.keyStart[e]! >>> KEY_BLOCK_BITS]!;
+    const at = this.keyStart[e]! & KEY_OFFSET_MASK;
     const n = this.keyLength[e]!;
-    for (let i = 0; i < n; i++) if (this.keys[at + i] !== b[start + i]) return false;
+    for (let i = 0; i < n; i++) if (block[at + i] !== b[start + i]) return false;
     return true;
   }
 
-  private place(e: number): void {
+  /** Puts entry `e`, whose key hashes to `h`, into the first free slot from its own. */
+  private place(e: number, h: number): void {
     const mask = this.slots.length - 1;
-    let s = this.hashes[e]! & mask;
+    let s = h & mask;
     while (this.slots[s] !== EMPTY_SLOT) s = (s + 1) & mask;
     this.slots[s] = e + 1;
   }
 
+  /**
+   * Four times the room at once: each growth leaves the old arrays to the collector, and at a million keys fewer,
+   * smaller generations of them waiting there lowered the peak RSS (bench/README.md).
+   */
   private grow(): void {
-    const n = this.amount.length * 2;
+    const n = this.amount.length * 4;
     const widen = <T extends Uint8Array | Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(n);
       b.set(a);
@@ -115,8 +145,11 @@ export class KeyIndex {
     this.seen = widen(this.seen, (k) => new Uint8Array(k));
     this.keyStart = widen(this.keyStart, (k) => new Int32Array(k));
     this.keyLength = widen(this.keyLength, (k) => new Uint8Array(k));
-    this.hashes = widen(this.hashes, (k) => new Uint32Array(k));
     this.slots = new Int32Array(n * 2);
-    for (let e = 0; e < this.size; e++) this.place(e);
+    // The hashes are not kept (4 bytes a key): the few growths of a run hash every key again.
+    for (let e = 0; e < this.size; e++) {
+      const at = this.keyStart[e]! & KEY_OFFSET_MASK;
+      this.place(e, fnv1a(this.blocks[this.keyStart[e]! >>> KEY_BLOCK_BITS]!, at, at + this.keyLength[e]!));
+    }
   }
 }

@@ -1,8 +1,9 @@
 /**
  * What the bill is compared with: the orders and refunds data models, read through `weda.callModel` with the
  * configured model names, field mapping and envType (the calls the generated functions make). Pages of at most 200
- * (the V2 list limit, weda.md §2.2), walked by `_id` (each page asks for `_id` after the last one seen): no offset,
- * so the millionth row costs what the first did, and no index is needed beyond the primary key.
+ * (the V2 list limit, weda.md §2.2), each asking in the V2 filter language for what comes after the last record seen
+ * (keyset, no offset, so the millionth row costs what the first did): the day's orders by (`paidAt`, `_id`), a range
+ * of the paidAt index, and the day's refunds by `_id`. Only the fields compared are selected.
  */
 import type { OrdersBinding } from '../config';
 import { OrderStatus, type RefundRowStatus } from '../datasources/order-status';
@@ -49,12 +50,22 @@ export function modelLedger(weda: Pick<WedaSdk, 'callModel'>, binding: OrdersBin
     (await weda.callModel({ name, methodName: 'wedaGetRecordsV2', params, envType: binding.envType })) as Records;
   const orderSelect = { _id: true, [f.orderNo]: true, [f.amount]: true, [f.status]: true, [f.paidAt]: true };
   const refundSelect = { _id: true, refundNo: true, orderNo: true, amount: true, status: true, refundId: true };
-  const toOrder = (r: Record<string, unknown>): LedgerOrder => ({
-    orderNo: String(r[f.orderNo]),
-    amount: Number(r[f.amount]),
-    status: Number(r[f.status]),
-    ...(typeof r[f.paidAt] === 'number' ? { paidAt: r[f.paidAt] as number } : {}),
-  });
+  // One object per order, nothing else: a million of them are read in one reconciliation.
+  const toOrder = (r: Record<string, unknown>): LedgerOrder => {
+    const order: LedgerOrder = { orderNo: String(r[f.orderNo]), amount: Number(r[f.amount]), status: Number(r[f.status]) };
+    const paidAt = r[f.paidAt];
+    if (typeof paidAt === 'number') order.paidAt = paidAt;
+    return order;
+  };
+  /** The paid ones of a page (status 2, 3 or 4). */
+  const paidOf = (records: Array<Record<string, unknown>>): LedgerOrder[] => {
+    const orders: LedgerOrder[] = [];
+    for (const r of records) {
+      const order = toOrder(r);
+      if (PAID.has(order.status)) orders.push(order);
+    }
+    return orders;
+  };
   const toRefund = (r: Record<string, unknown>): LedgerRefund => ({
     refundNo: String(r.refundNo),
     orderNo: String(r.orderNo),
@@ -89,8 +100,18 @@ export function modelLedger(weda: Pick<WedaSdk, 'callModel'>, binding: OrdersBin
       return Number(page.total ?? 0);
     },
     async *paidOrders(from, to) {
-      for await (const records of walk(binding.model, range(f.paidAt, from, to), orderSelect)) {
-        yield records.map(toOrder).filter((o) => PAID.has(o.status));
+      // Walked by (paidAt, _id) on the paidAt index: each page starts where the last one ended, so the day is read
+      // as one range (a walk by `_id` would read every order there is).
+      const byTime = [{ [f.paidAt]: 'asc' }, { _id: 'asc' }];
+      let where: Record<string, unknown>[] = range(f.paidAt, from, to);
+      for (;;) {
+        const page = await list(binding.model, { filter: { where: { $and: where } }, select: orderSelect, orderBy: byTime, pageSize: LEDGER_PAGE_SIZE, pageNumber: 1 });
+        const records = page.records ?? [];
+        if (records.length) yield paidOf(records);
+        if (records.length < LEDGER_PAGE_SIZE) return;
+        const last = records[records.length - 1]!;
+        const paidAt = last[f.paidAt] as number;
+        where = [...range(f.paidAt, paidAt, to), { $or: [{ [f.paidAt]: { $gt: paidAt } }, { _id: { $gt: String(last._id) } }] }];
       }
     },
     async *refundsCreated(from, to) {

@@ -223,7 +223,7 @@ describe('field mapping (config `models` / `fields`)', () => {
 });
 
 describe('store definitions from the same schemas', () => {
-  test('defaults: records are checked, orderNo is unique, status/openid/refundNo/onSale are indexed', async () => {
+  test('defaults: records are checked, orderNo is unique, status/openid/refundNo/paidAt/onSale are indexed', async () => {
     const { store, dir } = openStore(buildModelDefinitions());
     const call = (name: string, methodName: string, params: Record<string, unknown>) => store.callModel({ name, methodName, params });
     await call('orders', 'wedaCreate', { orderNo: 'DEF00001', status: 1, amount: 100, goodsId: 'G1', openid: 'o-1' });
@@ -245,7 +245,7 @@ describe('store definitions from the same schemas', () => {
     const db = new Database(modelsFile(dir, 'prod'), { readonly: true });
     const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
     db.close();
-    expect(indexes).toEqual(['ix_goods__onSale', 'ix_orders__openid', 'ix_orders__refundNo', 'ix_orders__status', 'ux_orders__orderNo']);
+    expect(indexes).toEqual(['ix_goods__onSale', 'ix_orders__openid', 'ix_orders__paidAt', 'ix_orders__refundNo', 'ix_orders__status', 'ux_orders__orderNo']);
   });
 
   test("the seed's hand-built model, configured through weda-wxpay.config.json, works unchanged", async () => {

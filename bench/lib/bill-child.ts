@@ -1,6 +1,6 @@
 /**
  * One measured part of bench/bill-reconcile.ts, in a process of its own so that its peak RSS
- * (`process.resourceUsage().maxRSS`) is that part's: `reconcile`, `parse`, `peer` or `ours-prefix` (see there).
+ * (VmHWM, see `peakRssMB`) is that part's: `reconcile`, `parse`, `peer` or `ours-prefix` (see there).
  * Loads only what its part needs. Prints one JSON line.
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -13,10 +13,26 @@ import { modelLedger, reconcileBill, streamedBill } from '../../reconcile';
 
 const mb = (kb: number) => Math.round(kb / 1024);
 
+/**
+ * This process's own peak RSS, MB: VmHWM, the high-water mark of its own memory. Not `resourceUsage().maxRSS`: on
+ * Linux that carries over the parent's RSS at the fork before exec (a parent holding 300 MB made every part
+ * "peak" at 300 MB). Elsewhere, maxRSS is what there is.
+ */
+function peakRssMB(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (hwm) return mb(Number(hwm[1]));
+  } catch {
+    // not Linux
+  }
+  return mb(process.resourceUsage().maxRSS);
+}
+
 async function part(what: string, argv: string[]): Promise<void> {
   const get = (name: string) => argv[argv.indexOf(`--${name}`) + 1]!;
   const file = get('file');
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let out: Record<string, unknown> = {};
   if (what === 'reconcile') {
     const store = openSqliteStore({ dataDir: get('store') });
@@ -41,7 +57,9 @@ async function part(what: string, argv: string[]): Promise<void> {
     out = { rows, parseSeconds: (performance.now() - t0) / 1000 };
   }
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds: out.parseSeconds ?? seconds, maxRssMB: mb(process.resourceUsage().maxRSS), ...out })}\n`);
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = Math.round((cpu.user + cpu.system) / 1e4) / 100;
+  process.stdout.write(`${JSON.stringify({ seconds: out.parseSeconds ?? seconds, cpuSeconds, maxRssMB: peakRssMB(), ...out })}\n`);
 }
 
 part(process.argv[2]!, process.argv.slice(3)).catch((err) => {
