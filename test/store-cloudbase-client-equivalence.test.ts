@@ -2,13 +2,18 @@
  * Our models client (datasources/cloudbase-models-client.ts) against `@cloudbase/node-sdk` `app.models`, both
  * sending to the same loopback HTTPS emulator, with an API key — every operation, pre and prod, a server's refusal,
  * a timeout, an unreachable gateway and answers that are not the documented shape — and with the function role's
- * credentials: the token exchange (TC3-signed, byte for byte at a frozen clock) before each models request, its
- * refusal, a bad answer and a timeout. For each call the two must
+ * credentials: the token exchange (TC3-signed, byte for byte at a frozen clock) before a client's first models
+ * request, its refusal, a bad answer and a timeout. For each call the two must
  * send the same request (method, path, headers in order — only X-Client-Timestamp, a clock reading, may differ —
  * and body bytes) and come back with the same answer, or fail with the same error, both as they answer
  * (`{ data, requestId }`, the error's code, requestId and message) and through the store (WedaModelError code,
  * message and requestId).
+ * Where ours departs from node-sdk on purpose — it reuses the role's token while its `expires_in` lasts, where the SDK
+ * asks before every request (cloudbase-models-client.ts says why) — the tests say what it sends instead: no token
+ * request within the lifetime, a new one near its end or when the credentials change, and one retry of a request
+ * whose reused token is refused.
  */
+import https from 'node:https';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +22,7 @@ import * as tcb from '@cloudbase/node-sdk';
 import { createModelsClient } from '../datasources/cloudbase-models-client';
 import { fromSdkError, openCloudbaseStore, type CloudbaseApp } from '../datasources/cloudbase-store';
 import { WedaModelError, type ModelStore } from '../datasources/weda';
-import { makeLoopbackTls, routeGatewayToEmulator, startCloudbaseEmulator, type CannedAnswer, type CloudbaseEmulator, type RecordedRequest } from './helpers/cloudbase-emulator';
+import { makeLoopbackTls, routeGatewayToEmulator, startCloudbaseEmulator, TOKEN_LIFETIME_S, type CannedAnswer, type CloudbaseEmulator, type RecordedRequest } from './helpers/cloudbase-emulator';
 import { useCloudbaseSdkEnv, type SdkEnv } from './helpers/cloudbase-sdk-env';
 
 const ENV = 'wxpay-test-1a2b3c';
@@ -242,6 +247,8 @@ describe('the function role\'s credentials (no API key): the token exchange, the
   let before: Record<string, string | undefined>;
   let unroute: () => void;
   let role: { sdk: Side; ours: Side };
+  /** Our side as a new function instance has it: a new client, no token yet. */
+  const freshOurs = (): Side => ({ models: createModelsClient({ env: ENV, timeoutMs: 1000 }).models as unknown as Models, store: openCloudbaseStore({ env: ENV, timeoutMs: 1000 }) });
   beforeAll(() => {
     before = Object.fromEntries(Object.keys(ROLE_ENV).map((k) => [k, process.env[k]]));
     Object.assign(process.env, ROLE_ENV);
@@ -250,7 +257,7 @@ describe('the function role\'s credentials (no API key): the token exchange, the
     const sdkApp = tcb.init({ env: ENV, timeout: 1000 }) as unknown as { models: Models };
     role = {
       sdk: { models: sdkApp.models, store: openCloudbaseStore({ app: sdkApp as unknown as CloudbaseApp }) },
-      ours: { models: createModelsClient({ env: ENV, timeoutMs: 1000 }).models as unknown as Models, store: openCloudbaseStore({ env: ENV, timeoutMs: 1000 }) },
+      ours: freshOurs(),
     };
     // A frozen clock: the signature covers the time (X-Client-Timestamp, the TC3 timestamp and date).
     jest.useFakeTimers({ now: Date.now(), doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
@@ -264,11 +271,14 @@ describe('the function role\'s credentials (no API key): the token exchange, the
     }
   });
 
-  /** Runs `call` on node-sdk, then on ours, with `answers` canned for each; both must send and answer the same. */
+  /**
+   * Runs `call` on node-sdk, then on a fresh client of ours (its first call, so it asks for a token as the SDK does),
+   * with `answers` canned for each; both must send and answer the same.
+   */
   async function sameRole(call: (s: Side) => Promise<unknown>, answers: CannedAnswer[]): Promise<{ result: unknown; requests: RecordedRequest[] }> {
     const results: unknown[] = [];
     const sent: RecordedRequest[][] = [];
-    for (const side of [role.sdk, role.ours]) {
+    for (const side of [role.sdk, freshOurs()]) {
       for (const a of answers) emu.answerNext(a);
       const n = emu.requests.length;
       results.push(await outcome(call(side)));
@@ -351,6 +361,123 @@ describe('the function role\'s credentials (no API key): the token exchange, the
     expect(empty.result).toMatchObject({ mapped: { code: 'BadResponse' } });
     const late = await sameRole((s) => s.store.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }), [{ delayMs: 3000, body: {} }]);
     expect(late.result).toMatchObject({ mapped: { code: 'Timeout' } });
+  });
+
+  describe('the token cache (ours only: node-sdk asks for a token before every request)', () => {
+    const paths = (rs: RecordedRequest[]): string[] => rs.map((r) => `${r.method} ${r.path}`);
+    const TOKEN = 'POST /auth/v1/token/clientCredential';
+    /** Runs `call` and answers the requests it sent to the emulator. */
+    async function sentBy<T>(call: () => Promise<T>): Promise<{ result: T; requests: RecordedRequest[] }> {
+      const n = emu.requests.length;
+      const result = await call();
+      return { result, requests: emu.requests.slice(n) };
+    }
+    afterEach(() => jest.setSystemTime(Date.now()));
+
+    test('the emulator answers the token request as CloudBase documents it', async () => {
+      const { requests } = await sentBy(() => role.sdk.models.orders!.list!({}));
+      const signed = header(requests[0]!, 'authorization')!;
+      const answer = await new Promise<unknown>((resolve, reject) => {
+        const req = https.request(`https://${ENV}.api.tcloudbasegateway.com/auth/v1/token/clientCredential`, { method: 'POST', headers: { authorization: signed, 'content-type': 'application/json' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
+        });
+        req.on('error', reject);
+        req.end('{"grant_type":"client_credentials"}');
+      });
+      expect(answer).toEqual({ token_type: 'Bearer', access_token: expect.stringMatching(/^token-\d+$/), expires_in: 432000 });
+      expect(TOKEN_LIFETIME_S).toBe(432000);
+    });
+
+    test('a second call within the lifetime sends no token request; concurrent first calls share one', async () => {
+      const ours = freshOurs();
+      const first = await sentBy(() => ours.models.orders!.list!({}));
+      expect(paths(first.requests)).toEqual([TOKEN, 'POST /v1/model/prod/orders/list']);
+      const token = header(first.requests[1]!, 'authorization');
+      const second = await sentBy(() => ours.models.orders!.update!({ data: { status: 2 }, filter: { where: { orderNo: { $eq: 'X' } } } }));
+      expect(paths(second.requests)).toEqual(['PUT /v1/model/prod/orders/update']);
+      expect(header(second.requests[0]!, 'authorization')).toBe(token);
+      // reconcile's first call: three lists at once on a new instance — one token request, not three.
+      const store = freshOurs().store;
+      const three = await sentBy(() => Promise.all(['orders', 'refunds', 'goods'].map((name) => store.callModel({ name, methodName: 'wedaGetRecordsV2' }))));
+      expect(paths(three.requests).filter((p) => p === TOKEN)).toHaveLength(1);
+      expect(three.requests).toHaveLength(4);
+    });
+
+    test('renewed a safe margin before it expires', async () => {
+      const ours = freshOurs();
+      const start = Date.now();
+      await sentBy(() => ours.models.orders!.list!({}));
+      jest.setSystemTime(start + (TOKEN_LIFETIME_S - 301) * 1000);
+      expect(paths((await sentBy(() => ours.models.orders!.list!({}))).requests)).toEqual(['POST /v1/model/prod/orders/list']);
+      jest.setSystemTime(start + (TOKEN_LIFETIME_S - 299) * 1000);
+      const renewed = await sentBy(() => ours.models.orders!.list!({}));
+      expect(paths(renewed.requests)).toEqual([TOKEN, 'POST /v1/model/prod/orders/list']);
+      expect(renewed.result).toMatchObject({ data: { records: [] } });
+    });
+
+    test('an answer without expires_in is not cached: a token per request, as node-sdk', async () => {
+      const ours = freshOurs();
+      for (let i = 0; i < 2; i++) {
+        emu.answerNext({ body: { access_token: `no-lifetime-${i}` } });
+        emu.answerNext({ body: { data: { records: [] }, requestId: 'r' } });
+        const { requests } = await sentBy(() => ours.models.orders!.list!({}));
+        expect(paths(requests)).toEqual([TOKEN, 'POST /v1/model/prod/orders/list']);
+        expect(header(requests[1]!, 'authorization')).toBe(`Bearer no-lifetime-${i}`);
+      }
+    });
+
+    test('never across a change of the role\'s credentials', async () => {
+      const ours = freshOurs();
+      await sentBy(() => ours.models.orders!.list!({}));
+      for (const [name, value] of [['TENCENTCLOUD_SESSIONTOKEN', 'session-token-rotated'], ['TENCENTCLOUD_SECRETID', 'AKIDrole-rotated']] as const) {
+        const saved = process.env[name];
+        process.env[name] = value;
+        try {
+          const { requests } = await sentBy(() => ours.models.orders!.list!({}));
+          expect(paths(requests)).toEqual([TOKEN, 'POST /v1/model/prod/orders/list']);
+          expect(header(requests[0]!, 'authorization')).toContain(name === 'TENCENTCLOUD_SECRETID' ? 'Credential=AKIDrole-rotated/' : 'Token=session-token-rotated');
+        } finally {
+          process.env[name] = saved;
+        }
+      }
+    });
+
+    test('a reused token refused (401): dropped, and that request sent once more with a new one — a write included', async () => {
+      const ours = freshOurs();
+      await sentBy(() => ours.models.orders!.list!({}));
+      emu.revokeTokens();
+      const params = { data: { orderNo: 'RETRY1', status: 1, amount: 1 } };
+      const { result, requests } = await sentBy(() => ours.models.orders!.create!(params));
+      expect(paths(requests)).toEqual(['POST /v1/model/prod/orders/create', TOKEN, 'POST /v1/model/prod/orders/create']);
+      expect(requests[2]!.text).toBe(requests[0]!.text);
+      expect(header(requests[2]!, 'authorization')).not.toBe(header(requests[0]!, 'authorization'));
+      expect(result).toMatchObject({ data: { id: expect.any(String) } });
+      // Once, not more: a second refusal is the caller's error.
+      emu.revokeTokens();
+      emu.answerNext({ status: 401, body: { code: 'ACCESS_TOKEN_EXPIRED', message: 'expired', requestId: 'r1' } });
+      emu.answerNext({ body: { token_type: 'Bearer', access_token: 'token-again', expires_in: TOKEN_LIFETIME_S } });
+      emu.answerNext({ status: 401, body: { code: 'ACCESS_TOKEN_EXPIRED', message: 'expired', requestId: 'r2' } });
+      const twice = await sentBy(() => outcome(ours.models.orders!.list!({})));
+      expect(paths(twice.requests)).toEqual(['POST /v1/model/prod/orders/list', TOKEN, 'POST /v1/model/prod/orders/list']);
+      expect(twice.result).toMatchObject({ mapped: { code: 'ACCESS_TOKEN_EXPIRED', requestId: 'r2' } });
+    });
+
+    test('no retry of a fresh token\'s refusal, nor of any other refusal of a reused token', async () => {
+      const ours = freshOurs();
+      emu.answerNext({ body: { token_type: 'Bearer', access_token: 'token-fresh', expires_in: TOKEN_LIFETIME_S } });
+      emu.answerNext({ status: 401, body: { code: 'INVALID_ACCESS_TOKEN', message: 'no', requestId: 'r-fresh' } });
+      const fresh = await sentBy(() => outcome(ours.models.orders!.list!({})));
+      expect(paths(fresh.requests)).toEqual([TOKEN, 'POST /v1/model/prod/orders/list']);
+      expect(fresh.result).toMatchObject({ mapped: { code: 'INVALID_ACCESS_TOKEN' } });
+      const other = freshOurs();
+      await sentBy(() => other.models.orders!.list!({}));
+      emu.answerNext({ status: 500, body: { code: 'DATABASE_REQUEST_FAILED', message: 'busy', requestId: 'r-500' } });
+      const failed = await sentBy(() => outcome(other.models.orders!.updateMany!({ data: { status: 2 }, filter: { where: { orderNo: { $eq: 'X' } } } })));
+      expect(paths(failed.requests)).toEqual(['PUT /v1/model/prod/orders/updateMany']);
+      expect(failed.result).toMatchObject({ mapped: { code: 'DATABASE_REQUEST_FAILED' } });
+    });
   });
 });
 

@@ -4,8 +4,11 @@
  *   POST|PUT /v1/model/{prod|pre}/{model}/{op}  body = the op's params (+ envType)
  *   → 200 { data, requestId }  |  4xx { code, message, requestId }
  * update/updateMany must be PUT, the other ops POST; `Authorization: Bearer <accessKey>` is required — or a token
- * from `POST /auth/v1/token/clientCredential`, which answers `{ access_token }` to a TC3-signed request (the
- * function role's way; routeGatewayToEmulator brings the gateway's requests here).
+ * from `POST /auth/v1/token/clientCredential`, which answers a TC3-signed request (the function role's way;
+ * routeGatewayToEmulator brings the gateway's requests here) as CloudBase documents it:
+ * `{ token_type: "Bearer", access_token, expires_in: 432000 }` (docs.cloudbase.net/http-api/auth/auth-client-credential).
+ * A token past its lifetime (by Date.now(), so a test's fake clock moves it) or revoked by `revokeTokens` is
+ * refused with 401 ACCESS_TOKEN_EXPIRED.
  * Answers come from a real SQLite model store (one database per envType), so the emulator is truthful:
  * a second compare-and-set really updates 0 rows. Every request is recorded for the tests to assert.
  *
@@ -148,6 +151,8 @@ export interface CloudbaseEmulator {
   backing: ModelStore;
   /** Answers the next request with `answer` instead of the backing store (queued, first in first out). */
   answerNext(answer: CannedAnswer): void;
+  /** Every token given out so far is refused from now on (as if expired early). */
+  revokeTokens(): void;
   close(): Promise<void>;
 }
 
@@ -158,6 +163,8 @@ export const OP_TO_V2: Record<string, string> = {
 };
 const PUT_OPS = new Set(['update', 'updateMany']);
 const TOKEN_PATH = '/auth/v1/token/clientCredential';
+/** The lifetime CloudBase documents for a client-credential token, in seconds. */
+export const TOKEN_LIFETIME_S = 432000;
 const ROUTE = /^\/v1\/model\/(prod|pre)\/([A-Za-z_][A-Za-z0-9_]*)\/([A-Za-z]+)$/;
 
 export async function startCloudbaseEmulator(opts: {
@@ -172,8 +179,8 @@ export async function startCloudbaseEmulator(opts: {
   const requests: RecordedRequest[] = [];
   const canned: CannedAnswer[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  /** Tokens the token exchange gave out: accepted like the access key. */
-  const tokens = new Set<string>();
+  /** Tokens the token exchange gave out, with when each expires (ms): accepted like the access key until then. */
+  const tokens = new Map<string, number>();
   let seq = 0;
 
   const server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
@@ -217,11 +224,13 @@ export async function startCloudbaseEmulator(opts: {
           return fail(401, 'SIGN_PARAM_INVALID', 'the token request must be signed with TC3-HMAC-SHA256');
         }
         const token = `token-${seq}`;
-        tokens.add(token);
-        return send(200, { access_token: token, token_type: 'Bearer', expires_in: 7200 });
+        tokens.set(token, Date.now() + TOKEN_LIFETIME_S * 1000);
+        return send(200, { token_type: 'Bearer', access_token: token, expires_in: TOKEN_LIFETIME_S });
       }
       const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (bearer !== accessKey && !(bearer && tokens.has(bearer))) return fail(401, 'INVALID_ACCESS_TOKEN', 'missing or wrong access token');
+      const expiresAt = bearer === undefined ? undefined : tokens.get(bearer);
+      if (expiresAt !== undefined && Date.now() >= expiresAt) return fail(401, 'ACCESS_TOKEN_EXPIRED', 'access token expired');
+      if (bearer !== accessKey && expiresAt === undefined) return fail(401, 'INVALID_ACCESS_TOKEN', 'missing or wrong access token');
       const m = ROUTE.exec(url);
       const op = m?.[3];
       if (!m || !op || !Object.prototype.hasOwnProperty.call(OP_TO_V2, op)) return fail(404, 'NotFound', `no route ${req.method} ${url}`);
@@ -257,6 +266,9 @@ export async function startCloudbaseEmulator(opts: {
     requests,
     backing,
     answerNext: (a) => void canned.push(a),
+    revokeTokens: () => {
+      for (const token of tokens.keys()) tokens.set(token, 0);
+    },
     async close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();
