@@ -19,7 +19,9 @@
  *             (TENCENTCLOUD_SECRETID / SECRETKEY / SESSIONTOKEN, TENCENTCLOUD_RUNENV=SCF) and no API key: each
  *             models request is preceded by the token exchange at `<env>.api.tcloudbasegateway.com`, which a
  *             preloaded hook (`-r`, in the run only, so its cost counts against the function) connects to the
- *             emulator instead.
+ *             emulator instead. A new instance asks for one token and reuses it (cloudbase-models-client.ts);
+ *             the requests one such run sends are printed beside it.
+ * `--cpu-prof DIR` adds one profiled run of that last one (`node --cpu-prof`, sampled every 100 µs), its .cpuprofile kept in DIR.
  *
  * Each time is wall clock, with the CPU time of the process (user + system, `process.cpuUsage()` at exit) beside
  * it, both over bare node. Bare-node and function runs alternate, so a burst of load from other processes falls on
@@ -35,6 +37,8 @@ import { startCloudbaseEmulator } from '../test/helpers/cloudbase-emulator';
 const REPO = path.join(__dirname, '..', '..');
 const CLI = path.join(REPO, 'bin', 'weda-wxpay.js');
 const { runs } = positiveArgs(process.argv.slice(2), { runs: 9 });
+/** `--cpu-prof DIR`: also one profiled run of reconcile's first call with the function role (`node --cpu-prof`), kept in DIR. */
+const cpuProfDir = process.argv.includes('--cpu-prof') ? path.resolve(process.argv[process.argv.indexOf('--cpu-prof') + 1] ?? '.') : undefined;
 
 interface Timed {
   wallMs: number;
@@ -133,8 +137,18 @@ async function main(): Promise<void> {
         // Reconcile's first call always lists the models: with an API key, and with the function role's credentials.
         const before = emu.requests.length;
         row.firstModelsCall = await overBareNode([], call('{}'), env, fnDir);
+        const roleBefore = emu.requests.length;
+        const connectionsBefore = emu.connections;
         row.firstModelsCallRole = await overBareNode(['-r', routeGateway], call('{}'), roleEnv, fnDir);
         row.modelsRequests = emu.requests.slice(before).map((r) => `${r.method} ${r.path}`).filter((v, i, a) => a.indexOf(v) === i);
+        // What one role run sends: token exchanges and models requests.
+        const roleRequests = emu.requests.slice(roleBefore);
+        const tokenRequests = roleRequests.filter((r) => r.path === '/auth/v1/token/clientCredential').length;
+        row.roleRequestsPerRun = { token: tokenRequests / runs, models: (roleRequests.length - tokenRequests) / runs, tlsConnections: (emu.connections - connectionsBefore) / runs };
+        if (cpuProfDir) {
+          fs.mkdirSync(cpuProfDir, { recursive: true });
+          await timedNode(['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', cpuProfDir, '-r', routeGateway, '-e', `${REPORT_CPU}\n${call('{}')}`], roleEnv, fnDir);
+        }
       } else {
         // The others refuse `{}` without asking the models.
         row.refusal = await overBareNode([], call('{}'), env, fnDir);
@@ -147,7 +161,7 @@ async function main(): Promise<void> {
     const t = (x: unknown): string => { const v = x as Timed; return `+${v.wallMs} ms (CPU +${v.cpuMs} ms)`; };
     for (const r of rows) {
       const calls = r.firstModelsCall !== undefined
-        ? `first models call ${t(r.firstModelsCall)}, with the function role ${t(r.firstModelsCallRole)}`
+        ? `first models call ${t(r.firstModelsCall)}, with the function role ${t(r.firstModelsCallRole)} (${JSON.stringify(r.roleRequestsPerRun)} requests per run)`
         : `refusal ${t(r.refusal)}`;
       console.log(`${String(r.function).padEnd(22)} ${String(r.codeKB).padStart(4)} KB  require ${t(r.require)}  ${calls}`);
     }

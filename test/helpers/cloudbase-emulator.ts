@@ -147,6 +147,8 @@ export interface CloudbaseEmulator {
   caPem: string;
   accessKey: string;
   requests: RecordedRequest[];
+  /** How many TLS connections clients have opened so far (each one a handshake). */
+  readonly connections: number;
   /** The SQLite store behind the API. */
   backing: ModelStore;
   /** Answers the next request with `answer` instead of the backing store (queued, first in first out). */
@@ -253,6 +255,10 @@ export async function startCloudbaseEmulator(opts: {
       );
     });
   });
+  let connections = 0;
+  server.on('secureConnection', () => {
+    connections++;
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -264,6 +270,9 @@ export async function startCloudbaseEmulator(opts: {
     caPem: tls.caPem,
     accessKey,
     requests,
+    get connections() {
+      return connections;
+    },
     backing,
     answerNext: (a) => void canned.push(a),
     revokeTokens: () => {
