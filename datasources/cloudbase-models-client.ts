@@ -287,7 +287,9 @@ export function createModelsClient(opts: ModelsClientOptions): { models: Record<
    * days) and asks clients to cache it for that long rather than call the exchange often, which it may rate-limit
    * (docs.cloudbase.net/http-api/auth/auth-client-credential). Asking every time cost a cold function one HTTPS round
    * trip per models request: reconcile's first call (three lists) measured +61–65 ms (CPU +58–60) over bare node
-   * against the 50 ms goal (bench/function-cold-start.ts, bench/README.md). So: one token per client instance, reused
+   * against the 50 ms goal, with three exchanges; with this cache one, and 4–10 ms less wall clock on loopback
+   * (bench/function-cold-start.ts, bench/README.md) — deployed, each exchange saved is a real round trip to the
+   * gateway. So: one token per client instance, reused
    * while it has more than TOKEN_RENEW_MARGIN_S left, and only when the answer says how long it lives (without
    * `expires_in` each request asks again, as node-sdk); keyed on the role's SECRETID and SESSIONTOKEN, which
    * CloudBase rotates, so new credentials never ride on an old token. Concurrent requests share one exchange.
