@@ -102,8 +102,9 @@ async function main(): Promise<void> {
     await store.close();
     const db = new Database(path.join(storeDir, 'models-prod.sqlite'));
     db.pragma('journal_mode = WAL');
-    // The store's own layout: its mirror column of each indexed field holds json_extract of the data (so the lookups
-    // by order number and the paidAt range find what they would in a store the orders were written to by callModel).
+    // The store's own layout: each mirror column (the indexed fields', and the required amount's) holds json_extract
+    // of the data, so the lookups by order number, the paidAt range and the amounts read find what they would in a
+    // store the orders were written to by callModel.
     const { columns } = tableLayout('orders', definitions.orders!);
     const mirrors = [...columns].map(([field, column]) => ({ column: `"${column}"`, value: `json_extract(@data, '$.${field}')` }));
     const insert = db.prepare(`INSERT INTO m_orders (_id, data, createdAt, updatedAt${mirrors.map((m) => `, ${m.column}`).join('')}) VALUES (@id, @data, @createdAt, @updatedAt${mirrors.map((m) => `, ${m.value}`).join('')})`);

@@ -261,4 +261,34 @@ describe('bringing a data directory to the layout on first use', () => {
       db.close();
     }
   });
+
+  test('a required number field is mirrored without an index: filled for existing records, written by inserts and by updates that set it, read by select', async () => {
+    const dir = tempDir();
+    const before: Record<string, ModelDefinition> = { things: { properties: { code: { type: 'string', 'x-unique': true }, price: { type: 'integer' }, note: { type: 'string' } }, required: ['code', 'note'] } };
+    const after: Record<string, ModelDefinition> = { things: { properties: { code: { type: 'string', 'x-unique': true }, price: { type: 'integer' }, note: { type: 'string' } }, required: ['code', 'price', 'note'] } };
+    const a = openSqliteStore({ dataDir: dir, models: before });
+    await a.callModel({ name: 'things', methodName: 'wedaBatchCreateV2', params: { data: [{ code: 'A', price: 10, note: 'x' }, { code: 'B', price: 20, note: 'y' }] } });
+    a.close();
+    const b = openSqliteStore({ dataDir: dir, models: after });
+    try {
+      await b.callModel({ name: 'things', methodName: 'wedaCreateV2', params: { data: { code: 'C', price: 30, note: 'z' } } });
+      await b.callModel({ name: 'things', methodName: 'wedaUpdateV2', params: { filter: { where: { code: 'B' } }, data: { price: 21 } } });
+      await b.callModel({ name: 'things', methodName: 'wedaUpdateV2', params: { filter: { where: { code: 'C' } }, data: { note: 'w' } } });
+      const listed = await b.callModel({ name: 'things', methodName: 'wedaGetRecordsV2', params: { select: { code: true, price: true }, orderBy: [{ code: 'asc' }] } });
+      expect(listed.records.map((r: Record<string, unknown>) => [r.code, r.price])).toEqual([['A', 10], ['B', 21], ['C', 30]]);
+      const dear = await b.callModel({ name: 'things', methodName: 'wedaGetRecordsV2', params: { filter: { where: { price: { $gt: 15 } } }, getCount: true } });
+      expect(dear.total).toBe(2);
+    } finally {
+      b.close();
+    }
+    const file = modelsFile(dir, 'prod');
+    expect(indexesOf(file, 'm_things').map((i) => i.name)).toEqual(['ux_things__code']);
+    expect(tableLayout('things', after.things!).columns).toEqual(new Map([['code', 'f_code'], ['price', 'f_price']]));
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare("SELECT f_price, json_extract(data, '$.price') FROM m_things ORDER BY rowid").raw(true).all()).toEqual([[10, 10], [21, 21], [30, 30]]);
+    } finally {
+      db.close();
+    }
+  });
 });
