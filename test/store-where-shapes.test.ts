@@ -5,18 +5,7 @@
  */
 import { compileWhereV1, v1WhereToV2 } from '../datasources/where-v1';
 import { compileWhereV2, fieldExpr, type FieldSql, type Sql } from '../datasources/where-v2';
-
-/** Small seeded generator, so a failure names a reproducible case. */
-function random(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+import { random } from './helpers/seeded-random';
 
 const FIELDS = ['orderNo', 'status', 'openid', '_id', 'createdAt', 'amount', 'bad-name', '$x', '', '__proto__', 'a{b}', 'a,b'];
 const OPERATORS = ['$eq', '$neq', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$search', '$search_ci', '$nsearch', '$nsearch_ci', '$empty', '$nempty', '$bogus', 'eq'];

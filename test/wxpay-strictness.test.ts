@@ -9,18 +9,7 @@ import {
   responseSignatureMessage, unixSeconds, WechatpayVerifier,
 } from '../wxpay';
 import { decodeBase64 } from '../wxpay/base64';
-
-/** Small seeded generator, so a failure names a reproducible case. */
-function random(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+import { random } from './helpers/seeded-random';
 
 describe('decodeBase64 keeps the rules it replaced, on every kind of text', () => {
   // The rules as they were written before: a regex for signatures, re-encoding for ciphertexts.

@@ -4,6 +4,7 @@
  * leap years included, and whatever `Date.parse` makes of the texts that are not on the calendar.
  */
 import { parseWechatTime } from '../wxpay';
+import { random } from './helpers/seeded-random';
 
 /** parseWechatTime as it was: the two China wall-time forms by regex (checked against the calendar), else Date.parse. */
 function before(text: unknown): number | undefined {
@@ -16,18 +17,6 @@ function before(text: unknown): number | undefined {
   }
   const ms = Date.parse(text);
   return Number.isFinite(ms) ? ms : undefined;
-}
-
-/** Small seeded generator, so a failure names a reproducible case. */
-function random(seed: number): (n: number) => number {
-  let s = seed >>> 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
