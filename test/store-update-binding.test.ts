@@ -49,7 +49,7 @@ afterAll(async () => {
 
 /** The row as stored (its data text exactly, the record's own key blanked: the two rows compared differ in it). */
 const row = (key: string) => {
-  const r = db.prepare(`SELECT data, f_m AS m, typeof(f_m) AS mType, json_type(data, '$.m') AS mJson, json_type(data, '$.v') AS vJson FROM m_things WHERE f_key = ?`).get(key) as { data: string };
+  const r = db.prepare(`SELECT data, f_m AS m, typeof(f_m) AS mType, json_type(data, '$.m') AS mJson, json_type(data, '$.v') AS vJson FROM m_things WHERE f_key = ?`).get(key) as { data: string; m: unknown; mType: string; mJson: string; vJson: string };
   return { ...r, data: r.data.replace(`"key":"${key}"`, '"key":""') };
 };
 
@@ -69,7 +69,7 @@ test('a kept statement binds each value the way it was prepared for', async () =
   const seq: unknown[] = ['s', 7, { o: 1 }, 'line\nbreak', 's2', 8];
   for (const value of seq) {
     await store.callModel({ name: 'things', methodName: 'wedaBatchUpdate', params: { where: [{ key: 'key', rel: 'eq', val: 'store0' }], record: { m: value } }, envType: 'pre' });
-    const r = row('store0') as { m: unknown; mType: string; mJson: string };
+    const r = row('store0');
     const json = JSON.stringify(value);
     const expected = db.prepare(`SELECT json_extract(?, '$') AS m, typeof(json_extract(?, '$')) AS mType, json_type(?) AS mJson`).get(json, json, json);
     expect({ m: r.m, mType: r.mType, mJson: r.mJson }).toEqual(expected);
