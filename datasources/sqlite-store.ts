@@ -498,6 +498,8 @@ class SqliteModelOps implements ModelOps {
 }
 
 class SqliteModelStore implements ModelStore {
+  /** `callModel` is async and turns every failure into a WedaModelError. */
+  readonly rejectsWithWedaErrors = true;
   private readonly models: Record<string, ModelDefinition>;
   private readonly conns = new Map<EnvType, Connection>();
   private readonly ops = new Map<EnvType, Map<string, SqliteModelOps>>();
