@@ -86,7 +86,7 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
       ...(o.now ? { now: o.now } : {}),
       ...(o.cloudPay ? { cloudPay: o.cloudPay } : {}),
       ...(o.sendSubscribeMessage ? { sendSubscribeMessage: o.sendSubscribeMessage } : {}),
-      log: (event) => o.log(JSON.stringify({ source: spec.name, ...event })),
+      log: (event) => o.log(JSON.stringify(logLine(spec.name, event))),
     }),
   };
   const loaded = generateFunctions({ config: o.config }).map((fn) => load(fn, functionRuntime));
@@ -125,9 +125,24 @@ export function createLocalFunctionHost(o: LocalFunctionHostOptions): LocalFunct
       // A notify function answers an HTTP-trigger event with an HTTP answer (as its generated main decides).
       if (!notify || !isHttpTriggerEvent(event)) return { status: 200, body: result };
       const http = result as HttpTriggerResult;
-      return { status: http.statusCode, ...(http.body ? { body: JSON.parse(http.body) } : {}) };
+      const answer: LocalAnswer = { status: http.statusCode };
+      if (http.body) answer.body = JSON.parse(http.body);
+      return answer;
     },
   };
+}
+
+/** A `Wechatpay-*` header name, whatever its case. */
+const SIGNATURE_HEADER = /^wechatpay-/i;
+
+/**
+ * `{ source, ...event }`, which V8 builds slowly (a spread after another property), copied instead into a fresh
+ * object in the same key order; an event with a `__proto__` key (assignment would set the prototype instead)
+ * still goes through the spread.
+ */
+function logLine(source: string, event: Record<string, unknown>): Record<string, unknown> {
+  if (Object.prototype.hasOwnProperty.call(event, '__proto__')) return { source, ...event };
+  return Object.assign({ source } as Record<string, unknown>, event);
 }
 
 /** A direct invocation's event: the JSON body, `{}` for none; undefined when the body is not JSON. */
@@ -148,7 +163,13 @@ function invocationEvent(req: LocalRequest): unknown {
  */
 function notifyEvent(name: string, req: LocalRequest): unknown {
   // Signed (Wechatpay-* headers): the trigger's, whatever the body; it is not parsed here to find that out.
-  const signed = Object.keys(req.headers).some((h) => h.toLowerCase().startsWith('wechatpay-'));
+  let signed = false;
+  for (const h in req.headers) {
+    if (Object.prototype.hasOwnProperty.call(req.headers, h) && SIGNATURE_HEADER.test(h)) {
+      signed = true;
+      break;
+    }
+  }
   const event = signed ? undefined : invocationEvent(req);
   const viaTrigger = signed
     || event === undefined

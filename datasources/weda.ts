@@ -22,6 +22,11 @@ export interface CallModelParams {
 export interface ModelStore {
   callModel(p: CallModelParams): Promise<any>;
   close(): Promise<void> | void;
+  /**
+   * True when `callModel` never throws and only ever rejects with a WedaModelError: `createWeda` then hands its
+   * promise on as it is, rather than chaining one more promise per call to convert errors that cannot occur.
+   */
+  readonly rejectsWithWedaErrors?: boolean;
 }
 
 export interface ConnectorCall {
@@ -142,6 +147,7 @@ export function createWeda(opts: { store: ModelStore; connectors?: Record<string
   };
   return {
     callModel(p: CallModelParams): Promise<any> {
+      if (store.rejectsWithWedaErrors === true) return store.callModel(p);
       try {
         return Promise.resolve(store.callModel(p)).then(undefined, asWedaError);
       } catch (e) {

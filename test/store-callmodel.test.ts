@@ -444,4 +444,24 @@ describe('createWeda (weda.md §3)', () => {
     const err = await modelRefusal(broken.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }));
     expect(err).toMatchObject({ code: 'InternalError', message: 'disk on fire' });
   });
+
+  test('the SQLite store, whose promise createWeda hands on as is, rejects every failure as a WedaModelError and never throws', async () => {
+    const s = openSqliteStore({ dataDir: tempDir(), models: TEST_MODELS });
+    expect(s.rejectsWithWedaErrors).toBe(true);
+    const direct = createWeda({ store: s });
+    const failures: Array<() => Promise<unknown>> = [
+      () => direct.callModel(undefined as never),
+      () => direct.callModel({ name: 'nope', methodName: 'wedaGetRecordsV2' }),
+      () => direct.callModel({ name: 'orders', methodName: 'wedaNothing' }),
+      () => direct.callModel({ name: 'orders', methodName: 'wedaGetItemV2', params: { filter: { where: { orderNo: { $regex: 'x' } } } } }),
+      () => direct.callModel({ name: 'orders', methodName: 'wedaBatchUpdate', params: { where: [{ key: 'orderNo', rel: 'eq', val: 'X' }], record: { amount: 'ten' } } }),
+    ];
+    for (const fail of failures) {
+      let promise: Promise<unknown> | undefined;
+      expect(() => { promise = fail(); }).not.toThrow();
+      expect((await modelRefusal(promise!)).name).toBe('WedaModelError');
+    }
+    s.close();
+    expect((await modelRefusal(direct.callModel({ name: 'orders', methodName: 'wedaGetRecordsV2' }))).code).toBe('StoreClosed');
+  });
 });

@@ -37,7 +37,7 @@ export function functionKit(spec: FunctionSpec, overrides?: KitOverrides): Funct
  * answer is "deliver again", which succeeds once the function is configured.
  */
 function v3Entry(event: HttpTriggerEvent, kit: FunctionKit): { v3: V3Settings } | { answer: HttpTriggerResult } {
-  if (event.httpMethod.toUpperCase() !== 'POST') {
+  if (event.httpMethod !== 'POST' && event.httpMethod.toUpperCase() !== 'POST') {
     logRefusal(kit.log, 'notification.method_refused', `${event.httpMethod.slice(0, 16)}: WeChat Pay POSTs notifications`, null);
     return { answer: methodNotAllowed(event.httpMethod) };
   }

@@ -41,7 +41,7 @@ export interface OrdersPort {
  */
 export async function transition(orders: OrdersPort, orderNo: string, from: number, to: number, extra: Record<string, unknown> = {}): Promise<boolean> {
   if (!isAllowedTransition(from, to)) throw new Error(`order status ${from} → ${to} is not an allowed transition`);
-  return checkedUpdate(orders, orderNo, from, withField(extra, orders.fields.status, to));
+  return movedOne(orderNo, await orders.update(orderNo, from, withField(extra, orders.fields.status, to)));
 }
 
 /**
@@ -59,11 +59,15 @@ function withField(record: Record<string, unknown>, field: string, value: unknow
 /** Writes fields to an order while it stays in `status` (no status change), e.g. reconcile's closedAt. */
 export async function markWhile(orders: OrdersPort, orderNo: string, status: number, record: Record<string, unknown>): Promise<boolean> {
   if (orders.fields.status in record) throw new Error('markWhile never changes the status; use transition');
-  return checkedUpdate(orders, orderNo, status, record);
+  return movedOne(orderNo, await orders.update(orderNo, status, record));
 }
 
-async function checkedUpdate(orders: OrdersPort, orderNo: string, expected: number, record: Record<string, unknown>): Promise<boolean> {
-  const updated = Number(await orders.update(orderNo, expected, record));
+/**
+ * Whether a compare-and-set wrote the order, from what `OrdersPort.update` answered (the number of orders written). (A plain function the
+ * two async ones await into, rather than one more async layer per write.)
+ */
+function movedOne(orderNo: string, answered: number): boolean {
+  const updated = Number(answered);
   if (updated > 1) throw new Error(`order number ${orderNo} matched ${updated} orders; order numbers must be unique`);
   return updated === 1;
 }

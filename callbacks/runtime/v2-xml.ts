@@ -18,6 +18,8 @@ import { httpRefused, logRefusal } from './answers';
 
 /** True when the body is XML (its first character after any BOM and white space is `<`). */
 export function isXmlBody(raw: string | Buffer): boolean {
+  // A v3 notification starts with `{`, which can be neither a BOM, white space nor `<`: no need to decode it.
+  if ((typeof raw === 'string' ? raw.charCodeAt(0) : raw[0]) === 0x7b) return false;
   const text = typeof raw === 'string' ? raw.slice(0, 64) : raw.subarray(0, 64).toString('utf8');
   return /^\uFEFF?\s*</.test(text);
 }
