@@ -80,6 +80,8 @@ function hasType(v: unknown, t: string): boolean {
 
 /** A field's rules, read once per definition (checkRecord runs on every write). */
 interface FieldRule {
+  /** The field's name matches NAME_RE (checked once here rather than on every write of the field). */
+  nameOk: boolean;
   types: readonly string[];
   required: boolean;
   enum: readonly unknown[] | undefined;
@@ -93,7 +95,7 @@ function rulesOf(def: ModelDefinition): Map<string, FieldRule> {
     rules = new Map();
     for (const [field, fd] of Object.entries(def.properties)) {
       if (!isPlainObject(fd)) continue;
-      rules.set(field, { types: [fd.type].flat() as string[], required: required.has(field), enum: Array.isArray(fd.enum) ? fd.enum : undefined });
+      rules.set(field, { nameOk: NAME_RE.test(field), types: [fd.type].flat() as string[], required: required.has(field), enum: Array.isArray(fd.enum) ? fd.enum : undefined });
     }
     rulesByDefinition.set(def, rules);
   }
@@ -118,7 +120,8 @@ export function checkRecord(
   for (const field of Object.keys(record)) {
     const value = record[field];
     if (value === undefined) continue;
-    if (!NAME_RE.test(field)) throw invalidParam(`${path}.${field}: field name must match ${NAME_RE.source}`);
+    const rule = rules?.get(field);
+    if (rule?.nameOk !== true && !NAME_RE.test(field)) throw invalidParam(`${path}.${field}: field name must match ${NAME_RE.source}`);
     if (field === '_id' && mode === 'create') {
       if (typeof value !== 'string' || value === '') throw invalidParam(`${path}.${field} must be a non-empty string`);
       out._id = value;
@@ -127,15 +130,13 @@ export function checkRecord(
     if (isSystemField(field)) continue; // read-only system field: ignored, never overwritten
     if (!isJsonValue(value)) throw invalidParam(`${path}.${field} must be a JSON value (got ${describe(value)}); dates are stored as ms numbers`);
     if (rules) {
-      const at = (): string => `${path}.${field}`;
-      const rule = rules.get(field);
-      if (!rule) throw schemaViolation(model, field, `${model}.${field} is not a field of model "${model}" (${at()})`);
+      if (!rule) throw schemaViolation(model, field, `${model}.${field} is not a field of model "${model}" (${path}.${field})`);
       if (value === null) {
-        if (rule.required) throw schemaViolation(model, field, `${model}.${field} is required and must not be null (${at()})`);
+        if (rule.required) throw schemaViolation(model, field, `${model}.${field} is required and must not be null (${path}.${field})`);
       } else if (!rule.types.some((t) => hasType(value, t))) {
-        throw schemaViolation(model, field, `${model}.${field} must be of type ${rule.types.join('|')} (got ${describe(value)}) (${at()})`);
+        throw schemaViolation(model, field, `${model}.${field} must be of type ${rule.types.join('|')} (got ${describe(value)}) (${path}.${field})`);
       } else if (rule.enum && !rule.enum.includes(value)) {
-        throw schemaViolation(model, field, `${model}.${field} must be one of ${JSON.stringify(rule.enum)} (got ${describe(value)}) (${at()})`);
+        throw schemaViolation(model, field, `${model}.${field} must be one of ${JSON.stringify(rule.enum)} (got ${describe(value)}) (${path}.${field})`);
       }
     }
     out[field] = value;

@@ -419,23 +419,23 @@ class SqliteModelOps implements ModelOps {
     // a payment's 60 µs compare-and-set). One statement = the compare-and-set.
     const fields = Object.keys(patch);
     let kinds = '';
-    const values: Array<SqlValue | bigint> = [];
+    // The bound values in the statement's order: the patch's, then the mirrored ones again, updatedAt, the where's.
+    const args: Array<SqlValue | bigint> = [];
     for (const field of fields) {
       const v = patch[field];
       if (typeof v === 'string' && !NEEDS_JSON_TEXT.test(v)) {
         kinds += 's';
-        values.push(v);
+        args.push(v);
       } else if (Number.isSafeInteger(v)) {
         kinds += 'i';
-        values.push(BigInt(v as number));
+        args.push(BigInt(v as number));
       } else {
         kinds += 'j';
-        values.push(JSON.stringify(v));
+        args.push(JSON.stringify(v));
       }
     }
     const plan = this.updatePlan(where.sql, fields, kinds);
-    const args = values.slice();
-    for (const i of plan.mirrored) args.push(values[i]!);
+    for (const i of plan.mirrored) args.push(args[i]!);
     args.push(this.now());
     for (const v of where.params) args.push(v);
     try {
