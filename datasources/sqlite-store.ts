@@ -248,14 +248,10 @@ function existingDuplicates(db: Database.Database, model: string, layout: TableL
   );
 }
 
-function toRecord(row: Row): StoredRecord {
-  return { _id: row._id, ...(JSON.parse(row.data) as JsonRecord), createdAt: row.createdAt, updatedAt: row.updatedAt };
-}
-
 /**
- * findOne's record: `{ _id, ...data, createdAt, updatedAt }` (as `toRecord`), which V8 builds slowly (a spread between other properties), copied
- * instead into a fresh object in the same key order; a `__proto__` key in the data (JSON.parse makes it an own
- * property; assignment would set the prototype instead) still goes through the spread.
+ * A stored record: `{ _id, ...data, createdAt, updatedAt }`, which V8 builds slowly (a spread between other
+ * properties), copied instead into a fresh object in the same key order; a `__proto__` key in the data (JSON.parse
+ * makes it an own property; assignment would set the prototype instead) still goes through the spread.
  */
 function storedRecord(_id: string, data: JsonRecord, createdAt: number, updatedAt: number): StoredRecord {
   if (Object.prototype.hasOwnProperty.call(data, '__proto__')) return { _id, ...data, createdAt, updatedAt };
@@ -355,7 +351,7 @@ class SqliteModelOps implements ModelOps {
 
   find(where: Sql, opts: FindOptions = {}): StoredRecord[] {
     const rows = this.reader.stmt(this.selectSql('_id, data, createdAt, updatedAt', where, opts)).all(...where.params) as Row[];
-    return rows.map(toRecord);
+    return rows.map((row) => storedRecord(row._id, JSON.parse(row.data) as JsonRecord, row.createdAt, row.updatedAt));
   }
 
   select(where: Sql, fields: readonly string[], opts: FindOptions = {}): JsonRecord[] {
