@@ -21,6 +21,8 @@ export interface FieldDefinition {
    * CALS `IJsonSchemaAny`), which creates nothing, so a WeDa model can still be passed as is.
    */
   'x-index'?: boolean | number;
+  /** What orders an `x-index` index's entries of equal value: creation time (the default) or `_id`. */
+  'x-index-ties'?: 'createdAt' | '_id';
   [extra: string]: unknown;
 }
 

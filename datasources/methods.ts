@@ -50,8 +50,11 @@ export interface ModelOps {
   remove(where: Sql): number;
   /** Runs fn inside a write transaction (no other writer in between). */
   atomic<T>(fn: () => T): T;
-  /** Runs fn inside a read transaction (one consistent snapshot, writers not blocked). */
-  snapshot<T>(fn: () => T): T;
+  /**
+   * Runs a list's reads in one consistent snapshot (writers not blocked). `oneStatement`: fn runs a single statement,
+   * which reads one snapshot by itself, so no transaction is opened around it.
+   */
+  snapshot<T>(fn: () => T, oneStatement?: boolean): T;
 }
 
 export type Params = Record<string, unknown>;
@@ -273,11 +276,13 @@ export const METHODS: Record<string, MethodImpl> = {
     const order = v2OrderParam(p);
     const getCount = getCountParam(p);
     const fields = selectParam(p.select);
+    // Without a count a page is one statement (a BEGIN and a COMMIT less per page: 10,000 statements in a
+    // reconciliation of a million orders).
     return ops.snapshot(() => {
       const page = { order, limit: pageSize, offset: (pageNumber - 1) * pageSize };
       const records = fields ? ops.select(where, fields, page) : ops.find(where, page);
       return getCount ? { records, total: ops.count(where) } : { records };
-    });
+    }, !getCount);
   },
 };
 

@@ -14,7 +14,8 @@
  *   type (string | integer | number | boolean), title, description, default, enum, x-enumObj,
  *   minimum, maximum (numbers), minLength, maxLength, pattern (strings), format (see FORMATS),
  *   x-unique (WeDa: unique value), x-system (set by the store; never written by callers),
- *   x-indexed (local only: the SQLite store indexes the field; not part of the WeDa model).
+ *   x-indexed (local only: the SQLite store indexes the field; not part of the WeDa model), x-index-ties (local
+ *   only: `_id` orders that index's equal values by `_id` instead of creation time).
  */
 import type { OrderFields } from '../config';
 import { MODEL_RECORD_SCHEMAS } from '../schemas';
@@ -42,6 +43,7 @@ export interface SourceField {
   'x-unique'?: boolean;
   'x-system'?: boolean;
   'x-indexed'?: boolean;
+  'x-index-ties'?: 'createdAt' | '_id';
 }
 
 export interface ModelSourceSchema {
@@ -124,7 +126,7 @@ export const FORMATS: Readonly<Record<'string' | 'number', readonly string[]>> =
 /** Field names the platform owns (weda.md §2.3); a mapping may not rename a field onto one of them. */
 export const PLATFORM_FIELDS: readonly string[] = ['_id', 'createdAt', 'updatedAt', 'owner', 'createBy', 'updateBy', '_openid', '_departmentList', '_mainDep'];
 
-const COMMON_KEYS = ['type', 'title', 'description', 'default', 'enum', 'x-enumObj', 'x-unique', 'x-system', 'x-indexed'];
+const COMMON_KEYS = ['type', 'title', 'description', 'default', 'enum', 'x-enumObj', 'x-unique', 'x-system', 'x-indexed', 'x-index-ties'];
 const KEYS_BY_TYPE: Record<SourceField['type'], ReadonlySet<string>> = {
   string: new Set([...COMMON_KEYS, 'format', 'pattern', 'minLength', 'maxLength']),
   integer: new Set([...COMMON_KEYS, 'format', 'minimum', 'maximum']),
@@ -167,6 +169,9 @@ function sourceFields(schema: ModelSourceSchema): [string, SourceField][] {
       if (!Array.isArray(f.enum) || JSON.stringify(values) !== JSON.stringify(f.enum)) {
         throw schemaError(model, `${at}: x-enumObj values ${JSON.stringify(values)} must equal enum ${JSON.stringify(f.enum)}`);
       }
+    }
+    if (f['x-index-ties'] !== undefined && (!f['x-indexed'] || !['createdAt', '_id'].includes(f['x-index-ties']))) {
+      throw schemaError(model, `${at}: x-index-ties must be "createdAt" or "_id", on an x-indexed field`);
     }
     if (f['x-system'] && !PLATFORM_FIELDS.includes(name)) throw schemaError(model, `${at}: x-system is only for platform fields (${PLATFORM_FIELDS.join(', ')})`);
     if (!f['x-system'] && PLATFORM_FIELDS.includes(name)) throw schemaError(model, `${at} is a platform field and must be flagged x-system`);
@@ -218,6 +223,7 @@ const WEDA_KEY_ORDER = [
 function wedaField(f: SourceField, required: boolean, index: number): WedaField {
   const out: Record<string, unknown> = { ...f, type: f.type === 'integer' ? 'number' : f.type, 'x-index': index };
   delete out['x-indexed'];
+  delete out['x-index-ties'];
   if (f.enum) {
     out['x-enumObj'] = f['x-enumObj'] ?? f.enum.map((v) => ({ label: String(v), value: v }));
     // A WeDa 枚举 is a string field with format x-enum; numeric enums stay plain numbers (weda.md §2.3).
@@ -266,6 +272,7 @@ export function buildModelDefinition(schema: ModelSourceSchema, fields?: FieldMa
     if (f.enum) def.enum = [...f.enum];
     if (f['x-unique']) def['x-unique'] = true;
     if (f['x-indexed']) def['x-index'] = true;
+    if (f['x-indexed'] && f['x-index-ties']) def['x-index-ties'] = f['x-index-ties'];
     properties[names.get(logical)!] = def;
   }
   return { title: schema['x-weda-model'].title, properties, required: (schema.required ?? []).map((r) => names.get(r)!) };

@@ -56,7 +56,7 @@ function plans(file: string, statements: string[]): Array<{ sql: string; plan: s
 }
 
 describe('the indexes the definitions ask for', () => {
-  test('generated models: a unique index per x-unique field, one with createdAt per indexed field, on mirror columns; none else', async () => {
+  test('generated models: a unique index per x-unique field, one with createdAt (or _id, x-index-ties) per indexed field, on mirror columns; none else', async () => {
     const dir = tempDir();
     const definitions = buildModelDefinitions();
     const store = openSqliteStore({ dataDir: dir });
@@ -68,7 +68,7 @@ describe('the indexes the definitions ask for', () => {
     for (const [model, def] of Object.entries(definitions)) {
       const expected = Object.entries(def.properties).flatMap(([field, fd]): IndexInfo[] => {
         if (fd['x-unique'] === true) return [{ name: `ux_${model}__${field}`, unique: true, columns: [`f_${field}`] }];
-        if (fd['x-index'] === true) return [{ name: `ix_${model}__${field}`, unique: false, columns: [`f_${field}`, 'createdAt'] }];
+        if (fd['x-index'] === true) return [{ name: `ix_${model}__${field}`, unique: false, columns: [`f_${field}`, fd['x-index-ties'] === '_id' ? '_id' : 'createdAt'] }];
         return [];
       }).sort((a, b) => a.name.localeCompare(b.name));
       expect({ model, indexes: indexesOf(modelsFile(dir, 'prod'), `m_${model}`) }).toEqual({ model, indexes: expected });
@@ -77,6 +77,8 @@ describe('the indexes the definitions ask for', () => {
     const orders = indexesOf(modelsFile(dir, 'prod'), 'm_orders');
     expect(orders).toContainEqual({ name: 'ux_orders__orderNo', unique: true, columns: ['f_orderNo'] });
     expect(orders).toContainEqual({ name: 'ix_orders__status', unique: false, columns: ['f_status', 'createdAt'] });
+    // The bill reconciliation pages a day's payments by (paidAt, _id): served in that order, no sort.
+    expect(orders).toContainEqual({ name: 'ix_orders__paidAt', unique: false, columns: ['f_paidAt', '_id'] });
     expect(indexesOf(modelsFile(dir, 'prod'), 'm_goods')).toContainEqual({ name: 'ix_goods__onSale', unique: false, columns: ['f_onSale', 'createdAt'] });
   });
 
