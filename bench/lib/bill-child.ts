@@ -14,6 +14,13 @@ import { modelLedger, reconcileBill, streamedBill } from '../../reconcile';
 const mb = (kb: number) => Math.round(kb / 1024);
 
 /**
+ * The bill file is read in 1 MiB chunks, as a spooled download is read: Node's default for a file stream, 64 KiB,
+ * costs a thread-pool round trip and a turn of the stream per chunk — 3,750 of them for this bill, ~0.2 s of a
+ * reconciliation, the parser and the comparison idle meanwhile (bench/README.md, bill-reconcile).
+ */
+const FILE_CHUNKS = { highWaterMark: 1 << 20 };
+
+/**
  * This process's own peak RSS, MB: VmHWM, the high-water mark of its own memory. Not `resourceUsage().maxRSS`: on
  * Linux that carries over the parent's RSS at the fork before exec (a parent holding 300 MB made every part
  * "peak" at 300 MB). Elsewhere, maxRSS is what there is.
@@ -39,14 +46,14 @@ async function part(what: string, argv: string[]): Promise<void> {
     const binding = configSettings({ provider: 'sandbox', appid: 'wx0000000000000000', mchid: '1230000109', envType: 'prod' }).orders;
     const report = await reconcileBill({
       billDate: get('date'), source: 'v3',
-      read: streamedBill(sha1Checked(createReadStream(file), get('sha1'))),
+      read: streamedBill(sha1Checked(createReadStream(file, FILE_CHUNKS), get('sha1'))),
       ledger: modelLedger(createWeda({ store }), binding),
       maxItems: 20,
     });
     await store.close();
     out = { rows: report.bill.rows, matched: report.matched.payments, local: report.local.paidOrders, counts: report.counts, problems: report.bill.problems };
   } else if (what === 'parse') {
-    const check = await parseBillStream(createReadStream(file), { row: () => {} });
+    const check = await parseBillStream(createReadStream(file, FILE_CHUNKS), { row: () => {} });
     out = { rows: check.rows, problems: check.problems };
   } else if (what === 'peer' || what === 'ours-prefix') {
     const bytes = readFileSync(file); // not timed: the peer takes a Buffer
