@@ -125,6 +125,8 @@ export interface TableLayout {
   indexes: ReadonlyMap<string, string>;
   /** unique index name → the field it makes unique. */
   uniqueFields: ReadonlyMap<string, string>;
+  /** The fields the definition types as numbers only or text only (see `sureSqlTypes`). */
+  types: ReadonlyMap<string, SureSqlType>;
 }
 
 /**
@@ -162,7 +164,7 @@ export function tableLayout(model: string, def: ModelDefinition): TableLayout {
       : `CREATE INDEX "${name}" ON "${table}" ("${column}", "${fd['x-index-ties'] === '_id' ? '_id' : 'createdAt'}")`);
     if (unique) uniqueFields.set(name, field);
   }
-  return { table, columns, indexes, uniqueFields };
+  return { table, columns, indexes, uniqueFields, types: sureSqlTypes(def) };
 }
 
 /** A field whose every value is a number (`integer` / `number`): its mirror column holds exactly that number. */
@@ -172,13 +174,12 @@ function isNumbersOnly(fd: ModelDefinition['properties'][string]): boolean {
 }
 
 /**
- * The fields whose every non-null value, as a where reads it (column or json_extract), is a number or is text: the
- * system columns, and the fields the model types `integer`/`number` or `string` only — every write is checked
- * against the definition (`checkRecord`), so nothing else gets into them. A where's range on them then skips its
- * same-type test (where-v2.ts `operator`).
+ * The fields the model types `integer`/`number` only or `string` only: every write is checked against the
+ * definition (`checkRecord`), so from the moment the rows already there are found to hold to it (`ensureTable`)
+ * nothing else gets into them, and a where's range on them can skip its same-type test (where-v2.ts `operator`).
  */
 function sureSqlTypes(def: ModelDefinition): ReadonlyMap<string, SureSqlType> {
-  const types = new Map<string, SureSqlType>([['_id', 'text'], ['createdAt', 'number'], ['updatedAt', 'number']]);
+  const types = new Map<string, SureSqlType>();
   for (const [field, fd] of Object.entries(def.properties)) {
     if (isSystemField(field)) continue;
     if (isNumbersOnly(fd)) types.set(field, 'number');
@@ -224,10 +225,10 @@ class Connection {
    * then finds nothing to do): creates the table, drops indexes and mirror columns the definition no longer
    * asks for (a mirror nobody writes would go stale), adds and fills the missing columns, creates the indexes.
    */
-  ensureTable(model: string, layout: TableLayout): void {
+  ensureTable(model: string, layout: TableLayout): ReadonlyMap<string, SureSqlType> {
     const { db } = this;
     const { table } = layout;
-    db.transaction(() => {
+    return db.transaction(() => {
       db.exec(`CREATE TABLE IF NOT EXISTS "${table}" (_id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL CHECK (json_valid(data)), createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL)`);
       const indexes = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`).all(table) as { name: string; sql: string }[];
       for (const { name, sql } of indexes) if (layout.indexes.get(name) !== sql) db.exec(`DROP INDEX "${name}"`);
@@ -250,8 +251,40 @@ class Connection {
           throw existingDuplicates(db, model, layout, field, this.file, e);
         }
       }
+      return heldTypes(db, layout);
     }).immediate();
   }
+}
+
+/** SQLite's names for the values of a field typed as numbers only or text only, null aside (where-v2.ts `operator`). */
+const SQL_TYPES_OF: Readonly<Record<SureSqlType, string>> = { number: "'integer', 'real'", text: "'text'" };
+
+/**
+ * The types the model's table promises a where (`FieldSql.types`): its system columns, and each field the definition
+ * types as numbers only or text only once no row holds anything else — rows written under an earlier definition,
+ * or before definitions were enforced, may. A field is checked once per type it is given (one pass over the table,
+ * then recorded in `weda_field_types`), so opening a store costs one small read; a field whose rows do not hold to
+ * its type is not promised, and its ranges keep their per-row test.
+ */
+function heldTypes(db: Database.Database, layout: TableLayout): ReadonlyMap<string, SureSqlType> {
+  const { table } = layout;
+  db.exec('CREATE TABLE IF NOT EXISTS weda_field_types (tbl TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY (tbl, field))');
+  const recorded = new Map((db.prepare('SELECT field, type FROM weda_field_types WHERE tbl = ?').all(table) as { field: string; type: string }[]).map((r) => [r.field, r.type]));
+  const held = new Map<string, SureSqlType>([['_id', 'text'], ['createdAt', 'number'], ['updatedAt', 'number']]);
+  for (const [field, type] of layout.types) {
+    if (recorded.get(field) !== type) {
+      const column = layout.columns.get(field);
+      const value = column ? `"${column}"` : `json_extract(data, '$.${field}')`;
+      const other = db.prepare(`SELECT 1 FROM "${table}" WHERE typeof(${value}) NOT IN (${SQL_TYPES_OF[type]}, 'null') LIMIT 1`).get();
+      db.prepare('DELETE FROM weda_field_types WHERE tbl = ? AND field = ?').run(table, field);
+      if (other) continue;
+      db.prepare('INSERT INTO weda_field_types (tbl, field, type) VALUES (?, ?, ?)').run(table, field, type);
+    }
+    held.set(field, type);
+  }
+  // A field no longer typed so is checked again if it ever is.
+  for (const field of recorded.keys()) if (!layout.types.has(field)) db.prepare('DELETE FROM weda_field_types WHERE tbl = ? AND field = ?').run(table, field);
+  return held;
 }
 
 /** A unique index cannot be created over records that already share a value: say which, and where. */
@@ -340,12 +373,14 @@ class SqliteModelOps implements ModelOps {
     readonly model: string,
     readonly def: ModelDefinition,
     private readonly now: () => number,
+    /** The types the table's rows hold to (`heldTypes`). */
+    types: ReadonlyMap<string, SureSqlType>,
   ) {
     this.table = layout.table;
     this.reader = conn;
     const { columns } = layout;
     const quoted = new Map([...columns].map(([field, column]) => [field, `"${column}"`]));
-    this.fieldSql = Object.assign((field: string, path: string) => quoted.get(field) ?? fieldExpr(field, path), { types: sureSqlTypes(def) });
+    this.fieldSql = Object.assign((field: string, path: string) => quoted.get(field) ?? fieldExpr(field, path), { types });
     const names = ['_id', 'data', 'createdAt', 'updatedAt', ...[...columns.values()].map((c) => `"${c}"`)];
     const values = ['@id', '@data', '@t', '@t', ...[...columns.keys()].map((f) => `json_extract(@data, '$.${f}')`)];
     this.insertSql = `INSERT INTO "${this.table}" (${names.join(', ')}) VALUES (${values.join(', ')})`;
@@ -569,8 +604,8 @@ class SqliteModelStore implements ModelStore {
       }
       const conn = this.connection(envType);
       const layout = tableLayout(model, def);
-      conn.ensureTable(model, layout);
-      ops = new SqliteModelOps(conn, layout, model, def, this.opts.now ?? Date.now);
+      const types = conn.ensureTable(model, layout);
+      ops = new SqliteModelOps(conn, layout, model, def, this.opts.now ?? Date.now, types);
       inEnv.set(model, ops);
     }
     return ops;

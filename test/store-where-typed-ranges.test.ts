@@ -2,10 +2,11 @@
  * A range (`$gt $gte $lt $lte`) only matches values of the operand's JSON type (weda.md §2.2; datasources/where-v2.ts):
  * the compiler tests the type of each row's value, unless the store promises that every value of the field is of
  * the operand's type (`FieldSql.types`: the system columns, and fields the model types as numbers only or text only,
- * whose every write the store checks). Leaving the test out must never change what a where matches: the store's
- * answers are checked against the rules evaluated in JavaScript on the records themselves, over typed and untyped
- * fields, mirrored and not, system fields, and ranges inside `$and` / `$or` beside the operators that match a
- * missing field (`$neq`, `$nin`).
+ * whose every write the store checks, once the rows already there are found to hold to the type). Leaving the test
+ * out must never change what a where matches: the store's answers are checked against the rules evaluated in
+ * JavaScript on the records themselves, over typed and untyped fields, mirrored and not, system fields, and ranges
+ * inside `$and` / `$or` beside the operators that match a missing field (`$neq`, `$nin`); and over rows written
+ * under an earlier, looser definition.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,4 +146,38 @@ test('the type test is left out only where the store promises the operand type',
   // No promise, no shortcut.
   const plain: FieldSql = (f, p) => fieldExpr(f, p);
   expect(compileWhereV2({ n: { $gte: 1 } }, 'w', plain).sql).toContain('typeof(');
+});
+
+test('rows written under an earlier definition: a field is promised its type only once every row holds to it', async () => {
+  const legacyDir = mkdtempSync(join(tmpdir(), 'weda-wxpay-typed-ranges-legacy-'));
+  const loose: Record<string, ModelDefinition> = { notes: { properties: { n: { type: ['number', 'string'], 'x-index': true }, m: { type: ['number', 'string'] } } } };
+  const strict: Record<string, ModelDefinition> = { notes: { properties: { n: { type: 'integer', 'x-index': true }, m: { type: 'integer' } } } };
+  const range = async (s: ModelStore, field: string) =>
+    ((await s.callModel({ name: 'notes', methodName: 'wedaGetRecordsV2', params: { filter: { where: { [field]: { $gt: 3 } } }, select: { $master: true }, pageSize: 200, pageNumber: 1 } })) as { records: Rec[] }).records.map((r) => r[field]).sort();
+  try {
+    const before = openSqliteStore({ dataDir: legacyDir, models: loose });
+    for (const v of [1, 5, '5', 'x']) await before.callModel({ name: 'notes', methodName: 'wedaCreateV2', params: { data: { n: v, m: v } } });
+    before.close();
+    // Now typed as integers, over rows that hold text: a text value is still no match for a number.
+    const seen: string[] = [];
+    const after = openSqliteStore({ dataDir: legacyDir, models: strict, trace: (sql) => seen.push(sql) });
+    expect(await range(after, 'n')).toEqual([5]);
+    expect(await range(after, 'm')).toEqual([5]);
+    expect(seen.filter((q) => q.startsWith('SELECT') && q.includes('typeof(') && q.includes(' > 3'))).toHaveLength(2);
+    after.close();
+    // Once the text rows are gone the promise is made (and recorded), and the answers are the same.
+    const cleaned = openSqliteStore({ dataDir: legacyDir, models: loose });
+    await cleaned.callModel({ name: 'notes', methodName: 'wedaBatchDeleteV2', params: { filter: { where: { n: { $in: ['5', 'x'] } } } } });
+    cleaned.close();
+    seen.length = 0;
+    const again = openSqliteStore({ dataDir: legacyDir, models: strict, trace: (sql) => seen.push(sql) });
+    expect(await range(again, 'n')).toEqual([5]);
+    expect(await range(again, 'm')).toEqual([5]);
+    expect(seen.filter((q) => q.startsWith('SELECT') && q.includes(' > 3'))).toEqual([
+      expect.not.stringContaining('typeof('), expect.not.stringContaining('typeof('),
+    ]);
+    again.close();
+  } finally {
+    rmSync(legacyDir, { recursive: true, force: true });
+  }
 });
