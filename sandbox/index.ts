@@ -15,10 +15,10 @@ export type { RetentionLimits } from './state/retention';
 
 export { SandboxError } from './domain/errors';
 export type { SandboxEvents } from './domain/events';
-export { Payments, PAY_RESULTS, effectiveExpiry, expiryOf } from './domain/payments';
+export { Payments, PAY_RESULTS, NATIVE_PAYER_OPENID, effectiveExpiry, expiryOf } from './domain/payments';
 export type { PayResult } from './domain/payments';
-export type { JsapiPrepayRequest } from './domain/prepay-validation';
-export { canonicalJson, validateJsapiPrepay } from './domain/prepay-validation';
+export type { JsapiPrepayRequest, NativePrepayRequest } from './domain/prepay-validation';
+export { canonicalJson, validateJsapiPrepay, validateNativePrepay } from './domain/prepay-validation';
 export { Refunds, validateRefundRequest, REFUND_OUTCOMES, MAX_REFUNDS_PER_ORDER, DEFAULT_REFUND_SETTLE_SECONDS } from './domain/refunds';
 export type { RefundInput } from './domain/refunds';
 export { Bills, checkBillType, SANDBOX_BILL_TYPES } from './domain/bills';

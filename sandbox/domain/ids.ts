@@ -12,6 +12,11 @@ export function newPrepayId(nowMs: number): string {
   return `wx${toChinaCompact(nowMs)}${randomBytes(10).toString('hex')}`;
 }
 
+/** A Native order's `code_url`, like `weixin://wxpay/bizpayurl?pr=JyC91EIz1` (wxpay-v3.md §6 V4). */
+export function newCodeUrl(): string {
+  return `weixin://wxpay/bizpayurl?pr=${randomBytes(8).toString('base64url').replace(/[-_]/g, '0').slice(0, 9)}`;
+}
+
 /** 28 digits, "4200" + 6 digits + yyyyMMdd + 10 digits, like real WeChat Pay transaction ids. */
 export function newTransactionId(nowMs: number): string {
   return `4200${digits(6)}${toChinaCompact(nowMs).slice(0, 8)}${digits(10)}`;

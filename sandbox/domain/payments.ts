@@ -4,9 +4,9 @@ import type { TransactionRow } from '../state/transactions';
 import { SandboxClock } from './clock';
 import { orderClosed, orderNotExist, orderPaid, SandboxError } from './errors';
 import { DomainEvents } from './events';
-import { newNotificationId, newPrepayId, newTransactionId } from './ids';
+import { newCodeUrl, newNotificationId, newPrepayId, newTransactionId } from './ids';
 import { Merchant } from './merchant';
-import { JsapiPrepayRequest } from './prepay-validation';
+import { JsapiPrepayRequest, NativePrepayRequest } from './prepay-validation';
 import { transactionResource } from './resources';
 
 /** prepay_id is valid for 2 hours (wxpay-v3.md §1.1). */
@@ -15,6 +15,8 @@ export const PREPAY_ID_TTL_MS = 2 * 3600_000;
 export const MIN_EXPIRE_MS = 60_000;
 export const MAX_EXPIRE_MS = 90 * 86_400_000;
 export const DEFAULT_EXPIRE_MS = 7 * 86_400_000;
+/** The one simulated user who scans Native `code_url`s: the payer.openid of paid Native orders (under the sandbox appid). */
+export const NATIVE_PAYER_OPENID = 'oSandboxNativeScanner0000000';
 /** WeChat closes an unpaid order by itself after ~7 days (§1.2, skills 订单状态流转.md). */
 export const AUTO_CLOSE_MS = 7 * 86_400_000;
 
@@ -71,6 +73,21 @@ export class Payments {
 
   /** JSAPI prepay (§1.1): re-entrant on identical params (a fresh prepay_id), INVALID_REQUEST on changed params. */
   prepay(req: JsapiPrepayRequest, canonicalRequest: string): { prepay_id: string } {
+    return { prepay_id: this.placeOrder(req, 'JSAPI', req.payer.openid, canonicalRequest) };
+  }
+
+  /**
+   * Native prepay: the JSAPI order rules; the answer is the `code_url` the user scans (`{"code_url": …}`, §6 V4). The
+   * session behind it is kept as a prepay_id, valid 2 hours like JSAPI's, so the control API pays both alike; the
+   * payer is {@link NATIVE_PAYER_OPENID}.
+   */
+  prepayNative(req: NativePrepayRequest, canonicalRequest: string): { code_url: string } {
+    this.placeOrder(req, 'NATIVE', NATIVE_PAYER_OPENID, canonicalRequest);
+    return { code_url: newCodeUrl() };
+  }
+
+  /** Creates the order (or re-enters it, §1.1) and issues a fresh prepay_id for it. */
+  private placeOrder(req: NativePrepayRequest, tradeType: 'JSAPI' | 'NATIVE', payerOpenid: string, canonicalRequest: string): string {
     if (req.appid !== this.d.merchant.appid) {
       throw new SandboxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配', { field: '/appid', location: 'body', issue: `appid ${req.appid} is not bound to mchid ${req.mchid}; the sandbox merchant's appid is ${this.d.merchant.appid}` });
     }
@@ -78,7 +95,7 @@ export class Payments {
     let created: TransactionRow | undefined;
     const result = this.state.sql.transaction(() => {
       const existing = this.state.transactions.find(req.mchid, req.out_trade_no);
-      if (existing) this.checkReentry(existing, canonicalRequest, now);
+      if (existing) this.checkReentry(existing, tradeType, canonicalRequest, now);
       else {
         const expiresAt = effectiveExpiry(now, req.time_expire);
         const autoCloseAt = Math.max(now + AUTO_CLOSE_MS, expiresAt);
@@ -92,10 +109,10 @@ export class Payments {
           time_expire: req.time_expire ?? null,
           amount_total: req.amount.total,
           currency: req.amount.currency,
-          payer_openid: req.payer.openid,
+          payer_openid: payerOpenid,
           device_id: req.scene_info?.device_id ?? null,
           request_json: canonicalRequest,
-          trade_type: 'JSAPI',
+          trade_type: tradeType,
           created_at: now,
           expires_at: expiresAt,
           auto_close_at: autoCloseAt,
@@ -104,15 +121,18 @@ export class Payments {
       }
       const prepayId = newPrepayId(now);
       this.state.transactions.addPrepayId({ prepayId, mchid: req.mchid, outTradeNo: req.out_trade_no, createdAt: now, expiresAt: now + PREPAY_ID_TTL_MS });
-      return { prepay_id: prepayId };
+      return prepayId;
     });
     if (created) this.d.events.emit('transaction.created', created);
     return result;
   }
 
-  private checkReentry(existing: TransactionRow, canonicalRequest: string, now: number): void {
+  private checkReentry(existing: TransactionRow, tradeType: 'JSAPI' | 'NATIVE', canonicalRequest: string, now: number): void {
     if (existing.trade_state === 'SUCCESS' || existing.trade_state === 'REFUND') throw orderPaid();
     if (existing.trade_state === 'CLOSED') throw orderClosed();
+    if (existing.trade_type !== tradeType) {
+      throw new SandboxError(400, 'INVALID_REQUEST', '201 商户订单号重复', { field: '/out_trade_no', location: 'body', issue: `out_trade_no was used for a ${existing.trade_type} order; place this ${tradeType} order with a new out_trade_no` });
+    }
     if (existing.request_json !== canonicalRequest) {
       throw new SandboxError(400, 'INVALID_REQUEST', '请求重入时，参数与首次请求时不一致', { location: 'body', issue: 'out_trade_no was used before with different parameters' }, 268498688);
     }

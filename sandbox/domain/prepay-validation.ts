@@ -14,6 +14,12 @@ export interface JsapiPrepayRequest {
   scene_info?: { payer_client_ip: string; device_id?: string };
 }
 
+/**
+ * The Native prepay body: the JSAPI body without `payer` — the payer is whoever scans the `code_url`
+ * (trade_type NATIVE, wxpay-v3.md §1.2; its answer is `{"code_url": …}`, §6 V4).
+ */
+export type NativePrepayRequest = Omit<JsapiPrepayRequest, 'payer'>;
+
 /** wxpay-v3.md §1.1: 6–32 chars of [0-9A-Za-z_\-|*]. */
 export const OUT_TRADE_NO_PATTERN = /^[0-9A-Za-z_\-|*]{6,32}$/;
 /** RFC 3339 with an explicit offset (wxpay-v3.md §0 "Dates"). */
@@ -24,8 +30,17 @@ const LIMIT_PAY = new Set(['no_balance', 'no_credit', 'no_debit', 'balance_only'
 
 type Json = Record<string, unknown>;
 
-/** Validates a prepay body field by field, throwing 400 PARAM_ERROR that names the JSON pointer and the rule. */
+/** Validates a JSAPI prepay body field by field, throwing 400 PARAM_ERROR that names the JSON pointer and the rule. */
 export function validateJsapiPrepay(body: unknown): JsapiPrepayRequest {
+  return validatePrepay(body, 'JSAPI') as JsapiPrepayRequest;
+}
+
+/** Validates a Native prepay body: the JSAPI rules less `payer`, which a Native order does not carry. */
+export function validateNativePrepay(body: unknown): NativePrepayRequest {
+  return validatePrepay(body, 'NATIVE');
+}
+
+function validatePrepay(body: unknown, tradeType: 'JSAPI' | 'NATIVE'): NativePrepayRequest & { payer?: { openid: string } } {
   const root = object(body, '');
   rejectSupplementaryChars(root, '');
   const appid = str(root, '/appid', { max: 32 });
@@ -55,11 +70,7 @@ export function validateJsapiPrepay(body: unknown): JsapiPrepayRequest {
   const currency = optStr(amount, '/amount/currency', { max: 16 }) ?? 'CNY';
   if (currency !== 'CNY') throw paramError('/amount/currency', 'must be CNY', 'body', currency);
 
-  // Missing openid is its own documented error (268501013 "JSAPI支付必须传openid", §1.1).
-  if (root.payer === undefined) throw new SandboxError(400, 'PARAM_ERROR', 'JSAPI支付必须传openid', { field: '/payer/openid', location: 'body', issue: 'is required for JSAPI' }, 268501013);
-  const payer = object(root.payer, '/payer');
-  if (payer.openid === undefined || payer.openid === '') throw new SandboxError(400, 'PARAM_ERROR', 'JSAPI支付必须传openid', { field: '/payer/openid', location: 'body', issue: 'is required for JSAPI' }, 268501013);
-  const openid = str(payer, '/payer/openid', { max: 128 });
+  const openid = tradeType === 'JSAPI' ? payerOpenid(root) : undefined;
 
   let sceneInfo: JsapiPrepayRequest['scene_info'];
   if (root.scene_info !== undefined) {
@@ -83,9 +94,17 @@ export function validateJsapiPrepay(body: unknown): JsapiPrepayRequest {
     ...(attach !== undefined ? { attach } : {}),
     notify_url: notifyUrl,
     amount: { total, currency },
-    payer: { openid },
+    ...(openid !== undefined ? { payer: { openid } } : {}),
     ...(sceneInfo ? { scene_info: sceneInfo } : {}),
   };
+}
+
+/** `payer.openid`, required for JSAPI; missing, it is its own documented error (268501013 "JSAPI支付必须传openid", §1.1). */
+function payerOpenid(root: Json): string {
+  if (root.payer === undefined) throw new SandboxError(400, 'PARAM_ERROR', 'JSAPI支付必须传openid', { field: '/payer/openid', location: 'body', issue: 'is required for JSAPI' }, 268501013);
+  const payer = object(root.payer, '/payer');
+  if (payer.openid === undefined || payer.openid === '') throw new SandboxError(400, 'PARAM_ERROR', 'JSAPI支付必须传openid', { field: '/payer/openid', location: 'body', issue: 'is required for JSAPI' }, 268501013);
+  return str(payer, '/payer/openid', { max: 128 });
 }
 
 /** notify_url: absolute HTTPS, no query string (§1.1); http:// only to a loopback host, for local development. */

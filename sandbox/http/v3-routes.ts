@@ -1,7 +1,7 @@
 import { Bills, checkBillType } from '../domain/bills';
 import { paramError, SandboxError } from '../domain/errors';
 import { Payments } from '../domain/payments';
-import { canonicalJson, validateJsapiPrepay } from '../domain/prepay-validation';
+import { canonicalJson, validateJsapiPrepay, validateNativePrepay } from '../domain/prepay-validation';
 import { Refunds, validateRefundRequest } from '../domain/refunds';
 import { refundResource } from '../domain/resources';
 import { parseJsonBody } from './body';
@@ -28,6 +28,11 @@ export function v3Router(): Router<V3Context> {
       const body = parseJsonBody(req.body);
       const prepay = validateJsapiPrepay(body);
       return { status: 200, body: ctx.payments.prepay(prepay, canonicalJson(body)) };
+    })
+    // Native prepay (trade_type NATIVE, §1.2): the JSAPI order without payer, answered `{"code_url": …}` (§6 V4)
+    .add('POST', '/v3/pay/transactions/native', (req, ctx) => {
+      const body = parseJsonBody(req.body);
+      return { status: 200, body: ctx.payments.prepayNative(validateNativePrepay(body), canonicalJson(body)) };
     })
     // §1.2 query by out_trade_no (unpaid and paid orders)
     .add('GET', '/v3/pay/transactions/out-trade-no/:out_trade_no', (req, ctx) => ({
