@@ -15,26 +15,17 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Aes, Formatter, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
-import { RunningSandbox, SandboxReadyInfo, startSandbox } from '../sandbox';
-import { control, newOutTradeNo, ReceivedNotification, startReceiver, tempDataDir, waitFor } from './helpers/sandbox-harness';
+import { SandboxReadyInfo, startSandbox } from '../sandbox';
+import { control, newOutTradeNo, ReceivedNotification, startReceiver, tempDataDir, waitFor, withSandbox } from './helpers/sandbox-harness';
 
 type Client = InstanceType<typeof Wechatpay>;
 
-let sandbox: RunningSandbox;
 let info: SandboxReadyInfo;
-let data: ReturnType<typeof tempDataDir>;
 const cleanups: (() => Promise<void> | void)[] = [];
 
-beforeAll(async () => {
-  data = tempDataDir();
-  sandbox = await startSandbox({ dataDir: data.dir, refundSettleSeconds: null });
-  info = sandbox.info;
-});
-
+withSandbox({ refundSettleSeconds: null }, (s) => { info = s.info; });
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
-  await sandbox?.close();
-  data?.remove();
 });
 
 const merchantKey = () => readFileSync(info.merchant.privateKeyPath, 'utf8');

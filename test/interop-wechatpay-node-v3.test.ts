@@ -40,8 +40,8 @@ import Pay from 'wechatpay-node-v3';
 import { PayRequest } from 'wechatpay-node-v3/dist/lib/pay-request';
 import type { IPayRequest } from 'wechatpay-node-v3/dist/lib/pay-request.interface';
 import type { Output } from 'wechatpay-node-v3/dist/lib/interface-v2';
-import { RunningSandbox, SandboxReadyInfo, startSandbox } from '../sandbox';
-import { control, newOutTradeNo, ReceivedNotification, startReceiver, tempDataDir, waitFor } from './helpers/sandbox-harness';
+import { SandboxReadyInfo } from '../sandbox';
+import { control, newOutTradeNo, ReceivedNotification, startReceiver, waitFor, withSandbox } from './helpers/sandbox-harness';
 
 // superagent: the SDK's own HTTP client, resolved from the SDK (its dependency, untyped here)
 interface RawAnswer { status: number; headers: Record<string, string>; text: string }
@@ -50,22 +50,13 @@ const superagent = require(require.resolve('superagent', { paths: [path.dirname(
 
 const WECHATPAY_ORIGIN = 'https://api.mch.weixin.qq.com';
 
-let sandbox: RunningSandbox;
 let info: SandboxReadyInfo;
-let data: ReturnType<typeof tempDataDir>;
 const cleanups: (() => Promise<void> | void)[] = [];
 
-beforeAll(async () => {
-  data = tempDataDir();
-  // the SDK verifies only under platform certificate serials (see the header)
-  sandbox = await startSandbox({ dataDir: data.dir, refundSettleSeconds: null, notificationSerial: 'certificate' });
-  info = sandbox.info;
-});
-
+// the SDK verifies only under platform certificate serials (see the header)
+withSandbox({ refundSettleSeconds: null, notificationSerial: 'certificate' }, (s) => { info = s.info; });
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
-  await sandbox?.close();
-  data?.remove();
 });
 
 /** The SDK's own PayRequest, with WeChat Pay's origin replaced by the sandbox's; nothing else changes. */
