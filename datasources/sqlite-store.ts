@@ -262,9 +262,9 @@ const SQL_TYPES_OF: Readonly<Record<SureSqlType, string>> = { number: "'integer'
 /**
  * The types the model's table promises a where (`FieldSql.types`): its system columns, and each field the definition
  * types as numbers only or text only once no row holds anything else — rows written under an earlier definition,
- * or before definitions were enforced, may. A field is checked once per type it is given (one pass over the table,
- * then recorded in `weda_field_types`), so opening a store costs one small read; a field whose rows do not hold to
- * its type is not promised, and its ranges keep their per-row test.
+ * or before definitions were enforced, may. A field is checked once per type it is given (one pass over the table;
+ * the answer, either way, recorded in `weda_field_types`), so opening a store costs one small read; a field whose
+ * rows do not hold to its type is not promised, and its ranges keep their per-row test, until its type changes.
  */
 function heldTypes(db: Database.Database, layout: TableLayout): ReadonlyMap<string, SureSqlType> {
   const { table } = layout;
@@ -272,15 +272,16 @@ function heldTypes(db: Database.Database, layout: TableLayout): ReadonlyMap<stri
   const recorded = new Map((db.prepare('SELECT field, type FROM weda_field_types WHERE tbl = ?').all(table) as { field: string; type: string }[]).map((r) => [r.field, r.type]));
   const held = new Map<string, SureSqlType>([['_id', 'text'], ['createdAt', 'number'], ['updatedAt', 'number']]);
   for (const [field, type] of layout.types) {
-    if (recorded.get(field) !== type) {
+    let found = recorded.get(field);
+    if (found !== type && found !== `not ${type}`) {
       const column = layout.columns.get(field);
       const value = column ? `"${column}"` : `json_extract(data, '$.${field}')`;
       const other = db.prepare(`SELECT 1 FROM "${table}" WHERE typeof(${value}) NOT IN (${SQL_TYPES_OF[type]}, 'null') LIMIT 1`).get();
-      db.prepare('DELETE FROM weda_field_types WHERE tbl = ? AND field = ?').run(table, field);
-      if (other) continue;
-      db.prepare('INSERT INTO weda_field_types (tbl, field, type) VALUES (?, ?, ?)').run(table, field, type);
+      // "not number": rows hold other values; not scanned again at every opening, only once the type changes.
+      found = other ? `not ${type}` : type;
+      db.prepare('INSERT OR REPLACE INTO weda_field_types (tbl, field, type) VALUES (?, ?, ?)').run(table, field, found);
     }
-    held.set(field, type);
+    if (found === type) held.set(field, type);
   }
   // A field no longer typed so is checked again if it ever is.
   for (const field of recorded.keys()) if (!layout.types.has(field)) db.prepare('DELETE FROM weda_field_types WHERE tbl = ? AND field = ?').run(table, field);
