@@ -271,18 +271,25 @@ function heldTypes(db: Database.Database, layout: TableLayout): ReadonlyMap<stri
   db.exec('CREATE TABLE IF NOT EXISTS weda_field_types (tbl TEXT NOT NULL, field TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY (tbl, field))');
   const recorded = new Map((db.prepare('SELECT field, type FROM weda_field_types WHERE tbl = ?').all(table) as { field: string; type: string }[]).map((r) => [r.field, r.type]));
   const held = new Map<string, SureSqlType>([['_id', 'text'], ['createdAt', 'number'], ['updatedAt', 'number']]);
-  for (const [field, type] of layout.types) {
-    let found = recorded.get(field);
-    if (found !== type && found !== `not ${type}`) {
+  const unchecked = [...layout.types].filter(([field, type]) => recorded.get(field) !== type && recorded.get(field) !== `not ${type}`);
+  if (unchecked.length) {
+    // One pass over the table for every field still to check: each column of the answer is 1 when some row holds
+    // another type there.
+    const others = unchecked.map(([field, type]) => {
       const column = layout.columns.get(field);
       const value = column ? `"${column}"` : `json_extract(data, '$.${field}')`;
-      const other = db.prepare(`SELECT 1 FROM "${table}" WHERE typeof(${value}) NOT IN (${SQL_TYPES_OF[type]}, 'null') LIMIT 1`).get();
-      // "not number": rows hold other values; not scanned again at every opening, only once the type changes.
-      found = other ? `not ${type}` : type;
-      db.prepare('INSERT OR REPLACE INTO weda_field_types (tbl, field, type) VALUES (?, ?, ?)').run(table, field, found);
-    }
-    if (found === type) held.set(field, type);
+      return `ifnull(max(typeof(${value}) NOT IN (${SQL_TYPES_OF[type]}, 'null')), 0)`;
+    });
+    const found = db.prepare(`SELECT ${others.join(', ')} FROM "${table}"`).raw(true).get() as number[];
+    const record = db.prepare('INSERT OR REPLACE INTO weda_field_types (tbl, field, type) VALUES (?, ?, ?)');
+    // "not number": rows hold other values; not scanned again at every opening, only once the type changes.
+    unchecked.forEach(([field, type], i) => {
+      const answer = found[i] ? `not ${type}` : type;
+      record.run(table, field, answer);
+      recorded.set(field, answer);
+    });
   }
+  for (const [field, type] of layout.types) if (recorded.get(field) === type) held.set(field, type);
   // A field no longer typed so is checked again if it ever is.
   for (const field of recorded.keys()) if (!layout.types.has(field)) db.prepare('DELETE FROM weda_field_types WHERE tbl = ? AND field = ?').run(table, field);
   return held;
