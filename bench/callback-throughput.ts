@@ -135,7 +135,7 @@ function floorSchema(def: ModelDefinition): { columns: string[]; ddl: string } {
   const ddl = [`CREATE TABLE orders (id INTEGER PRIMARY KEY, ${columns.map((c) => `"${c}"`).join(', ')}, createdAt INTEGER NOT NULL, updatedAt INTEGER NOT NULL)`];
   for (const [field, fd] of Object.entries(def.properties)) {
     if (fd['x-unique'] === true) ddl.push(`CREATE UNIQUE INDEX ux_${field} ON orders ("${field}")`);
-    else if (fd['x-index'] === true) ddl.push(`CREATE INDEX ix_${field} ON orders ("${field}", createdAt)`);
+    else if (fd['x-index'] === true) ddl.push(`CREATE INDEX ix_${field} ON orders ("${field}", ${fd['x-index-ties'] === '_id' ? 'id' : 'createdAt'})`);
   }
   return { columns, ddl: ddl.join(';\n') };
 }
