@@ -182,8 +182,9 @@ function sureSqlTypes(def: ModelDefinition): ReadonlyMap<string, SureSqlType> {
   const types = new Map<string, SureSqlType>();
   for (const [field, fd] of Object.entries(def.properties)) {
     if (isSystemField(field)) continue;
+    const declared = [fd.type].flat();
     if (isNumbersOnly(fd)) types.set(field, 'number');
-    else if ([fd.type].flat().length > 0 && [fd.type].flat().every((t) => t === 'string')) types.set(field, 'text');
+    else if (declared.length > 0 && declared.every((t) => t === 'string')) types.set(field, 'text');
   }
   return types;
 }
