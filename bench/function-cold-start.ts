@@ -178,10 +178,13 @@ async function main(): Promise<void> {
     const models = emu.requests.length;
     console.log(`models API requests answered: ${models}`);
     const t = (x: unknown): string => { const v = x as Timed; return `+${v.wallMs} ms (CPU +${v.cpuMs} ms)`; };
+    const overFloor = (x: unknown, floor: unknown): string => {
+      const ms = (x as Timed).wallMs - (floor as Timed).wallMs;
+      return `${ms >= 0 ? '+' : ''}${ms} ms`;
+    };
     for (const r of rows) {
-      const ours = (x: unknown, floor: unknown): string => `${(x as Timed).wallMs - (floor as Timed).wallMs >= 0 ? '+' : ''}${(x as Timed).wallMs - (floor as Timed).wallMs} ms`;
       const calls = r.firstModelsCall !== undefined
-        ? `first models call ${t(r.firstModelsCall)}, with the function role ${t(r.firstModelsCallRole)} (${JSON.stringify(r.roleRequestsPerRun)} requests per run); the floor for that call ${t(r.floor)}, so ${ours(r.firstModelsCallRole, r.floor)} of it is this function's`
+        ? `first models call ${t(r.firstModelsCall)}, with the function role ${t(r.firstModelsCallRole)} (${JSON.stringify(r.roleRequestsPerRun)} requests per run); the floor for that call ${t(r.floor)}, so ${overFloor(r.firstModelsCallRole, r.floor)} of it is this function's`
         : `refusal ${t(r.refusal)}`;
       console.log(`${String(r.function).padEnd(22)} ${String(r.codeKB).padStart(4)} KB  require ${t(r.require)}  ${calls}`);
     }

@@ -19,9 +19,13 @@ function post(path: string, body: string, authorization: string): Promise<Record
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const answer = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        if (res.statusCode !== 200) reject(new Error(`${path} answered ${res.statusCode} ${JSON.stringify(answer)}`));
-        else resolve(answer);
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) return reject(new Error(`${path} answered ${res.statusCode} ${text}`));
+        try {
+          resolve(JSON.parse(text) as Record<string, unknown>);
+        } catch {
+          reject(new Error(`${path} answered 200 with a body that is not JSON: ${text.slice(0, 200)}`));
+        }
       });
     });
     req.on('error', reject);
